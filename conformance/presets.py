@@ -1,0 +1,183 @@
+"""Presets: named knob sets that reproduce one library's behaviour.
+
+A preset is only shorthand: it expands to explicit knob values, which a pipeline may override.
+The values here are the measured behaviour of the versions pinned in ``pyproject.toml``
+(Pillow 13.0.0, opencv-python-headless 5.0.0, image 0.25.10, onnx 1.23.2); each row says what
+was matched and how closely in the tests named beside it.
+
+ONNX Resize presets form a family named ``onnx.<mode>[.<coords>][.<nearest_mode>][.antialias]
+[.exclude_outside]``, e.g. ``onnx.linear``, ``onnx.cubic.align_corners.antialias``,
+``onnx.nearest.asymmetric.floor``. Omitted parts take the ONNX defaults (half_pixel,
+round_prefer_floor, antialias=0, exclude_outside=0, cubic_coeff_a=-0.75).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .errors import SpecError
+
+# --- resize -----------------------------------------------------------------------------------
+
+# Pillow 13 Image.resize(reducing_gap=None): double-precision kernels normalised and rounded to
+# 22-bit integers (PRECISION_BITS = 32 - 8 - 2), uint8 stored between the passes, pass order by
+# Pillow 13's rule, windows trunc(c +- support + 0.5) truncated and renormalised at the borders.
+_PILLOW_CONV = dict(antialias=True, coords="half_pixel", border="renormalize", arithmetic="fixed:22",
+                    rounding="half_up", pass_order="pillow13", intermediate="uint8", window="pillow",
+                    cubic_a=-0.5, lobes=3, nearest_index="coords", weights_dtype="float64")
+# OpenCV 5.0 cv2.resize(dsize=...): fixed-tap interpolators (no antialias), replicated borders,
+# OpenCV's own fixed point (see reference.resize.opencv). INTER_CUBIC is modelled with IPP off
+# (cv2.ipp.setUseIPP(False)); the default wheel's IPP cubic is closed source (max 1 LSB off).
+_OPENCV = dict(antialias=False, coords="half_pixel", border="clamp", arithmetic="opencv",
+               rounding="half_even", pass_order="hv", intermediate="exact", window="pillow",
+               cubic_a=-0.75, lobes=4, nearest_index="coords", weights_dtype="float32")
+# Rust image 0.25 imageops::resize: f32 throughout, vertical pass first into an f32 buffer
+# (no rounding, no clamping), then horizontal, clamp and round half away from zero.
+_IMAGE = dict(antialias=True, coords="half_pixel", border="renormalize", arithmetic="float32",
+              rounding="half_away", pass_order="vh", intermediate="float32", window="floor_ceil",
+              cubic_a=-0.5, lobes=3, nearest_index="coords", weights_dtype="float32",
+              nearest_rounding="round_prefer_ceil")
+
+RESIZE_PRESETS: dict[str, dict[str, Any]] = {
+    "pillow.nearest": {**_PILLOW_CONV, "filter": "nearest", "nearest_index": "accumulate",
+                       "antialias": False},
+    "pillow.box": {**_PILLOW_CONV, "filter": "box"},
+    "pillow.bilinear": {**_PILLOW_CONV, "filter": "triangle"},
+    "pillow.hamming": {**_PILLOW_CONV, "filter": "hamming"},
+    "pillow.bicubic": {**_PILLOW_CONV, "filter": "cubic"},
+    "pillow.lanczos": {**_PILLOW_CONV, "filter": "lanczos"},
+    "opencv.nearest": {**_OPENCV, "filter": "nearest", "nearest_index": "multiply"},
+    "opencv.nearest_exact": {**_OPENCV, "filter": "nearest", "nearest_index": "accumulate"},
+    "opencv.linear": {**_OPENCV, "filter": "triangle"},
+    "opencv.cubic": {**_OPENCV, "filter": "cubic"},
+    "opencv.area": {**_OPENCV, "filter": "area"},
+    "opencv.lanczos4": {**_OPENCV, "filter": "lanczos", "lobes": 4},
+    "image.nearest": {**_IMAGE, "filter": "nearest", "antialias": False},
+    "image.triangle": {**_IMAGE, "filter": "triangle"},
+    "image.catmullrom": {**_IMAGE, "filter": "cubic"},
+    "image.gaussian": {**_IMAGE, "filter": "gaussian"},
+    "image.lanczos3": {**_IMAGE, "filter": "lanczos"},
+}
+
+ONNX_MODES = {"nearest": "nearest", "linear": "triangle", "cubic": "cubic"}
+ONNX_COORDS = ("half_pixel", "pytorch_half_pixel", "asymmetric", "align_corners", "half_pixel_symmetric")
+ONNX_NEAREST_MODES = ("round_prefer_floor", "round_prefer_ceil", "floor", "ceil")
+
+
+def onnx_resize_knobs(name: str) -> dict[str, Any] | None:
+    """Knobs of an ``onnx.*`` Resize preset name, or None if the name is not of that family.
+
+    onnx.reference evaluates Resize in float64 after casting the input, one 1-D pass per axis in
+    axis order (NCHW: H then W) with no rounding between passes, and rounds half to even at the
+    end (saturate_cast). Its cubic coefficients are computed in float32 (cubic_coeff_a arrives as
+    np.float32), hence ``weights_dtype="float32"`` for cubic.
+    """
+    parts = name.split(".")
+    if len(parts) < 2 or parts[0] != "onnx" or parts[1] not in ONNX_MODES:
+        return None
+    mode = parts[1]
+    knobs: dict[str, Any] = dict(
+        filter=ONNX_MODES[mode], antialias=False, coords="half_pixel", border="clamp",
+        arithmetic="float64", rounding="half_even", pass_order="vh", intermediate="exact",
+        window="pillow", cubic_a=-0.75, lobes=3, nearest_index="coords",
+        nearest_rounding="round_prefer_floor",
+        weights_dtype="float32" if mode == "cubic" else "float64")
+    seen: set[str] = set()
+    for part in parts[2:]:
+        kind = ("coords" if part in ONNX_COORDS else "nearest" if part in ONNX_NEAREST_MODES
+                else part if part in ("antialias", "exclude_outside") else None)
+        if kind is None or kind in seen:
+            return None
+        seen.add(kind)
+        if kind == "coords":
+            knobs["coords"] = part
+        elif kind == "nearest":
+            if mode != "nearest":
+                return None
+            knobs["nearest_rounding"] = part
+        elif kind == "antialias":
+            if mode == "nearest":
+                return None  # the ONNX spec allows antialias only for linear and cubic
+            knobs["antialias"] = True
+        else:
+            knobs["border"] = "renormalize"
+    return knobs
+
+
+def onnx_preset_names() -> list[str]:
+    """A representative list of onnx.* names (every mode x coords, plus the options)."""
+    names = []
+    for mode in ONNX_MODES:
+        for coords in ONNX_COORDS:
+            names.append(f"onnx.{mode}.{coords}")
+        if mode == "nearest":
+            names += [f"onnx.nearest.half_pixel.{nm}" for nm in ONNX_NEAREST_MODES]
+        else:
+            names += [f"onnx.{mode}.half_pixel.antialias", f"onnx.{mode}.half_pixel.exclude_outside"]
+    return names
+
+
+# --- decode -----------------------------------------------------------------------------------
+
+DECODE_PRESETS: dict[str, dict[str, Any]] = {
+    # libjpeg-turbo's default decompression: ISLOW IDCT, fancy upsampling, jdcolor fixed point.
+    "libjpeg-turbo": dict(idct="islow", upsampling="fancy", cmyk="adobe_inverted"),
+    # Image.open(f).convert('RGB'): no EXIF rotation, alpha and tRNS dropped, 16-bit colour by
+    # its high byte, 16-bit gray (mode I;16) clipped to 255.
+    "pillow": dict(output="rgb", orientation="ignore", alpha="drop", trns="ignore", depth16="shift",
+                   depth16_gray="clip", idct="islow", upsampling="fancy", cmyk="adobe_inverted"),
+    # cv2.imdecode(buf, IMREAD_COLOR): BGR, EXIF applied, alpha/tRNS dropped, libpng strip_16.
+    "opencv": dict(output="bgr", orientation="apply", alpha="drop", trns="ignore", depth16="shift",
+                   depth16_gray="same", idct="islow", upsampling="fancy", cmyk="adobe_inverted"),
+    # Rust image: ImageReader::decode()?.to_rgb8(): no rotation, alpha dropped, (v+128)/257.
+    "image": dict(output="rgb", orientation="ignore", alpha="drop", trns="ignore", depth16="round",
+                  depth16_gray="same"),
+}
+
+# --- color ------------------------------------------------------------------------------------
+
+COLOR_PRESETS: dict[str, dict[str, Any]] = {
+    "pillow.gray": dict(conversion="rgb_to_gray", gray_coefficients="bt601", arithmetic="pillow_fixed"),
+    "opencv.gray": dict(conversion="rgb_to_gray", gray_coefficients="bt601", arithmetic="opencv_fixed"),
+}
+
+# --- normalize --------------------------------------------------------------------------------
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+NORMALIZE_PRESETS: dict[str, dict[str, Any]] = {
+    # torchvision ToTensor() then Normalize(mean, std): float32 arithmetic, x/255 first.
+    "torchvision.imagenet": dict(dtype="float32", compute_dtype="float32", scale=1 / 255,
+                                 mean=IMAGENET_MEAN, std=IMAGENET_STD, order="scale_first"),
+    "unit": dict(dtype="float32", compute_dtype="float64", scale=1 / 255, mean=(0.0,), std=(1.0,),
+                 order="scale_first"),
+    "symmetric": dict(dtype="float32", compute_dtype="float64", scale=1 / 127.5, mean=(1.0,),
+                      std=(1.0,), order="scale_first"),
+}
+
+PRESETS_BY_OP: dict[str, dict[str, dict[str, Any]]] = {
+    "resize": RESIZE_PRESETS, "decode": DECODE_PRESETS, "color": COLOR_PRESETS,
+    "normalize": NORMALIZE_PRESETS,
+}
+
+
+def preset_knobs(op: str, name: Any, where: dict | None = None) -> dict[str, Any]:
+    """The knob values of preset ``name`` for ``op`` (plus ``preset=name``); SpecError if unknown."""
+    where = where or {}
+    table = PRESETS_BY_OP.get(op, {})
+    knobs = table.get(name) if isinstance(name, str) else None
+    if knobs is None and op == "resize" and isinstance(name, str):
+        knobs = onnx_resize_knobs(name)
+    if knobs is None:
+        known = sorted(table) + (["onnx.<mode>[.<coords>][.<nearest_mode>][.antialias]"
+                                  "[.exclude_outside]"] if op == "resize" else [])
+        raise SpecError(f"unknown {op} preset {name!r}; known: {', '.join(known) or 'none'}",
+                        field="preset", value=name, **where)
+    return {**knobs, "preset": name}
+
+
+def all_preset_names() -> dict[str, list[str]]:
+    """Every named preset per op (the onnx family by its representative names)."""
+    out = {op: sorted(table) for op, table in PRESETS_BY_OP.items()}
+    out["resize"] = out["resize"] + onnx_preset_names()
+    return out

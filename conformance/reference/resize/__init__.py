@@ -1,0 +1,1 @@
+"""Reference resize (placeholder: the dispatcher ``resize(image, step)`` is being written)."""

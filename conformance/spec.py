@@ -1,0 +1,593 @@
+"""Pipelines and steps: typed, validated, every semantic choice an explicit knob.
+
+A *pipeline* is an ordered list of *steps*; each step is one op (``decode``, ``resize``, ``crop``,
+``pad``, ``letterbox``, ``color``, ``normalize``, ``layout``) with all its knobs spelled out.
+Users write pipelines as TOML or JSON; bundles store them as JSON with every knob expanded, so a
+port never has to know our defaults.
+
+A step may name a ``preset`` (see :mod:`conformance.presets`): the preset's knob values are applied
+first, then the knobs the user wrote override them. The expanded step keeps the preset name for
+provenance only; its knobs alone define the semantics.
+
+Images between steps are numpy arrays of shape ``(H, W, C)`` (C = 1 for gray) until a ``layout``
+step changes that.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, ClassVar
+
+from .errors import SpecError
+
+# ---------------------------------------------------------------------------------------------
+# Knob declaration helpers
+# ---------------------------------------------------------------------------------------------
+
+
+def knob(default: Any, doc: str, choices: tuple | None = None) -> Any:
+    """Declare a step knob: its default, a one-line meaning, and the allowed values (if a set)."""
+    return field(default=default, metadata={"doc": doc, "choices": choices})
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+# Arithmetic knob grammar of the resize step: fixed-point widths are part of the value.
+RESIZE_ARITHMETIC_FORMS = ("float64", "float32", "fixed:BITS (1..30)", "fixed_dynamic:BITS (1..30)",
+                           "opencv")
+
+
+def _valid_resize_arithmetic(v: str) -> bool:
+    if v in ("float64", "float32", "opencv"):
+        return True
+    for prefix in ("fixed:", "fixed_dynamic:"):
+        if v.startswith(prefix) and v[len(prefix):].isdigit():
+            return 1 <= int(v[len(prefix):]) <= 30
+    return False
+
+
+# ---------------------------------------------------------------------------------------------
+# Steps
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Step:
+    """Base of all steps. ``op`` names the operation; ``preset`` is provenance only."""
+
+    op: ClassVar[str] = ""
+    preset: str | None = knob(None, "name of the preset these knobs were expanded from (provenance)")
+
+    def knobs(self) -> dict[str, Any]:
+        """All knobs as plain JSON values, including ``op``."""
+        out: dict[str, Any] = {"op": self.op}
+        for f in fields(self):
+            v = getattr(self, f.name)
+            out[f.name] = list(v) if isinstance(v, tuple) else v
+        return out
+
+    def validate(self, where: dict) -> None:
+        """Check choices and value ranges; raise :class:`SpecError` naming the field."""
+        for f in fields(self):
+            choices = f.metadata.get("choices")
+            v = getattr(self, f.name)
+            if choices is not None and v not in choices:
+                raise SpecError(f"{v!r} is not one of {', '.join(map(repr, choices))}",
+                                field=f.name, value=v, **where)
+
+
+@dataclass(frozen=True)
+class Decode(Step):
+    """Decode an encoded file (PNG; JPEG arrives with its own issue) to an (H, W, C) array.
+
+    Knobs:
+    - ``output``: ``rgb`` (3 channels, plus alpha if ``alpha=keep``), ``bgr`` (same, reversed),
+      ``gray`` (1 channel; colour images converted with ``gray_coefficients``/``gray_arithmetic``),
+      ``unchanged`` (the file's own channels: gray, gray+alpha, rgb, rgba; palette expanded to rgb(a)).
+    - ``orientation``: ``apply`` the EXIF orientation tag (JPEG APP1 / PNG eXIf), or ``ignore`` it.
+      OpenCV's imread applies it by default; Pillow's open ignores it (exif_transpose applies it).
+    - ``alpha``: ``drop`` the alpha channel (no compositing: what Pillow convert('RGB'), OpenCV
+      IMREAD_COLOR and image's to_rgb8 do), ``keep`` it as the last channel, or ``composite`` over
+      ``background`` (out = a·c + (1−a)·bg, rounded half up, in float64).
+    - ``trns``: ``apply`` a PNG tRNS chunk as alpha (only matters for alpha keep/composite), or
+      ``ignore`` it (Pillow convert('RGB') and OpenCV IMREAD_COLOR ignore it).
+    - ``depth16``: 16-bit samples to 8 bits: ``shift`` = v >> 8 (libpng strip_16, Pillow RGB),
+      ``round`` = (v + 128) // 257 = round(v·255/65535) (Rust image), ``clip`` = min(v, 255)
+      (Pillow's I;16 -> L), ``keep`` = stay uint16.
+    - ``depth16_gray``: the same rule for 16-bit *gray* images, or ``same`` as ``depth16``.
+      Pillow clips gray but shifts colour, hence a separate knob.
+    - ``gray_coefficients``/``gray_arithmetic``: as the ``color`` step's, used for output=gray.
+    - ``cmyk``, ``idct``, ``upsampling``: JPEG reconstruction knobs (see the JPEG decoder).
+    - ``max_pixels``: refuse images with more pixels than this before allocating (bomb guard).
+    """
+
+    op: ClassVar[str] = "decode"
+    output: str = knob("rgb", "output channels", ("rgb", "bgr", "gray", "unchanged"))
+    orientation: str = knob("apply", "EXIF orientation", ("apply", "ignore"))
+    alpha: str = knob("drop", "alpha channel handling", ("drop", "keep", "composite"))
+    background: tuple = knob((255, 255, 255), "composite background, 8-bit RGB")
+    trns: str = knob("ignore", "PNG tRNS as alpha", ("apply", "ignore"))
+    depth16: str = knob("shift", "16-bit to 8-bit rule", ("shift", "round", "clip", "keep"))
+    depth16_gray: str = knob("same", "16-bit gray rule", ("same", "shift", "round", "clip", "keep"))
+    gray_coefficients: str = knob("bt601", "luma weights for output=gray", ("bt601", "bt709"))
+    gray_arithmetic: str = knob("pillow_fixed", "luma arithmetic for output=gray",
+                                ("float", "pillow_fixed", "opencv_fixed"))
+    cmyk: str = knob("adobe_inverted", "JPEG CMYK convention", ("adobe_inverted", "plain"))
+    idct: str = knob("islow", "JPEG inverse DCT", ("islow", "float"))
+    upsampling: str = knob("fancy", "JPEG chroma upsampling", ("fancy", "nearest"))
+    max_pixels: int = knob(1 << 26, "largest W*H accepted before allocating")
+
+    def validate(self, where: dict) -> None:
+        super().validate(where)
+        bg = self.background
+        if not (isinstance(bg, tuple) and len(bg) == 3 and all(isinstance(c, int) and 0 <= c <= 255
+                                                                  for c in bg)):
+            raise SpecError("must be three integers 0..255", field="background", value=bg, **where)
+        if not (isinstance(self.max_pixels, int) and self.max_pixels > 0):
+            raise SpecError("must be a positive integer", field="max_pixels",
+                            value=self.max_pixels, **where)
+
+
+@dataclass(frozen=True)
+class Resize(Step):
+    """Resample an (H, W, C) image to a new size. Every library difference is a knob.
+
+    Target size (exactly one form):
+    - ``height`` and ``width``: the exact output size.
+    - ``shorter_side``: scale so the shorter side becomes this; the other side is
+      ``size_rounding(other * shorter_side / shorter)`` (``round`` = half to even, as Python's
+      round; ``round_half_up``; ``floor``; ``ceil``).
+    - ``longer_side``: likewise for the longer side.
+
+    Kernel:
+    - ``filter``: ``nearest``, ``box``, ``triangle`` (bilinear), ``cubic`` (Keys, ``cubic_a``),
+      ``lanczos`` (``lobes``), ``gaussian`` (sigma 0.5, support 3, the image crate's), ``hamming``,
+      ``area`` (OpenCV INTER_AREA's pixel-area cells; only with ``arithmetic="opencv"`` or float).
+    - ``cubic_a``: Keys' a; Pillow, image and fast_image_resize use -0.5, OpenCV/ONNX/PyTorch -0.75.
+    - ``lobes``: Lanczos window; 3 for Pillow/image, 4 for OpenCV INTER_LANCZOS4.
+    - ``antialias``: when downscaling, stretch the kernel support by the scale factor (Pillow,
+      image, torchvision antialias=True, ONNX antialias=1). False: a fixed-tap interpolator
+      (OpenCV, ONNX antialias=0), which aliases on downscale.
+
+    Coordinates (``coords``): how output index i maps to source coordinate x (s = in/out):
+    ``half_pixel`` x = (i+0.5)·s − 0.5; ``pytorch_half_pixel`` same but 0 when out == 1... (ONNX
+    reference: −0.5); ``asymmetric`` x = i·s; ``align_corners`` x = i·(in−1)/(out−1);
+    ``half_pixel_symmetric`` (ONNX 19).
+    ``nearest_rounding``: for ``filter=nearest`` without antialias, how x picks a pixel:
+    ``floor``, ``ceil``, ``round_prefer_floor``, ``round_prefer_ceil``.
+    ``nearest_index``: ``coords`` (the formula above, ONNX), ``accumulate`` (Pillow:
+    idx = trunc(x0 + i·s) accumulated in double, starting at s/2), ``multiply`` (OpenCV NEAREST:
+    floor(i·s) in double, no half-pixel offset).
+
+    Borders: ``border`` = ``clamp`` (taps outside the image read the edge pixel: OpenCV, ONNX
+    exclude_outside=0) or ``renormalize`` (taps outside are dropped and the weights renormalised:
+    Pillow, image, fast_image_resize, ONNX exclude_outside=1).
+
+    Arithmetic: ``arithmetic`` = ``float64`` (exact weights, one final rounding), ``float32`` (the
+    image crate: all in f32), ``fixed:BITS`` (weights rounded to BITS fractional bits, integer
+    accumulation: Pillow uses 22), ``fixed_dynamic:BITS`` (fast_image_resize: per-axis precision up to
+    BITS), ``opencv`` (OpenCV's own per-interpolation fixed-point schemes, see
+    ``reference.resize.opencv``). ``weights_dtype``: ``float64`` or ``float32`` coefficients (ONNX's
+    reference computes cubic weights in float32). ``rounding``: how the final value becomes an
+    integer (``half_up``, ``half_even``, ``half_away``, ``truncate``); ignored for float images.
+    ``pass_order``: ``hv`` (horizontal first), ``vh``, or ``pillow13`` (Pillow 13's rule: vertical
+    first iff out_h < in_h and (in_h − out_h) > 2·(in_w − out_w)). ``intermediate``: between passes
+    keep ``exact`` values (float64 or the integer accumulator), round+clip to ``uint8`` (Pillow,
+    fast_image_resize), or round to ``float32`` (image crate).
+    ``window``: which source taps a convolution considers: ``pillow`` (trunc(c ± support + 0.5)),
+    ``floor_ceil`` (floor(c − support) .. ceil(c + support): image, fast_image_resize).
+    """
+
+    op: ClassVar[str] = "resize"
+    height: int | None = knob(None, "output height (with width)")
+    width: int | None = knob(None, "output width (with height)")
+    shorter_side: int | None = knob(None, "scale so the shorter side has this length")
+    longer_side: int | None = knob(None, "scale so the longer side has this length")
+    size_rounding: str = knob("round", "rounding of the derived side",
+                              ("round", "round_half_up", "floor", "ceil"))
+    filter: str = knob("triangle", "resampling kernel",
+                       ("nearest", "box", "triangle", "cubic", "lanczos", "gaussian", "hamming", "area"))
+    cubic_a: float = knob(-0.75, "Keys cubic parameter a")
+    lobes: int = knob(3, "Lanczos lobes")
+    antialias: bool = knob(True, "widen support on downscale", (True, False))
+    coords: str = knob("half_pixel", "coordinate transform",
+                       ("half_pixel", "pytorch_half_pixel", "asymmetric", "align_corners",
+                        "half_pixel_symmetric"))
+    nearest_rounding: str = knob("round_prefer_floor", "nearest pixel choice",
+                                 ("floor", "ceil", "round_prefer_floor", "round_prefer_ceil"))
+    nearest_index: str = knob("coords", "how nearest computes indices", ("coords", "accumulate", "multiply"))
+    border: str = knob("renormalize", "taps outside the image", ("clamp", "renormalize"))
+    arithmetic: str = knob("float64", "arithmetic model: " + ", ".join(RESIZE_ARITHMETIC_FORMS))
+    weights_dtype: str = knob("float64", "coefficient precision", ("float64", "float32"))
+    rounding: str = knob("half_up", "final rounding to integers",
+                         ("half_up", "half_even", "half_away", "truncate"))
+    pass_order: str = knob("hv", "order of the 1-D passes", ("hv", "vh", "pillow13"))
+    intermediate: str = knob("exact", "values between passes", ("exact", "uint8", "float32"))
+    window: str = knob("pillow", "convolution tap window", ("pillow", "floor_ceil"))
+
+    def validate(self, where: dict) -> None:
+        super().validate(where)
+        forms = [("height/width", self.height is not None or self.width is not None),
+                 ("shorter_side", self.shorter_side is not None),
+                 ("longer_side", self.longer_side is not None)]
+        given = [name for name, present in forms if present]
+        if len(given) != 1:
+            raise SpecError("give exactly one target: height+width, shorter_side or longer_side "
+                            f"(got {', '.join(given) or 'none'})", field="height", **where)
+        if given[0] == "height/width" and (self.height is None or self.width is None):
+            raise SpecError("height and width must be given together", field="height", **where)
+        for name in ("height", "width", "shorter_side", "longer_side"):
+            v = getattr(self, name)
+            if v is not None and not (isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 1 << 16):
+                raise SpecError("must be an integer 1..65536", field=name, value=v, **where)
+        if not _is_number(self.cubic_a):
+            raise SpecError("must be a finite number", field="cubic_a", value=self.cubic_a, **where)
+        if not (isinstance(self.lobes, int) and 1 <= self.lobes <= 8):
+            raise SpecError("must be an integer 1..8", field="lobes", value=self.lobes, **where)
+        if not (isinstance(self.arithmetic, str) and _valid_resize_arithmetic(self.arithmetic)):
+            raise SpecError("must be one of " + ", ".join(RESIZE_ARITHMETIC_FORMS),
+                            field="arithmetic", value=self.arithmetic, **where)
+
+    def output_size(self, in_h: int, in_w: int) -> tuple[int, int]:
+        """The (out_h, out_w) this step produces from an (in_h, in_w) image."""
+        if self.height is not None:
+            return self.height, self.width
+        target = self.shorter_side if self.shorter_side is not None else self.longer_side
+        pick_shorter = self.shorter_side is not None
+        h_is_ref = (in_h <= in_w) if pick_shorter else (in_h >= in_w)
+        ref, other = (in_h, in_w) if h_is_ref else (in_w, in_h)
+        derived = max(1, _round_size(other * target / ref, self.size_rounding))
+        return (target, derived) if h_is_ref else (derived, target)
+
+
+def _round_size(v: float, rule: str) -> int:
+    """Round a derived side length: ``round`` is Python's round (half to even)."""
+    if rule == "round":
+        return int(round(v))
+    if rule == "round_half_up":
+        return int(math.floor(v + 0.5))
+    if rule == "floor":
+        return int(math.floor(v))
+    return int(math.ceil(v))
+
+
+@dataclass(frozen=True)
+class Crop(Step):
+    """Cut a window out of an (H, W, C) image.
+
+    - ``mode="center"``: a ``height`` × ``width`` window centred; the top offset is
+      ``offset_rounding((H − height) / 2)``: ``floor`` (integer division, most C++ code),
+      ``round`` (Python's round, half to even: torchvision CenterCrop), ``round_half_up``.
+    - ``mode="box"``: the window at ``top``, ``left`` of size ``height`` × ``width``.
+    A window larger than the image or outside it is an error (use ``pad`` first).
+    """
+
+    op: ClassVar[str] = "crop"
+    mode: str = knob("center", "where the window is", ("center", "box"))
+    height: int = knob(224, "window height")
+    width: int = knob(224, "window width")
+    top: int = knob(0, "box mode: first row")
+    left: int = knob(0, "box mode: first column")
+    offset_rounding: str = knob("round", "center mode: rounding of (H − h)/2",
+                                ("floor", "round", "round_half_up"))
+
+    def validate(self, where: dict) -> None:
+        super().validate(where)
+        for name in ("height", "width"):
+            v = getattr(self, name)
+            if not (isinstance(v, int) and not isinstance(v, bool) and v >= 1):
+                raise SpecError("must be a positive integer", field=name, value=v, **where)
+        for name in ("top", "left"):
+            v = getattr(self, name)
+            if not (isinstance(v, int) and not isinstance(v, bool) and v >= 0):
+                raise SpecError("must be a non-negative integer", field=name, value=v, **where)
+
+
+@dataclass(frozen=True)
+class Pad(Step):
+    """Add borders: ``top``, ``bottom``, ``left``, ``right`` pixels filled per ``mode``:
+    ``constant`` (``value``, one number per channel or one for all), ``edge`` (replicate the
+    border pixel, cv2.BORDER_REPLICATE), ``reflect`` (mirror without repeating the edge,
+    cv2.BORDER_REFLECT_101, numpy 'reflect')."""
+
+    op: ClassVar[str] = "pad"
+    top: int = knob(0, "rows added above")
+    bottom: int = knob(0, "rows added below")
+    left: int = knob(0, "columns added left")
+    right: int = knob(0, "columns added right")
+    mode: str = knob("constant", "fill", ("constant", "edge", "reflect"))
+    value: tuple = knob((0,), "constant fill, one value or one per channel")
+
+    def validate(self, where: dict) -> None:
+        super().validate(where)
+        for name in ("top", "bottom", "left", "right"):
+            v = getattr(self, name)
+            if not (isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 1 << 16):
+                raise SpecError("must be an integer 0..65536", field=name, value=v, **where)
+        _check_values(self.value, "value", where)
+
+
+@dataclass(frozen=True)
+class Letterbox(Step):
+    """Pad an image that fits inside ``height`` × ``width`` up to exactly that size with ``value``.
+    ``placement``: ``center`` (offsets ``offset_rounding((H_out − H)/2)``, the rest after) or
+    ``top_left``. Pair it with ``resize(longer_side=...)`` for the YOLO-style letterbox. An image
+    larger than the target is an error."""
+
+    op: ClassVar[str] = "letterbox"
+    height: int = knob(640, "output height")
+    width: int = knob(640, "output width")
+    placement: str = knob("center", "where the image goes", ("center", "top_left"))
+    offset_rounding: str = knob("floor", "center placement: rounding of the offset",
+                                ("floor", "round", "round_half_up"))
+    value: tuple = knob((114,), "fill, one value or one per channel")
+
+    def validate(self, where: dict) -> None:
+        super().validate(where)
+        for name in ("height", "width"):
+            v = getattr(self, name)
+            if not (isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 1 << 16):
+                raise SpecError("must be an integer 1..65536", field=name, value=v, **where)
+        _check_values(self.value, "value", where)
+
+
+def _check_values(v: Any, name: str, where: dict) -> None:
+    if not (isinstance(v, tuple) and len(v) >= 1 and all(_is_number(x) for x in v)):
+        raise SpecError("must be a number or a list of numbers", field=name, value=v, **where)
+
+
+@dataclass(frozen=True)
+class Color(Step):
+    """Colour conversion of an (H, W, C) image.
+
+    ``conversion``:
+    - ``rgb_to_bgr`` / ``bgr_to_rgb``: reverse the channel order (its own inverse).
+    - ``rgb_to_gray`` / ``bgr_to_gray``: Y = kr·R + kg·G + kb·B with ``gray_coefficients``
+      ``bt601`` (0.299, 0.587, 0.114) or ``bt709`` (0.2126, 0.7152, 0.0722), computed per
+      ``arithmetic``: ``float`` (float64, then ``rounding``), ``pillow_fixed`` (Pillow's
+      (19595·R + 38470·G + 7471·B + 0x8000) >> 16), ``opencv_fixed`` (OpenCV's
+      (4899·R + 9617·G + 1868·B + 2^13) >> 14). Fixed forms exist only for bt601.
+    - ``gray_to_rgb``: replicate the channel.
+    - ``rgba_to_rgb``: drop alpha (``alpha="drop"``) or composite over ``background``.
+    - ``rgb_to_ycbcr`` / ``ycbcr_to_rgb``: JPEG (JFIF) full-range, float64, then ``rounding``.
+    """
+
+    op: ClassVar[str] = "color"
+    conversion: str = knob("rgb_to_bgr", "what to convert",
+                           ("rgb_to_bgr", "bgr_to_rgb", "rgb_to_gray", "bgr_to_gray", "gray_to_rgb",
+                            "rgba_to_rgb", "rgb_to_ycbcr", "ycbcr_to_rgb"))
+    gray_coefficients: str = knob("bt601", "luma weights", ("bt601", "bt709"))
+    arithmetic: str = knob("float", "luma arithmetic", ("float", "pillow_fixed", "opencv_fixed"))
+    rounding: str = knob("half_up", "float results to integers", ("half_up", "half_even", "truncate"))
+    alpha: str = knob("drop", "rgba_to_rgb: drop or composite", ("drop", "composite"))
+    background: tuple = knob((255, 255, 255), "rgba_to_rgb composite background")
+
+    def validate(self, where: dict) -> None:
+        super().validate(where)
+        if self.arithmetic != "float" and self.gray_coefficients != "bt601":
+            raise SpecError(f"arithmetic {self.arithmetic!r} exists only for bt601 coefficients",
+                            field="arithmetic", value=self.arithmetic, **where)
+        _check_values(self.background, "background", where)
+
+
+@dataclass(frozen=True)
+class Normalize(Step):
+    """Integers to a float tensor: out = (x·scale − mean) / std per channel (``order="scale_first"``)
+    or out = (x − mean)·scale / std (``order="mean_first"``, cv2.dnn.blobFromImage's order with mean
+    in input units). Computed in ``compute_dtype`` (torchvision: float32; float64 = exact), then
+    cast to ``dtype``.
+
+    ``input_range`` documents what the input holds (e.g. [0, 255]); the output range follows from
+    the formula and is recorded in the bundle, so [0, 1] versus [-1, 1] is caught by name.
+    """
+
+    op: ClassVar[str] = "normalize"
+    dtype: str = knob("float32", "output dtype", ("float32", "float16", "float64"))
+    compute_dtype: str = knob("float64", "arithmetic dtype", ("float32", "float64"))
+    scale: float = knob(1 / 255, "multiplier")
+    mean: tuple = knob((0.0,), "per-channel mean (one value broadcasts)")
+    std: tuple = knob((1.0,), "per-channel std (one value broadcasts)")
+    order: str = knob("scale_first", "formula", ("scale_first", "mean_first"))
+    input_range: tuple = knob((0, 255), "documented input range [lo, hi]")
+
+    def validate(self, where: dict) -> None:
+        super().validate(where)
+        if not _is_number(self.scale):
+            raise SpecError("must be a finite number", field="scale", value=self.scale, **where)
+        _check_values(self.mean, "mean", where)
+        _check_values(self.std, "std", where)
+        if any(s == 0 for s in self.std):
+            raise SpecError("std must not be 0", field="std", value=self.std, **where)
+        _check_values(self.input_range, "input_range", where)
+        if len(self.input_range) != 2 or self.input_range[0] >= self.input_range[1]:
+            raise SpecError("must be [lo, hi] with lo < hi", field="input_range",
+                            value=self.input_range, **where)
+
+    def output_range(self, channels: int) -> list[list[float]]:
+        """Per channel [lo, hi] of the output for inputs in ``input_range``."""
+        out = []
+        for c in range(channels):
+            m = self.mean[c % len(self.mean)]
+            s = self.std[c % len(self.std)]
+            ends = []
+            for x in self.input_range:
+                ends.append((x * self.scale - m) / s if self.order == "scale_first"
+                            else (x - m) * self.scale / s)
+            out.append([min(ends), max(ends)])
+        return out
+
+
+@dataclass(frozen=True)
+class Layout(Step):
+    """Rearrange an (H, W, C) array: ``layout`` ``hwc`` or ``chw``; ``batch`` adds a leading axis of
+    length 1; ``channel_order`` ``keep`` or ``reverse`` (RGB <-> BGR as part of packing)."""
+
+    op: ClassVar[str] = "layout"
+    layout: str = knob("chw", "axis order", ("hwc", "chw"))
+    batch: bool = knob(True, "add a leading batch axis", (True, False))
+    channel_order: str = knob("keep", "channel order", ("keep", "reverse"))
+
+
+STEP_TYPES: dict[str, type[Step]] = {cls.op: cls for cls in (Decode, Resize, Crop, Pad, Letterbox,
+                                                              Color, Normalize, Layout)}
+_TUPLE_FIELDS = {"background", "value", "mean", "std", "input_range"}
+
+
+# ---------------------------------------------------------------------------------------------
+# Pipelines
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """An ordered list of steps with an id. ``tolerances`` optionally overrides the default
+    tolerance of a step: {"<index>" or "<op>": {"max_abs": number, "reason": "..."}}."""
+
+    id: str
+    steps: tuple[Step, ...]
+    description: str = ""
+    tolerances: dict = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        return {"id": self.id, "description": self.description,
+                "steps": [s.knobs() for s in self.steps], "tolerances": self.tolerances}
+
+
+def make_step(raw: dict, *, source: str | None = None, index: int | None = None) -> Step:
+    """Build one validated step from a dict: ``op``, optional ``preset``, then knob overrides."""
+    where = {"source": source, "step": index}
+    if not isinstance(raw, dict):
+        raise SpecError(f"a step must be a table/object, got {type(raw).__name__}", **where)
+    raw = dict(raw)
+    op = raw.pop("op", None)
+    if op not in STEP_TYPES:
+        raise SpecError(f"unknown op {op!r}; known ops: {', '.join(STEP_TYPES)}", field="op",
+                        value=op, **where)
+    cls = STEP_TYPES[op]
+    values: dict[str, Any] = {}
+    preset = raw.get("preset")
+    if preset is not None:
+        from .presets import preset_knobs  # presets import this module's names only at call time
+        values.update(preset_knobs(op, preset, where))
+    known = {f.name for f in fields(cls)}
+    for key, v in raw.items():
+        if key not in known:
+            hint = _closest(key, known)
+            raise SpecError(f"unknown knob {key!r} for op {op!r}" + (f" (did you mean {hint!r}?)"
+                                                                      if hint else ""),
+                            field=key, value=v, **where)
+        values[key] = v
+    for key in list(values):
+        if key in _TUPLE_FIELDS and values[key] is not None:
+            v = values[key]
+            values[key] = tuple(v) if isinstance(v, (list, tuple)) else (v,)
+    for key in ("cubic_a", "scale"):
+        if isinstance(values.get(key), int) and not isinstance(values.get(key), bool):
+            values[key] = float(values[key])
+    step = cls(**values)
+    step.validate(where)
+    return step
+
+
+def _closest(name: str, candidates: set[str]) -> str | None:
+    import difflib
+    found = difflib.get_close_matches(name, sorted(candidates), n=1)
+    return found[0] if found else None
+
+
+def pipeline_from_dict(raw: dict, *, source: str | None = None, default_id: str | None = None) -> Pipeline:
+    """Build a validated pipeline from a parsed TOML/JSON document.
+
+    Accepted shape: {"id": str, "description": str, "steps": [step, ...], "tolerances": {...}}.
+    """
+    if not isinstance(raw, dict):
+        raise SpecError("a pipeline must be a table/object", source=source)
+    unknown = set(raw) - {"id", "description", "steps", "tolerances"}
+    if unknown:
+        raise SpecError(f"unknown pipeline field(s): {', '.join(sorted(unknown))}", source=source,
+                        field=sorted(unknown)[0])
+    pid = raw.get("id", default_id)
+    if not isinstance(pid, str) or not pid or not all(c.isalnum() or c in "._-" for c in pid):
+        raise SpecError("pipeline id must be a non-empty string of letters, digits, '.', '_', '-'",
+                        source=source, field="id", value=pid)
+    steps_raw = raw.get("steps")
+    if not isinstance(steps_raw, list) or not steps_raw:
+        raise SpecError("a pipeline needs a non-empty list 'steps'", source=source, field="steps")
+    steps = tuple(make_step(s, source=source, index=i) for i, s in enumerate(steps_raw))
+    tolerances = raw.get("tolerances", {})
+    if not isinstance(tolerances, dict):
+        raise SpecError("must be a table/object", source=source, field="tolerances")
+    _check_order(steps, source)
+    return Pipeline(id=pid, steps=steps, description=str(raw.get("description", "")),
+                    tolerances=tolerances)
+
+
+def _check_order(steps: tuple[Step, ...], source: str | None) -> None:
+    """Structural rules: decode only first; nothing after layout; normalize at most once."""
+    for i, s in enumerate(steps):
+        if isinstance(s, Decode) and i != 0:
+            raise SpecError("decode can only be the first step", source=source, step=i, field="op")
+        if i > 0 and isinstance(steps[i - 1], Layout):
+            raise SpecError("layout must be the last step", source=source, step=i, field="op")
+    if sum(isinstance(s, Normalize) for s in steps) > 1:
+        raise SpecError("at most one normalize step", source=source, field="steps")
+
+
+def load_pipelines(path: str | Path) -> list[Pipeline]:
+    """Load one pipeline, or several under a top-level ``pipelines`` list, from TOML or JSON."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise SpecError(f"cannot read: {e.strerror}", source=str(path)) from None
+    try:
+        doc = tomllib.loads(text) if path.suffix.lower() == ".toml" else json.loads(text)
+    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as e:
+        raise SpecError(f"not valid {'TOML' if path.suffix.lower() == '.toml' else 'JSON'}: {e}",
+                        source=str(path)) from None
+    if isinstance(doc, dict) and "pipelines" in doc:
+        items = doc["pipelines"]
+        if not isinstance(items, list):
+            raise SpecError("'pipelines' must be a list", source=str(path), field="pipelines")
+        return [pipeline_from_dict(p, source=f"{path} (pipeline {i})") for i, p in enumerate(items)]
+    return [pipeline_from_dict(doc, source=str(path), default_id=path.stem)]
+
+
+def step_from_json(raw: dict) -> Step:
+    """Rebuild a fully expanded step from a bundle (no preset expansion: knobs are explicit)."""
+    raw = dict(raw)
+    op = raw.pop("op", None)
+    if op not in STEP_TYPES:
+        raise SpecError(f"unknown op {op!r}", field="op", value=op)
+    cls = STEP_TYPES[op]
+    known = {f.name for f in fields(cls)}
+    extra = set(raw) - known
+    if extra:
+        raise SpecError(f"unknown knob(s) {sorted(extra)} for op {op!r}", field=sorted(extra)[0])
+    for key in list(raw):
+        if key in _TUPLE_FIELDS and raw[key] is not None:
+            raw[key] = tuple(raw[key]) if isinstance(raw[key], list) else (raw[key],)
+    step = cls(**raw)
+    step.validate({})
+    return step
+
+
+def pipeline_from_json(raw: dict) -> Pipeline:
+    """Rebuild a pipeline stored in a bundle manifest."""
+    steps = tuple(step_from_json(s) for s in raw["steps"])
+    return Pipeline(id=raw["id"], steps=steps, description=raw.get("description", ""),
+                    tolerances=raw.get("tolerances", {}))
+
+
+def replace(step: Step, **changes: Any) -> Step:
+    """A copy of ``step`` with some knobs changed (validated)."""
+    new = dataclasses.replace(step, **changes)
+    new.validate({})
+    return new
