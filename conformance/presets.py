@@ -147,7 +147,7 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 NORMALIZE_PRESETS: dict[str, dict[str, Any]] = {
     # torchvision ToTensor() then Normalize(mean, std): float32 arithmetic, x/255 first.
-    "torchvision.imagenet": dict(dtype="float32", compute_dtype="float32", scale=1 / 255,
+    "torchvision.imagenet": dict(dtype="float32", compute_dtype="float32", divisor=255.0, scale=1 / 255,
                                  mean=IMAGENET_MEAN, std=IMAGENET_STD, order="scale_first"),
     "unit": dict(dtype="float32", compute_dtype="float64", scale=1 / 255, mean=(0.0,), std=(1.0,),
                  order="scale_first"),

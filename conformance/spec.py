@@ -352,8 +352,8 @@ class Color(Step):
     - ``rgb_to_gray`` / ``bgr_to_gray``: Y = kr·R + kg·G + kb·B with ``gray_coefficients``
       ``bt601`` (0.299, 0.587, 0.114) or ``bt709`` (0.2126, 0.7152, 0.0722), computed per
       ``arithmetic``: ``float`` (float64, then ``rounding``), ``pillow_fixed`` (Pillow's
-      (19595·R + 38470·G + 7471·B + 0x8000) >> 16), ``opencv_fixed`` (OpenCV's
-      (4899·R + 9617·G + 1868·B + 2^13) >> 14). Fixed forms exist only for bt601.
+      (19595·R + 38470·G + 7471·B + 0x8000) >> 16), ``opencv_fixed`` (OpenCV 5's cvtColor:
+      (9798·R + 19235·G + 3735·B + 2^14) >> 15). Fixed forms exist only for bt601.
     - ``gray_to_rgb``: replicate the channel.
     - ``rgba_to_rgb``: drop alpha (``alpha="drop"``) or composite over ``background``.
     - ``rgb_to_ycbcr`` / ``ycbcr_to_rgb``: JPEG (JFIF) full-range, float64, then ``rounding``.
@@ -381,8 +381,10 @@ class Color(Step):
 class Normalize(Step):
     """Integers to a float tensor: out = (x·scale − mean) / std per channel (``order="scale_first"``)
     or out = (x − mean)·scale / std (``order="mean_first"``, cv2.dnn.blobFromImage's order with mean
-    in input units). Computed in ``compute_dtype`` (torchvision: float32; float64 = exact), then
-    cast to ``dtype``.
+    in input units). With ``divisor`` set, x·scale is computed as x / divisor instead (torchvision's
+    ToTensor divides by 255; x/255 and x·(1/255) differ by one ulp for some x in float32).
+    Computed in ``compute_dtype`` (torchvision: float32; float64 = exact), each operation rounded
+    to it, then cast to ``dtype``.
 
     ``input_range`` documents what the input holds (e.g. [0, 255]); the output range follows from
     the formula and is recorded in the bundle, so [0, 1] versus [-1, 1] is caught by name.
@@ -391,7 +393,8 @@ class Normalize(Step):
     op: ClassVar[str] = "normalize"
     dtype: str = knob("float32", "output dtype", ("float32", "float16", "float64"))
     compute_dtype: str = knob("float64", "arithmetic dtype", ("float32", "float64"))
-    scale: float = knob(1 / 255, "multiplier")
+    scale: float = knob(1 / 255, "multiplier (used when divisor is not set)")
+    divisor: float | None = knob(None, "divide by this instead of multiplying by scale (torchvision: 255)")
     mean: tuple = knob((0.0,), "per-channel mean (one value broadcasts)")
     std: tuple = knob((1.0,), "per-channel std (one value broadcasts)")
     order: str = knob("scale_first", "formula", ("scale_first", "mean_first"))
@@ -401,6 +404,8 @@ class Normalize(Step):
         super().validate(where)
         if not _is_number(self.scale):
             raise SpecError("must be a finite number", field="scale", value=self.scale, **where)
+        if self.divisor is not None and not (_is_number(self.divisor) and self.divisor != 0):
+            raise SpecError("must be a finite non-zero number", field="divisor", value=self.divisor, **where)
         _check_values(self.mean, "mean", where)
         _check_values(self.std, "std", where)
         if any(s == 0 for s in self.std):
@@ -417,9 +422,9 @@ class Normalize(Step):
             m = self.mean[c % len(self.mean)]
             s = self.std[c % len(self.std)]
             ends = []
+            k = 1.0 / self.divisor if self.divisor is not None else self.scale
             for x in self.input_range:
-                ends.append((x * self.scale - m) / s if self.order == "scale_first"
-                            else (x - m) * self.scale / s)
+                ends.append((x * k - m) / s if self.order == "scale_first" else (x - m) * k / s)
             out.append([min(ends), max(ends)])
         return out
 
@@ -488,7 +493,7 @@ def make_step(raw: dict, *, source: str | None = None, index: int | None = None)
         if key in _TUPLE_FIELDS and values[key] is not None:
             v = values[key]
             values[key] = tuple(v) if isinstance(v, (list, tuple)) else (v,)
-    for key in ("cubic_a", "scale"):
+    for key in ("cubic_a", "scale", "divisor"):
         if isinstance(values.get(key), int) and not isinstance(values.get(key), bool):
             values[key] = float(values[key])
     step = cls(**values)

@@ -1,0 +1,84 @@
+"""Geometry ops: crop, pad, letterbox. Pure index arithmetic on (H, W, C) arrays, no resampling."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..errors import SpecError
+from ..spec import Crop, Letterbox, Pad
+
+
+def _offset(extra: int, rule: str) -> int:
+    """Leading offset that centres a window: ``rule(extra / 2)``.
+
+    ``floor`` = extra // 2 (C/C++ integer division); ``round`` = Python's round, half to even
+    (torchvision CenterCrop: ``int(round((h - th) / 2.0))``, so extra = 1 gives 0, 3 gives 2);
+    ``round_half_up`` = floor(extra / 2 + 0.5).
+    """
+    if rule == "floor":
+        return extra // 2
+    if rule == "round":
+        return int(round(extra / 2.0))
+    return int(math.floor(extra / 2.0 + 0.5))
+
+
+def crop(image: np.ndarray, step: Crop) -> np.ndarray:
+    """Crop a ``step.height`` × ``step.width`` window (centre or box); error if it does not fit."""
+    h, w = image.shape[:2]
+    if step.height > h or step.width > w:
+        raise SpecError(f"crop window {step.height}x{step.width} is larger than the image {h}x{w}",
+                        field="height", value=(step.height, step.width))
+    if step.mode == "center":
+        top, left = _offset(h - step.height, step.offset_rounding), _offset(w - step.width, step.offset_rounding)
+    else:
+        top, left = step.top, step.left
+        if top + step.height > h or left + step.width > w:
+            raise SpecError(f"crop box top={top} left={left} {step.height}x{step.width} leaves the "
+                            f"image {h}x{w}", field="top", value=(top, left))
+    return image[top:top + step.height, left:left + step.width].copy()
+
+
+def _fill_values(value: tuple, channels: int, dtype: np.dtype) -> np.ndarray:
+    if len(value) not in (1, channels):
+        raise SpecError(f"{len(value)} fill values for {channels} channels", field="value", value=value)
+    v = np.broadcast_to(np.asarray(value, dtype=np.float64), (channels,))
+    if np.issubdtype(dtype, np.integer):
+        info = np.iinfo(dtype)
+        if np.any(v < info.min) or np.any(v > info.max) or np.any(v != np.round(v)):
+            raise SpecError(f"fill {value} does not fit {np.dtype(dtype).name}", field="value", value=value)
+    return v.astype(dtype)
+
+
+def pad(image: np.ndarray, step: Pad) -> np.ndarray:
+    """Add ``top/bottom/left/right`` borders: constant ``value``, ``edge`` replication, or
+    ``reflect`` (mirror excluding the edge pixel: a b c | b a, OpenCV BORDER_REFLECT_101)."""
+    widths = ((step.top, step.bottom), (step.left, step.right), (0, 0))
+    if step.mode == "constant":
+        fill = _fill_values(step.value, image.shape[2], image.dtype)
+        out = np.empty((image.shape[0] + step.top + step.bottom, image.shape[1] + step.left + step.right,
+                        image.shape[2]), dtype=image.dtype)
+        out[...] = fill
+        out[step.top:step.top + image.shape[0], step.left:step.left + image.shape[1]] = image
+        return out
+    if step.mode == "reflect" and (max(step.top, step.bottom) >= image.shape[0]
+                                   or max(step.left, step.right) >= image.shape[1]):
+        raise SpecError("reflect padding must be smaller than the image side", field="mode", value="reflect")
+    return np.pad(image, widths, mode="edge" if step.mode == "edge" else "reflect")
+
+
+def letterbox(image: np.ndarray, step: Letterbox) -> np.ndarray:
+    """Place the image on a ``height`` × ``width`` canvas filled with ``value``."""
+    h, w, c = image.shape
+    if h > step.height or w > step.width:
+        raise SpecError(f"image {h}x{w} does not fit the letterbox {step.height}x{step.width}; "
+                        "resize with longer_side first", field="height", value=(step.height, step.width))
+    if step.placement == "center":
+        top, left = _offset(step.height - h, step.offset_rounding), _offset(step.width - w, step.offset_rounding)
+    else:
+        top, left = 0, 0
+    out = np.empty((step.height, step.width, c), dtype=image.dtype)
+    out[...] = _fill_values(step.value, c, image.dtype)
+    out[top:top + h, left:left + w] = image
+    return out

@@ -1,0 +1,68 @@
+"""Run a pipeline through the reference, keeping the output of every step.
+
+Step k receives the output of step k-1 (or the input: encoded bytes for a ``decode`` first step,
+an (H, W, C) array otherwise). The list of outputs is what a bundle stores as expected values.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from ..errors import SpecError
+from ..spec import Color, Crop, Decode, Layout, Letterbox, Normalize, Pad, Pipeline, Resize, Step
+
+
+def _decode(value, step: Decode, source: str) -> np.ndarray:
+    from .decode import decode_image
+    if not isinstance(value, (bytes, bytearray, memoryview)):
+        raise SpecError("decode needs encoded bytes as input", field="op", value="decode")
+    return decode_image(bytes(value), step, source=source)
+
+
+def _resize(value: np.ndarray, step: Resize, source: str) -> np.ndarray:
+    from .resize import resize
+    return resize(value, step)
+
+
+def _array_op(fn: Callable) -> Callable:
+    def run(value, step: Step, source: str) -> np.ndarray:
+        return fn(value, step)
+    return run
+
+
+def _ops() -> dict[type, Callable]:
+    from .color import color
+    from .geometry import crop, letterbox, pad
+    from .layout import layout
+    from .normalize import normalize
+    return {Decode: _decode, Resize: _resize, Crop: _array_op(crop), Pad: _array_op(pad),
+            Letterbox: _array_op(letterbox), Color: _array_op(color),
+            Normalize: _array_op(normalize), Layout: _array_op(layout)}
+
+
+def run_step(step: Step, value, *, source: str = "<input>") -> np.ndarray:
+    """Apply one step to ``value`` (bytes for decode, an (H, W, C) array otherwise)."""
+    if not isinstance(step, Decode):
+        if not isinstance(value, np.ndarray) or value.ndim != 3:
+            shape = getattr(value, "shape", type(value).__name__)
+            raise SpecError(f"{step.op} needs an (H, W, C) image, got {shape}", field="op", value=step.op)
+    try:
+        return _ops()[type(step)](value, step, source)
+    except SpecError as e:
+        if e.step is None:  # say which file the misuse was found on
+            raise SpecError(str(e), source=source, field=e.field, value=e.value) from None
+        raise
+
+
+def run_pipeline(pipeline: Pipeline, value, *, source: str = "<input>") -> list[np.ndarray]:
+    """Outputs of every step of ``pipeline`` applied to ``value``, in order."""
+    outputs = []
+    for index, step in enumerate(pipeline.steps):
+        try:
+            value = run_step(step, value, source=source)
+        except SpecError as e:
+            raise SpecError(f"{e}", source=f"pipeline {pipeline.id}", step=index) from None
+        outputs.append(value)
+    return outputs
