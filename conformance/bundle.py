@@ -210,6 +210,7 @@ class BundleWriter:
         if self.readme is not None:
             files["README.md"] = self.readme.encode()
             manifest["files"] = {"README.md": sha256_bytes(files["README.md"])}
+        out.mkdir(parents=True, exist_ok=True)
         for rel, data in sorted(files.items()):
             path = out / rel
             path.parent.mkdir(parents=True, exist_ok=True)

@@ -20,6 +20,7 @@ class SpecError(ConformanceError, ValueError):
     def __init__(self, message: str, *, source: str | None = None, step: int | str | None = None,
                  field: str | None = None, value: object = None):
         self.source, self.step, self.field, self.value = source, step, field, value
+        self.reason = message
         where = []
         if source:
             where.append(str(source))

@@ -48,21 +48,22 @@ def run_step(step: Step, value, *, source: str = "<input>") -> np.ndarray:
         if not isinstance(value, np.ndarray) or value.ndim != 3:
             shape = getattr(value, "shape", type(value).__name__)
             raise SpecError(f"{step.op} needs an (H, W, C) image, got {shape}", field="op", value=step.op)
-    try:
-        return _ops()[type(step)](value, step, source)
-    except SpecError as e:
-        if e.step is None:  # say which file the misuse was found on
-            raise SpecError(str(e), source=source, field=e.field, value=e.value) from None
-        raise
+    return _ops()[type(step)](value, step, source)
 
 
 def run_pipeline(pipeline: Pipeline, value, *, source: str = "<input>") -> list[np.ndarray]:
-    """Outputs of every step of ``pipeline`` applied to ``value``, in order."""
+    """Outputs of every step of ``pipeline`` applied to ``value``, in order.
+
+    A step that cannot apply to this input (a crop larger than the image, a wrong channel count)
+    raises SpecError naming the input, the pipeline, the step index and the field."""
     outputs = []
     for index, step in enumerate(pipeline.steps):
         try:
             value = run_step(step, value, source=source)
         except SpecError as e:
-            raise SpecError(f"{e}", source=f"pipeline {pipeline.id}", step=index) from None
+            if e.step is not None:
+                raise
+            raise SpecError(e.reason, source=f"{source}, pipeline {pipeline.id}", step=index,
+                            field=e.field, value=e.value) from None
         outputs.append(value)
     return outputs

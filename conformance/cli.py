@@ -1,0 +1,160 @@
+"""The ``conformance`` command line. Thin: parse, call the library, print."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from . import __version__
+from .errors import ConformanceError
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), console=err_console, transient=False,
+                    disable=not err_console.is_terminal and os.environ.get("CI") != "true")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="conformance")
+def cli() -> None:
+    """Cross-language image preprocessing conformance: reference vectors, harnesses, scores."""
+
+
+@cli.command()
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Bundle directory to write.")
+@click.option("--default", "use_default", is_flag=True,
+              help="The canonical default bundle: built-in corpus and pipelines (vectors/default).")
+@click.option("--pipelines", "pipeline_files", multiple=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="TOML/JSON pipeline file (repeatable).")
+@click.option("--images", "image_paths", multiple=True, type=click.Path(exists=True, path_type=Path),
+              help="Your own PNG/JPEG files or directories of them (repeatable).")
+@click.option("--corpus/--no-corpus", default=None,
+              help="Include the built-in corpus (default: yes unless --images is given).")
+@click.option("--jobs", "-j", type=click.IntRange(1, 64), default=os.cpu_count() or 1, show_default=True,
+              help="Worker processes.")
+@click.option("--force", is_flag=True, help="Overwrite a non-empty output directory.")
+def generate(out_dir: Path, use_default: bool, pipeline_files: tuple[Path, ...],
+             image_paths: tuple[Path, ...], corpus: bool | None, jobs: int, force: bool) -> None:
+    """Run pipelines on inputs through the reference and write a vector bundle."""
+    from .generate import generate as run_generate
+    from .plans import default_plan, user_plan
+
+    if use_default:
+        if pipeline_files or image_paths:
+            raise click.UsageError("--default takes no --pipelines or --images")
+        plan = default_plan()
+    else:
+        if not pipeline_files:
+            raise click.UsageError("give --pipelines FILE (or --default for the canonical bundle)")
+        plan = user_plan(pipeline_files, image_paths,
+                         with_corpus=corpus if corpus is not None else not image_paths)
+    n = len(plan.cases())
+    with _progress() as progress:
+        task = progress.add_task(f"generating {out_dir}", total=n)
+        report = run_generate(plan, out_dir, jobs=jobs, overwrite=force,
+                              on_case=lambda _: progress.advance(task))
+    console.print(f"wrote [bold]{out_dir}[/]: {report.cases_written} cases "
+                  f"({report.negative_cases} negative), {len(plan.inputs)} inputs, "
+                  f"{len(plan.pipelines)} pipelines")
+    if report.skipped:
+        t = Table(title=f"{len(report.skipped)} case(s) skipped: the reference could not produce them")
+        for col in ("case", "error", "message"):
+            t.add_column(col, overflow="fold")
+        for s in report.skipped[:50]:
+            t.add_row(escape(s["case"]), escape(s["type"]), escape(s["message"]))
+        console.print(t)
+    for p in report.problems:
+        err_console.print(f"[red]problem:[/] {escape(p)}", soft_wrap=True)
+    if report.problems:
+        sys.exit(1)
+
+
+@cli.command()
+@click.argument("bundle", type=click.Path(exists=True, file_okay=False, path_type=Path))
+def verify(bundle: Path) -> None:
+    """Check a bundle: schema, paths, SHA-256 of every file, .npy dtype/shape (no pickle)."""
+    from .bundle import verify_bundle
+
+    report = verify_bundle(bundle)
+    for w in report.warnings:
+        err_console.print(f"[yellow]warning:[/] {escape(w)}", soft_wrap=True)
+    for p in report.problems:
+        err_console.print(f"[red]problem:[/] {escape(p)}", soft_wrap=True)
+    status = "[green]OK[/]" if report.ok else f"[red]{len(report.problems)} problem(s)[/]"
+    console.print(f"{bundle}: {report.cases} cases, {report.files_checked} files checked: {status}")
+    if not report.ok:
+        sys.exit(1)
+
+
+@cli.command()
+@click.argument("bundle", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("case", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print the manifest entry as JSON.")
+def show(bundle: Path, case: str | None, as_json: bool) -> None:
+    """Summarise a bundle, or one CASE's pipeline knobs and step outputs."""
+    from .bundle import Bundle
+    from .show import case_tables, summary_tables
+
+    b = Bundle(bundle)
+    if case is None:
+        if as_json:
+            click.echo(json.dumps({k: v for k, v in b.manifest.items() if k != "cases"}, indent=1))
+            return
+        for t in summary_tables(b):
+            console.print(t)
+        return
+    entry = b.case(case)
+    if as_json:
+        click.echo(json.dumps(entry, indent=1))
+        return
+    for t in case_tables(b, entry):
+        console.print(t)
+
+
+@cli.command()
+@click.argument("op", required=False)
+def presets(op: str | None) -> None:
+    """List presets (of one OP) and the knobs each sets."""
+    from .presets import PRESETS_BY_OP, all_preset_names, preset_knobs
+
+    names = all_preset_names()
+    for op_name in sorted(names):
+        if op and op_name != op:
+            continue
+        t = Table(title=f"{op_name} presets")
+        t.add_column("preset")
+        t.add_column("knobs", overflow="fold")
+        for name in names[op_name]:
+            knobs = preset_knobs(op_name, name)
+            knobs.pop("preset")
+            t.add_row(name, ", ".join(f"{k}={v}" for k, v in knobs.items()))
+        console.print(t)
+    if op and op not in PRESETS_BY_OP:
+        raise click.UsageError(f"no presets for op {op!r}; ops with presets: {', '.join(PRESETS_BY_OP)}")
+
+
+def main() -> None:
+    """Entry point: typed errors become one clear line and exit status 2, not a traceback."""
+    try:
+        cli(standalone_mode=True)
+    except ConformanceError as e:
+        err_console.print(f"[red]error:[/] {escape(str(e))}", soft_wrap=True, highlight=False)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

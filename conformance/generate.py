@@ -1,0 +1,166 @@
+"""Generate a bundle: run every (pipeline, input) case through the reference.
+
+Cases run in worker processes (``jobs``); one failing case never stops the run:
+- a negative input (``expect="error"``) that the reference rejects becomes a negative vector;
+  one that the reference *accepts* is a corpus bug and is reported as a problem;
+- a positive input the reference cannot process (unsupported feature, bad file among a user's
+  photos) is recorded in the manifest's ``skipped`` list with the error, and reported.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+import numpy as np
+
+from .bundle import BundleWriter, CaseResult, InputFile
+from .errors import ConformanceError, InputError, SpecError
+from .spec import Pipeline
+
+
+@dataclass
+class Plan:
+    """What to generate: inputs, pipelines, and which inputs each pipeline runs on."""
+
+    inputs: list[InputFile]
+    pipelines: list[Pipeline]
+    # pipeline id -> input tags it runs on (None: every input); negative inputs join a pipeline
+    # only when it asks for the tag "negative" (they only make sense with a decode step).
+    selection: dict[str, tuple[str, ...] | None] = field(default_factory=dict)
+    readme: str | None = None
+
+    def cases(self) -> list[tuple[str, Pipeline, InputFile]]:
+        out = []
+        for p in self.pipelines:
+            tags = self.selection.get(p.id)
+            for item in self.inputs:
+                if tags is None:
+                    chosen = item.expect == "ok"
+                else:
+                    chosen = bool(set(tags) & set(item.tags))
+                    if item.expect == "error":
+                        chosen = "negative" in tags and chosen
+                if chosen:
+                    out.append((case_id(p.id, item.id), p, item))
+        return out
+
+
+def case_id(pipeline_id: str, input_id: str) -> str:
+    """Case names: pipeline id (which encodes the knobs) then input id, joined by '__'."""
+    return f"{pipeline_id}__{input_id}"
+
+
+@dataclass
+class Outcome:
+    """Result of one case in a worker: outputs, or the error (type and message)."""
+
+    case: str
+    outputs: list[np.ndarray] | None
+    error: dict | None
+
+
+def _run_case(args: tuple[str, Pipeline, bytes, str]) -> Outcome:
+    from .reference.pipeline import run_pipeline
+
+    cid, pipeline, data, source = args
+    try:
+        return Outcome(cid, run_pipeline(pipeline, data, source=source), None)
+    except (InputError, SpecError) as e:
+        return Outcome(cid, None, {"type": type(e).__name__, "message": str(e)})
+    except ConformanceError as e:
+        return Outcome(cid, None, {"type": type(e).__name__, "message": str(e)})
+    except Exception as e:  # a reference bug: report it on this case, keep the run going
+        return Outcome(cid, None, {"type": "InternalError", "message": f"{type(e).__name__}: {e}"})
+
+
+@dataclass
+class GenerateReport:
+    cases_written: int = 0
+    negative_cases: int = 0
+    skipped: list[dict] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def generate(plan: Plan, out_dir: str | Path, *, jobs: int = 1, overwrite: bool = False,
+             on_case: Callable[[str], None] | None = None, generator: dict | None = None) -> GenerateReport:
+    """Run ``plan`` through the reference and write the bundle to ``out_dir``."""
+    writer = BundleWriter(generator)
+    writer.readme = plan.readme
+    for item in plan.inputs:
+        writer.add_input(item)
+    cases = plan.cases()
+    seen = set()
+    for cid, _, _ in cases:
+        if cid in seen:
+            raise SpecError(f"duplicate case name {cid!r}: pipeline and input ids must be unique")
+        seen.add(cid)
+    by_id = {cid: (p, item) for cid, p, item in cases}
+    work = [(cid, p, item.data, item.origin or item.id) for cid, p, item in cases]
+    report = GenerateReport()
+    for outcome in _map(_run_case, work, jobs):
+        pipeline, item = by_id[outcome.case]
+        if item.expect == "error":
+            if outcome.error is None:
+                report.problems.append(f"{outcome.case}: negative input {item.id} was decoded, "
+                                       "but the corpus says a conforming decoder must reject it")
+            elif outcome.error["type"] in ("InternalError", "SpecError"):
+                report.problems.append(f"{outcome.case}: {outcome.error['message']}")
+            else:
+                writer.add_case(CaseResult(outcome.case, item.id, pipeline, "error", error=outcome.error))
+                report.negative_cases += 1
+        elif outcome.error is not None:
+            writer.skip(item.id, pipeline, outcome.error)
+            report.skipped.append({"case": outcome.case, **outcome.error})
+        else:
+            writer.add_case(CaseResult(outcome.case, item.id, pipeline, "ok", outputs=outcome.outputs))
+        report.cases_written = len(writer.cases)
+        if on_case is not None:
+            on_case(outcome.case)
+    writer.write(out_dir, overwrite=overwrite)
+    return report
+
+
+def _map(fn: Callable, items: list, jobs: int) -> Iterable:
+    """Ordered map, in worker processes when jobs > 1."""
+    if jobs <= 1 or len(items) < 2:
+        for it in items:
+            yield fn(it)
+        return
+    with ProcessPoolExecutor(max_workers=min(jobs, os.cpu_count() or 1)) as pool:
+        yield from pool.map(fn, items, chunksize=max(1, len(items) // (8 * jobs)))
+
+
+def regenerate_from_bundle(bundle_dir: str | Path, out_dir: str | Path, *, jobs: int = 1,
+                           on_case: Callable[[str], None] | None = None) -> GenerateReport:
+    """Rebuild a bundle from its own committed inputs and pipelines (the reproducibility check)."""
+    from .bundle import Bundle
+
+    b = Bundle(bundle_dir)
+    inputs = []
+    for iid, meta in sorted(b.manifest["inputs"].items()):
+        inputs.append(InputFile(id=iid, data=b.input_bytes(iid), media_type=meta["media_type"],
+                                description=meta.get("description", ""), expect=meta["expect"],
+                                origin=meta.get("origin", ""), tags=tuple(meta.get("tags", ())),
+                                meta=meta.get("meta", {})))
+    pairs = {(c["pipeline"], c["input"]) for c in b.cases}
+    pairs |= {(s["pipeline"], s["input"]) for s in b.manifest.get("skipped", [])}
+    readme = None
+    if "README.md" in b.manifest.get("files", {}):
+        readme = b._read("README.md", b.manifest["files"]["README.md"]).decode()
+    plan = _PairPlan(inputs=inputs, pipelines=list(b.pipelines.values()), readme=readme, pairs=pairs)
+    return generate(plan, out_dir, jobs=jobs, overwrite=True, on_case=on_case,
+                    generator={k: v for k, v in b.manifest["generator"].items()
+                               if k not in ("name", "version", "numpy")})
+
+
+@dataclass
+class _PairPlan(Plan):
+    pairs: set = field(default_factory=set)
+
+    def cases(self):
+        return [(case_id(p.id, item.id), p, item) for p in self.pipelines for item in self.inputs
+                if (p.id, item.id) in self.pairs]

