@@ -7,7 +7,7 @@ losslessly and reduced with an integer box filter, no library resampling).
 
 Tags say what an input is for, so pipelines can pick inputs: ``png``, ``rgb8`` (8-bit RGB, fit for
 every resize/colour pipeline), ``photo``, ``synthetic``, ``variant`` (a PNG colour type / depth /
-interlace variant), ``exif`` (eXIf orientation), ``alpha``, ``16bit``, ``gray``, ``negative``.
+interlace variant), ``small`` (both sides <= 48: upscaling inputs), ``exif`` (eXIf orientation), ``alpha``, ``16bit``, ``gray``, ``negative``.
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ PNG = "image/png"
 
 # Photographs shipped by scikit-image whose licence allows redistribution:
 # astronaut (NASA, public domain), chelsea and coffee (CC0), moon (public domain).
-PHOTOS = {"astronaut": ("astronaut.png", 4), "chelsea": ("chelsea.png", 3),
-          "coffee": ("coffee.png", 4), "moon": ("moon.png", 4)}
+PHOTOS = {"astronaut": ("astronaut.png", 8), "chelsea": ("chelsea.png", 6),
+          "coffee": ("coffee.png", 8), "moon": ("moon.png", 8)}
 
 
 def skimage_data_dir() -> Path:
@@ -147,6 +147,12 @@ def png_variants() -> list[InputFile]:
         items.append(InputFile(id=f"png.exif{orientation}.6x10", data=data, media_type=PNG,
                                description=f"RGB with eXIf orientation {orientation}", origin="corpus",
                                tags=("png", "exif", "rgb8")))
+    # more zlib data than the header needs: libpng warns "Too much image data" and Pillow and
+    # OpenCV both decode the 16x16 image; a decoder must stop inflating at what it needs
+    data = png_encoder.zip_bomb_png(16, 16, 8 << 20)
+    items.append(InputFile(id="png.gray8_excess_idat.16x16", data=data, media_type=PNG,
+                           description="16x16 gray whose IDAT inflates to 8 MiB (excess data ignored)",
+                           origin="corpus: conformance.encoders.png.zip_bomb_png", tags=("png", "variant")))
     # an ICC profile chunk (kept, never applied by any library here)
     data = png_encoder.encode_png(g, colour_type=2, bit_depth=8, icc_profile=b"conformance-test-profile" * 4)
     items.append(InputFile(id="png.rgb8_iccp.6x10", data=data, media_type=PNG,
@@ -167,6 +173,7 @@ def synthetic_inputs() -> list[InputFile]:
     for name, fn, h, w in specs:
         data = png_encoder.encode_png(fn(h, w), colour_type=2, bit_depth=8)
         tags = ("png", "rgb8", "synthetic") + (("edge",) if min(h, w) <= 3 else ("main",))
+        tags += ("small",) if 3 < max(h, w) <= 48 else ()
         items.append(InputFile(id=f"syn.{name}.{h}x{w}", data=data, media_type=PNG,
                                description=f"synthetic {name.replace('_', ' ')} {h}x{w}",
                                origin=f"corpus: conformance.synthetic.{fn.__name__}({h}, {w})", tags=tags))
@@ -174,17 +181,19 @@ def synthetic_inputs() -> list[InputFile]:
 
 
 def photo_inputs() -> list[InputFile]:
-    """Real photographs (scikit-image's sample data), box-reduced to small sizes."""
+    """Real photographs (scikit-image's sample data), box-reduced to small sizes; the astronaut
+    also at 32x32, small enough to be upscaled."""
     items = []
-    for name, (file, factor) in PHOTOS.items():
-        a = photo(name)
+    for name, (file, factor) in list(PHOTOS.items()) + [("astronaut", ("astronaut.png", 16))]:
+        a = photo(name, factor)
         gray = a.shape[2] == 1
         data = png_encoder.encode_png(a, colour_type=0 if gray else 2, bit_depth=8)
         h, w = a.shape[:2]
         items.append(InputFile(id=f"photo.{name}.{h}x{w}", data=data, media_type=PNG,
                                description=f"photograph {file} reduced 1/{factor}",
                                origin=f"scikit-image 0.26 data/{file}, {factor}x{factor} box mean",
-                               tags=("png", "photo") + (("gray",) if gray else ("rgb8", "main"))))
+                               tags=("png", "photo") + (("gray", "variant") if gray else
+                                                        ("rgb8", "small") if max(h, w) <= 48 else ("rgb8", "main"))))
     return items
 
 
@@ -198,7 +207,6 @@ def negative_inputs() -> list[InputFile]:
         "not_an_image": (png_encoder.not_an_image(), "plain text"),
         "huge_header": (png_encoder.huge_dimensions_png(100_000, 100_000), "IHDR claims 100000x100000 pixels"),
         "bad_zlib": (png_encoder.corrupt_zlib(good), "IDAT holds a corrupt zlib stream (CRC valid)"),
-        "zip_bomb": (png_encoder.zip_bomb_png(16, 16, 8 << 20), "16x16 header, IDAT inflates to 8 MiB"),
     }
     return [InputFile(id=f"neg.{name}", data=data, media_type=PNG if data.startswith(b"\x89PNG") else
                       "application/octet-stream", description=desc, expect="error",

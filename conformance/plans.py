@@ -5,8 +5,8 @@ small inputs so that it stays a few megabytes:
 
 - decode pipelines (one per decode preset, plus keep-16-bit/unchanged, compositing and gray
   output) on every PNG variant, the eXIf orientations and the negative inputs;
-- for every resize preset three pipelines (down to 23x31, up to 71x89, shorter side 24) on the
-  synthetic and photo inputs (the onnx.* family on a smaller selection), plus the edge sizes;
+- for every resize preset three pipelines (down to 23x31, shorter side 24, and up to 53x67 on
+  the inputs small enough) on the synthetic and photo inputs (the onnx.* family on a smaller selection), plus the edge sizes;
 - end-to-end pipelines in the styles people deploy (torchvision, cv2.dnn, YOLO letterbox, gray,
   YCbCr, [-1, 1] float16, reflect padding).
 """
@@ -92,8 +92,10 @@ END_TO_END = [
 # which inputs each end-to-end pipeline runs on
 END_TO_END_TAGS = {"color.rgba_composite": ("alpha",)}
 
-RESIZE_TARGETS = [("down23x31", {"height": 23, "width": 31}), ("up71x89", {"height": 71, "width": 89}),
-                  ("short24", {"shorter_side": 24})]
+# (name, target, input tags): upscaling runs on the inputs small enough for 53x67 to enlarge them
+RESIZE_TARGETS = [("down23x31", {"height": 23, "width": 31}, "main"),
+                  ("up53x67", {"height": 53, "width": 67}, "small"),
+                  ("short24", {"shorter_side": 24}, "main")]
 EDGE_TARGETS = [("edge7x5", {"height": 7, "width": 5})]
 
 
@@ -109,12 +111,11 @@ def default_pipelines() -> tuple[list[Pipeline], dict[str, tuple[str, ...]]]:
         pipelines.append(_pipeline(pid, steps, "decode knobs"))
         selection[pid] = DECODE_TAGS
     for preset in list(RESIZE_PRESETS) + onnx_preset_names():
-        main_tags = ("main",) if not preset.startswith("onnx.") else ("onnx",)
-        for name, target in RESIZE_TARGETS:
+        for name, target, tag in RESIZE_TARGETS:
             pid = f"resize.{preset}.{name}"
             pipelines.append(_pipeline(pid, [RGB_DECODE, {"op": "resize", "preset": preset, **target}],
                                        f"resize with preset {preset}"))
-            selection[pid] = main_tags
+            selection[pid] = (f"onnx_{tag}",) if preset.startswith("onnx.") else (tag,)
         for name, target in EDGE_TARGETS:
             pid = f"resize.{preset}.{name}"
             pipelines.append(_pipeline(pid, [RGB_DECODE, {"op": "resize", "preset": preset, **target}],
@@ -137,7 +138,8 @@ identical bytes).
   colour type x bit depth, plain and Adam7, each filter type, tRNS, eXIf orientations 1-8, iCCP;
   photographs from the scikit-image 0.26 wheel (astronaut: NASA, public domain; chelsea, coffee:
   CC0; moon: public domain), reduced with an integer box mean; negative inputs (bad CRC,
-  truncated, no IEND, not an image, a 100000x100000 header, a corrupt zlib stream).
+  truncated, no IEND, not an image, a 100000x100000 header, a corrupt zlib stream), and a
+  robustness input whose zlib stream inflates far beyond what its header needs.
 - **Expected outputs** (`expected/<case>/<index>_<op>.npy`): the reference preprocessor
   (`conformance/reference/`), which implements every op itself in numpy: PNG decoding (own
   inflate-free parser; zlib is the only delegated step), EXIF orientation, every resize knob,
@@ -154,10 +156,12 @@ def default_plan() -> Plan:
     from .corpus import builtin_corpus
 
     inputs = builtin_corpus()
-    onnx_inputs = {"syn.zone_plate.61x83", "syn.checker.33x31", "photo.astronaut.128x128"}
+    # the onnx.* family (23 presets) runs on a smaller selection
+    onnx_inputs = {"syn.zone_plate.61x83": "onnx_main", "photo.astronaut.64x64": "onnx_main",
+                   "syn.checker.33x31": "onnx_small", "photo.astronaut.32x32": "onnx_small"}
     for item in inputs:
         if item.id in onnx_inputs:
-            item.tags = item.tags + ("onnx",)
+            item.tags = item.tags + (onnx_inputs[item.id],)
     pipelines, selection = default_pipelines()
     return Plan(inputs=inputs, pipelines=pipelines, selection=selection, readme=PROVENANCE)
 

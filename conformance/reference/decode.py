@@ -1,0 +1,299 @@
+"""The ``decode`` op: encoded bytes -> an (H, W, C) array, every library difference a knob.
+
+:func:`decode_image` sniffs the format, decodes the PNG image (:mod:`.png`) and converts it as the
+:class:`~conformance.spec.Decode` knobs say. The conversion is a fixed sequence of small steps;
+each knob acts in exactly one of them:
+
+1. **Channels at native depth** (PNG 3rd ed. §4.4, §11.2.2 PLTE, §11.3.1.1 tRNS). Palette
+   indices are looked up in PLTE (8-bit RGB). Alpha comes from the alpha channel (gray+alpha,
+   rgba), or, with ``trns="apply"``, from tRNS: the palette alpha table, or "sample == key"
+   (gray: the sample; rgb: all three samples; compared at native depth, key masked to the bit
+   depth) giving alpha 0, else fully opaque. ``trns="ignore"``: tRNS is not used at all.
+2. **Depth** (PNG §13.12 Sample depth rescaling for the sub-8-bit case):
+   - 1, 2, 4 bit gray: v·255 / (2^d − 1), which is exact (multipliers 255, 85, 17) and equals
+     bit replication; every library does this.
+   - 16 bit, rule ``depth16`` (``depth16_gray`` for colour type 0 = gray without an alpha
+     channel, unless ``same``): ``shift`` v >> 8 (libpng png_set_strip_16; Pillow for RGB, RGBA
+     and gray+alpha), ``round`` (v + 128) // 257 = round(v·255/65535) (Rust image),
+     ``clip`` min(v, 255) (Pillow's I;16 -> L/RGB), ``keep`` stay uint16. The rule applies to
+     colour and alpha channels alike.
+   - alpha made from tRNS is 0 or the maximum of the output depth (255, or 65535 if kept).
+   The output dtype is uint16 only for a 16-bit file whose rule is ``keep``; else uint8.
+3. **Colour model** for ``output``: ``rgb``/``bgr`` replicate gray to three channels;
+   ``unchanged`` keeps gray as one channel and colour as RGB (palette expanded);
+   ``gray`` converts colour to luma *after* compositing (step 4):
+   Y = kr·R + kg·G + kb·B with ``gray_coefficients`` (bt601 0.299/0.587/0.114, bt709
+   0.2126/0.7152/0.0722) in ``gray_arithmetic``: ``float`` (float64, rounded half up),
+   ``pillow_fixed`` (19595R + 38470G + 7471B + 2^15) >> 16 (Pillow Convert.c L24) or
+   ``opencv_fixed``, both via :data:`conformance.reference.color.FIXED_GRAY` so the decode op
+   and the ``color`` step share one definition. The fixed forms are integer identities whose
+   weights sum to 2^shift, so they are applied unchanged to 16-bit (kept) samples too.
+4. **Alpha** (``alpha``): ``drop`` discards it, no compositing (Pillow convert('RGB'), OpenCV
+   IMREAD_COLOR, image to_rgb8); ``keep`` appends it as the last channel (so output=gray with
+   alpha=keep gives 2 channels); ``composite`` replaces colour by
+   out = a·c + (1 − a)·bg, a = alpha / maxval, in float64, rounded half up (floor(x + 0.5)),
+   at the output depth. ``background`` is 8-bit RGB; for 16-bit output it is scaled by 257
+   (= 65535/255, exact); when the colour model is gray (output gray or unchanged of a gray
+   image) the background is first converted to gray with the same luma rule.
+   An image without alpha is unaffected by this knob.
+5. ``output="bgr"``: reverse the colour channels (alpha stays last).
+6. **Orientation** (``orientation="apply"``): the EXIF Orientation of the PNG eXIf chunk, as in
+   :mod:`.orientation` (values 1-8; 0, >= 9 or absent: unchanged). ``ignore``: never rotated.
+   Orientation is a pixel permutation, so applying it last equals applying it first.
+
+The JPEG reconstruction knobs (``cmyk``, ``idct``, ``upsampling``) do not affect PNG input.
+
+Library presets (conformance/presets.py DECODE_PRESETS), checked to 0 difference in
+tests/test_decode.py on every colour type, bit depth, size, interlace and tRNS variant of the
+corpus encoder (conformance/encoders/png.py ``png_variants``) and on EXIF orientations 0-9:
+- ``pillow`` = ``Image.open(f).convert('RGB')``: output rgb, orientation ignore, alpha drop,
+  trns ignore, depth16 shift, depth16_gray clip.
+- ``opencv`` = ``cv2.imdecode(buf, cv2.IMREAD_COLOR)``: output bgr, orientation apply, alpha drop,
+  trns ignore, depth16 shift, depth16_gray same.
+- ``image`` = Rust ``image`` ``decode()?.to_rgb8()``: as pillow but depth16 round, depth16_gray
+  same (not checked here: no Rust in this test run).
+- ``orientation="apply"`` with the pillow knobs = ``ImageOps.exif_transpose(im).convert('RGB')``.
+- Pillow ``convert('L')`` = output gray, gray_arithmetic pillow_fixed, depth16_gray clip.
+
+Library behaviours these knobs do not express (measured with opencv-python-headless 5.0.0):
+- OpenCV ``IMREAD_UNCHANGED`` chooses channels per colour type: gray stays 1 channel and its
+  tRNS is ignored, while palette/rgb + tRNS become 4 channels with tRNS alpha; gray+alpha comes
+  back as 4 channels (gray replicated, BGRA); colour is BGR(A); 16-bit kept. The closest knobs
+  are output unchanged, trns apply, alpha keep, depth16 keep, orientation ignore, then a
+  channel reversal: identical except for gray+tRNS and gray+alpha files (tests pin this down).
+- OpenCV ``IMREAD_GRAYSCALE`` of a colour PNG is libpng's ``png_set_rgb_to_gray(png, 1, 0.299,
+  0.587)``: weights 29900·32768/100000 -> 9797, 19234 and 32768 − 9797 − 19234 = 3737, applied
+  *before* the 16 -> 8 step: 8-bit (9797R + 19234G + 3737B) >> 15 (truncating, "the historical
+  approach", pngrtran.c png_do_rgb_to_gray; equal over all 2^24 triples), 16-bit
+  ((9797R + 19234G + 3737B + 2^14) >> 15) >> 8 (equal on 262144 random triples). No
+  ``gray_arithmetic`` value is this; it would need a ``libpng_fixed`` choice that also moves
+  luma before the depth step for 16-bit files.
+- libpng (hence OpenCV) rejects an eXIf chunk that starts with the JPEG "Exif\\0\\0" identifier
+  ("eXIf: invalid") and so does not rotate; Pillow and this reference read the orientation.
+- Pillow ``convert('RGBA')`` applies tRNS with quirks (a sub-8-bit gray key is compared to the
+  rescaled sample, a 16-bit rgb key is not compared at 16 bits); ``trns="apply"`` follows the
+  PNG spec instead.
+
+JPEG input is recognised (FF D8 FF) but not decoded yet: :class:`UnsupportedFeature`.
+"""
+
+from __future__ import annotations
+
+import struct
+
+import numpy as np
+
+from ..errors import DecodeError, SpecError, UnsupportedFeature
+from ..spec import Decode
+from .color import FIXED_GRAY, rgb_to_gray
+from .exif import EXIF_IDENTIFIER, read_orientation
+from .orientation import apply_orientation
+from .png import COLOUR_TYPES, PNG_SIGNATURE, PngImage, read_png, read_png_info
+from .rounding import round_to_int, saturate
+
+JPEG_SOI = b"\xff\xd8\xff"  # T.81 B.1.1.3: SOI marker, then the first marker's 0xFF
+
+# Background scale from 8-bit to 16-bit output: 65535 / 255 = 257 exactly.
+BACKGROUND_SCALE_16 = 257
+
+# 16-bit -> 8-bit rules of the depth16 knobs (v is a uint16 array).
+DEPTH16_RULES = {
+    "shift": lambda v: (v >> 8).astype(np.uint8),  # libpng png_set_strip_16, Pillow RGB;16B
+    "round": lambda v: ((v.astype(np.uint32) + 128) // 257).astype(np.uint8),  # image (v+128)/257
+    "clip": lambda v: np.minimum(v, 255).astype(np.uint8),  # Pillow Convert.c I16 -> L
+    "keep": lambda v: v,
+}
+
+
+def sniff_format(data: bytes, source: str = "<bytes>") -> str:
+    """``"png"`` (PNG §5.2 signature) or ``"jpeg"`` (SOI + marker); DecodeError otherwise."""
+    if data[:8] == PNG_SIGNATURE:
+        return "png"
+    if data[:3] == JPEG_SOI:
+        return "jpeg"
+    raise DecodeError(f"not a PNG or JPEG file (starts with {bytes(data[:8])!r})", source=source,
+                      offset=0)
+
+
+def decode_image(data: bytes, step: Decode, *, source: str = "<bytes>") -> np.ndarray:
+    """Decode ``data`` under the knobs of ``step`` (see the module docstring for each one).
+
+    Returns an (H, W, C) uint8 array (uint16 only for 16-bit input with a ``keep`` rule):
+    C = 3 (rgb/bgr), 1 (gray), or the file's channels (unchanged), plus one if alpha is kept.
+    Raises DecodeError (malformed), UnsupportedFeature (JPEG for now), LimitsExceeded
+    (more than ``step.max_pixels`` pixels).
+    """
+    data = bytes(data)
+    fmt = sniff_format(data, source)
+    if fmt == "jpeg":
+        raise UnsupportedFeature("JPEG decoding is not implemented yet (reference JPEG decoder "
+                                 "issue)", source=source)
+    image = read_png(data, source=source, max_pixels=step.max_pixels)
+    return png_to_array(image, step)
+
+
+def png_to_array(image: PngImage, step: Decode) -> np.ndarray:
+    """Steps 1-6 of the module docstring on a decoded PNG image."""
+    colour, alpha, binary_alpha = channels_at_native_depth(image, step.trns)
+    colour, alpha = to_output_depth(image, colour, alpha, binary_alpha, step)
+    if step.output in ("rgb", "bgr") and colour.shape[2] == 1:
+        colour = np.repeat(colour, 3, axis=2)  # gray -> RGB by replication
+    if alpha is not None and step.alpha == "composite":
+        colour = composite(colour, alpha, _background(step, colour))
+        alpha = None
+    if step.output == "gray" and colour.shape[2] == 3:
+        colour = luma(colour, step.gray_coefficients, step.gray_arithmetic)
+    if step.output == "bgr":
+        colour = colour[:, :, ::-1]
+    out = colour if alpha is None or step.alpha != "keep" else np.concatenate([colour, alpha], 2)
+    if step.orientation == "apply":
+        return apply_orientation(out, image.exif_orientation)
+    return np.ascontiguousarray(out)
+
+
+def channels_at_native_depth(image: PngImage, trns: str):
+    """Step 1: (colour (H, W, 1|3), alpha (H, W, 1) or None, alpha-is-a-tRNS-mask flag).
+
+    For a tRNS key the returned alpha is a bool array, True where the pixel is transparent.
+    """
+    s, ct = image.samples, image.colour_type
+    if ct == 3:  # §11.2.2: index -> RGB; §11.3.1.1: index -> alpha
+        idx = s[:, :, 0]
+        colour = image.palette[idx]
+        if trns == "apply" and image.palette_alpha is not None:
+            return colour, image.palette_alpha[idx][:, :, None], False
+        return colour, None, False
+    if ct in (4, 6):
+        return s[:, :, :-1], s[:, :, -1:], False
+    if trns == "apply" and image.trns_key is not None:  # types 0 and 2: a key colour
+        key = np.array(image.trns_key, dtype=s.dtype)
+        return s, np.all(s == key, axis=2, keepdims=True), True
+    return s, None, False
+
+
+def depth16_rule(image: PngImage, step: Decode) -> str:
+    """The 16-bit rule for this image: ``depth16_gray`` for colour type 0 unless ``same``."""
+    if image.colour_type == 0 and step.depth16_gray != "same":
+        return step.depth16_gray
+    return step.depth16
+
+
+def to_output_depth(image: PngImage, colour, alpha, binary_alpha: bool, step: Decode):
+    """Step 2: sub-8-bit gray to 8 bits, 16-bit by the image's rule, tRNS mask to 0/max."""
+    d = image.bit_depth
+    if d < 8 and image.colour_type == 0:
+        colour = (colour.astype(np.uint16) * 255 // ((1 << d) - 1)).astype(np.uint8)
+    elif d == 16:
+        rule = DEPTH16_RULES[depth16_rule(image, step)]
+        colour = rule(colour)
+        if alpha is not None and not binary_alpha:
+            alpha = rule(alpha)
+    if binary_alpha:
+        opaque = np.iinfo(colour.dtype).max
+        alpha = np.where(alpha, 0, opaque).astype(colour.dtype)
+    return colour, alpha
+
+
+def luma(rgb: np.ndarray, coefficients: str, arithmetic: str) -> np.ndarray:
+    """Y of an (H, W, 3) uint8/uint16 array as (H, W, 1), same dtype (module docstring step 3)."""
+    if rgb.dtype == np.uint8 or arithmetic == "float":
+        return rgb_to_gray(rgb, coefficients, arithmetic, "half_up")
+    if coefficients != "bt601":
+        raise SpecError(f"gray_arithmetic {arithmetic!r} exists only for bt601",
+                        field="gray_arithmetic", value=arithmetic)
+    (wr, wg, wb), shift = FIXED_GRAY[arithmetic]
+    x = rgb.astype(np.int64)
+    y = (wr * x[..., 0] + wg * x[..., 1] + wb * x[..., 2] + (1 << (shift - 1))) >> shift
+    return y.astype(rgb.dtype)[..., None]
+
+
+def _background(step: Decode, colour: np.ndarray) -> np.ndarray:
+    """The composite background in the colour model and depth of ``colour``."""
+    bg = np.array(step.background, dtype=np.uint8).reshape(1, 1, 3)
+    if colour.shape[2] == 1:
+        bg = luma(bg, step.gray_coefficients, step.gray_arithmetic)
+    bg = bg.reshape(-1).astype(np.int64)
+    return bg * BACKGROUND_SCALE_16 if colour.dtype == np.uint16 else bg
+
+
+def composite(colour: np.ndarray, alpha: np.ndarray, background: np.ndarray) -> np.ndarray:
+    """out = a·c + (1 − a)·bg, a = alpha / maxval, float64, rounded half up, same dtype.
+
+    For three channels this is :func:`conformance.reference.color.composite_over`.
+    """
+    maxval = float(np.iinfo(colour.dtype).max)
+    a = alpha.astype(np.float64) / maxval
+    out = a * colour.astype(np.float64) + (1.0 - a) * background.astype(np.float64)
+    return saturate(round_to_int(out, "half_up"), colour.dtype)
+
+
+# ---------------------------------------------------------------------------------------------
+# probe: metadata for bundles, without decoding pixels
+# ---------------------------------------------------------------------------------------------
+
+
+def probe(data: bytes, source: str = "<bytes>") -> dict:
+    """Format, size and metadata of an encoded image, from its headers (no pixel decoding).
+
+    Keys: format ("png"/"jpeg"), width, height, colour_type (PNG: gray, rgb, palette,
+    gray_alpha, rgba; JPEG: gray or "<n>-component"), channels, bit_depth, interlaced (PNG Adam7 /
+    progressive JPEG), orientation (EXIF value as stored, or None), has_icc, has_trns (PNG only),
+    warnings (list of benign problems found). Malformed headers raise DecodeError.
+    """
+    data = bytes(data)
+    fmt = sniff_format(data, source)
+    if fmt == "jpeg":
+        return _probe_jpeg(data, source)
+    info = read_png_info(data, source=source)
+    return {"format": "png", "width": info.width, "height": info.height,
+            "colour_type": COLOUR_TYPES[info.colour_type][0], "channels": info.channels,
+            "bit_depth": info.bit_depth, "interlaced": info.interlaced,
+            "orientation": info.exif_orientation, "has_icc": info.icc_profile is not None,
+            "has_trns": info.trns_key is not None or info.palette_alpha is not None,
+            "warnings": list(info.warnings)}
+
+
+# T.81 Table B.1: SOFn markers that carry the frame header (not DHT C4, JPG C8, DAC CC).
+JPEG_SOF_MARKERS = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
+JPEG_PROGRESSIVE_SOF = {0xC2, 0xC6, 0xCA, 0xCE}
+ICC_IDENTIFIER = b"ICC_PROFILE\x00"  # ICC.1 Annex B.4: JPEG APP2 embedding
+
+
+def _probe_jpeg(data: bytes, source: str) -> dict:
+    """Walk the marker segments (T.81 B.1.1.2, B.2.2) up to SOS: frame header, Exif, ICC."""
+    pos, n = 2, len(data)
+    info: dict = {"format": "jpeg", "orientation": None, "has_icc": False, "warnings": []}
+    while True:
+        while pos < n and data[pos] == 0xFF and pos + 1 < n and data[pos + 1] == 0xFF:
+            pos += 1  # B.1.1.2: any number of 0xFF fill bytes may precede a marker
+        if pos + 4 > n:
+            raise DecodeError("truncated JPEG header (no SOS marker)", source=source, offset=pos)
+        if data[pos] != 0xFF:
+            raise DecodeError(f"expected a marker, found byte 0x{data[pos]:02x}", source=source,
+                              offset=pos)
+        marker = data[pos + 1]
+        if marker == 0xD9:
+            raise DecodeError("EOI before any scan", source=source, offset=pos)
+        length = struct.unpack_from(">H", data, pos + 2)[0]
+        if length < 2 or pos + 2 + length > n:
+            raise DecodeError(f"marker 0xFF{marker:02X} segment length {length} runs past the end",
+                              source=source, offset=pos)
+        body = data[pos + 4:pos + 2 + length]
+        if marker == 0xE1 and body[:6] == EXIF_IDENTIFIER and info["orientation"] is None:
+            info["orientation"], reason = read_orientation(body)
+            if reason:
+                info["warnings"].append(f"APP1 Exif at byte {pos}: {reason}")
+        elif marker == 0xE2 and body[:12] == ICC_IDENTIFIER:
+            info["has_icc"] = True
+        elif marker in JPEG_SOF_MARKERS:
+            if len(body) < 6:
+                raise DecodeError("frame header shorter than 6 bytes", source=source, offset=pos)
+            precision, height, width, components = struct.unpack_from(">BHHB", body, 0)
+            info.update(width=width, height=height, bit_depth=precision, channels=components,
+                        colour_type="gray" if components == 1 else f"{components}-component",
+                        interlaced=marker in JPEG_PROGRESSIVE_SOF)
+        elif marker == 0xDA:
+            if "width" not in info:
+                raise DecodeError("SOS before a frame header (SOFn)", source=source, offset=pos)
+            return info
+        pos += 2 + length
