@@ -26,17 +26,21 @@ _PILLOW_CONV = dict(antialias=True, coords="half_pixel", border="renormalize", a
                     rounding="half_up", pass_order="pillow13", intermediate="uint8", window="pillow",
                     cubic_a=-0.5, lobes=3, nearest_index="coords", weights_dtype="float64")
 # OpenCV 5.0 cv2.resize(dsize=...): fixed-tap interpolators (no antialias), replicated borders,
-# OpenCV's own fixed point (see reference.resize.opencv). INTER_CUBIC is modelled with IPP off
-# (cv2.ipp.setUseIPP(False)); the default wheel's IPP cubic is closed source (max 1 LSB off).
+# OpenCV's own fixed point (see reference.resize.opencv). uint8 INTER_CUBIC and float32
+# INTER_LINEAR/INTER_CUBIC are modelled with IPP off (cv2.ipp.setUseIPP(False)); the default
+# wheel runs closed-source IPP there: uint8 cubic at most 1 LSB off (~3.4 % of values), float32
+# about 1e-5 of the range. Every other mode is exact with IPP on or off.
 _OPENCV = dict(antialias=False, coords="half_pixel", border="clamp", arithmetic="opencv",
                rounding="half_even", pass_order="hv", intermediate="exact", window="pillow",
                cubic_a=-0.75, lobes=4, nearest_index="coords", weights_dtype="float32")
 # Rust image 0.25 imageops::resize: f32 throughout, vertical pass first into an f32 buffer
-# (no rounding, no clamping), then horizontal, clamp and round half away from zero.
+# (no rounding, no clamping), then horizontal, clamp and round half away from zero. Both passes
+# always run (an unchanged axis is resampled too). Nearest is the same convolution with a
+# support-0 box kernel: one tap at floor((i + 0.5) * f32(in/out)).
 _IMAGE = dict(antialias=True, coords="half_pixel", border="renormalize", arithmetic="float32",
               rounding="half_away", pass_order="vh", intermediate="float32", window="floor_ceil",
               cubic_a=-0.5, lobes=3, nearest_index="coords", weights_dtype="float32",
-              nearest_rounding="round_prefer_ceil")
+              nearest_rounding="round_prefer_ceil", unchanged_axis="resample")
 
 RESIZE_PRESETS: dict[str, dict[str, Any]] = {
     "pillow.nearest": {**_PILLOW_CONV, "filter": "nearest", "nearest_index": "accumulate",
@@ -68,9 +72,11 @@ def onnx_resize_knobs(name: str) -> dict[str, Any] | None:
     """Knobs of an ``onnx.*`` Resize preset name, or None if the name is not of that family.
 
     onnx.reference evaluates Resize in float64 after casting the input, one 1-D pass per axis in
-    axis order (NCHW: H then W) with no rounding between passes, and rounds half to even at the
-    end (saturate_cast). Its cubic coefficients are computed in float32 (cubic_coeff_a arrives as
-    np.float32), hence ``weights_dtype="float32"`` for cubic.
+    axis order (NCHW: H then W) with no rounding between passes, skips axes whose size is
+    unchanged, and rounds half to even at the end (saturate_cast). Its cubic coefficients are
+    computed in float32 (cubic_coeff_a arrives as np.float32), hence ``weights_dtype="float32"``
+    for cubic; its tap windows are placed from x + n/2 in float64 (``window="onnx_reference"``,
+    see reference.resize.interpolation).
     """
     parts = name.split(".")
     if len(parts) < 2 or parts[0] != "onnx" or parts[1] not in ONNX_MODES:
@@ -79,7 +85,7 @@ def onnx_resize_knobs(name: str) -> dict[str, Any] | None:
     knobs: dict[str, Any] = dict(
         filter=ONNX_MODES[mode], antialias=False, coords="half_pixel", border="clamp",
         arithmetic="float64", rounding="half_even", pass_order="vh", intermediate="exact",
-        window="pillow", cubic_a=-0.75, lobes=3, nearest_index="coords",
+        window="onnx_reference", unchanged_axis="skip", cubic_a=-0.75, lobes=3, nearest_index="coords",
         nearest_rounding="round_prefer_floor",
         weights_dtype="float32" if mode == "cubic" else "float64")
     seen: set[str] = set()

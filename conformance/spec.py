@@ -148,8 +148,12 @@ class Resize(Step):
 
     Kernel:
     - ``filter``: ``nearest``, ``box``, ``triangle`` (bilinear), ``cubic`` (Keys, ``cubic_a``),
-      ``lanczos`` (``lobes``), ``gaussian`` (sigma 0.5, support 3, the image crate's), ``hamming``,
-      ``area`` (OpenCV INTER_AREA's pixel-area cells; only with ``arithmetic="opencv"`` or float).
+      ``lanczos`` (``lobes``), ``gaussian`` (sigma 0.5, support 3, the image crate's), ``hamming``
+      (``hamming_constants``), ``area`` (OpenCV INTER_AREA's pixel-area cells; only with
+      ``arithmetic="opencv"``).
+    - ``hamming_constants``: the Hamming window's 0.54/0.46 as ``float32`` literals (Pillow's
+      0.54f/0.46f, order sin(t)/t·(0.54f + 0.46f·cos t)) or ``float64`` (fast_image_resize:
+      (0.54 + 0.46·cos t)·sin t / t).
     - ``cubic_a``: Keys' a; Pillow, image and fast_image_resize use -0.5, OpenCV/ONNX/PyTorch -0.75.
     - ``lobes``: Lanczos window; 3 for Pillow/image, 4 for OpenCV INTER_LANCZOS4.
     - ``antialias``: when downscaling, stretch the kernel support by the scale factor (Pillow,
@@ -157,14 +161,18 @@ class Resize(Step):
       (OpenCV, ONNX antialias=0), which aliases on downscale.
 
     Coordinates (``coords``): how output index i maps to source coordinate x (s = in/out):
-    ``half_pixel`` x = (i+0.5)·s − 0.5; ``pytorch_half_pixel`` same but 0 when out == 1... (ONNX
-    reference: −0.5); ``asymmetric`` x = i·s; ``align_corners`` x = i·(in−1)/(out−1);
-    ``half_pixel_symmetric`` (ONNX 19).
+    ``half_pixel`` x = (i+0.5)·s − 0.5; ``pytorch_half_pixel`` same but −0.5 when out == 1
+    (onnx.reference 1.23; the ONNX spec text says 0); ``asymmetric`` x = i·s; ``align_corners``
+    x = i·(in−1)/(out−1); ``half_pixel_symmetric`` (ONNX 19). Exact float64 formulas (ONNX's, with
+    scale = out/in and divisions by it): ``reference.resize.interpolation``. Convolution windows
+    (``pillow``, ``floor_ceil``) centre output i at (i+0.5)·s, i.e. they require ``half_pixel``.
     ``nearest_rounding``: for ``filter=nearest`` without antialias, how x picks a pixel:
     ``floor``, ``ceil``, ``round_prefer_floor``, ``round_prefer_ceil``.
-    ``nearest_index``: ``coords`` (the formula above, ONNX), ``accumulate`` (Pillow:
-    idx = trunc(x0 + i·s) accumulated in double, starting at s/2), ``multiply`` (OpenCV NEAREST:
-    floor(i·s) in double, no half-pixel offset).
+    ``nearest_index``: ``coords`` (the pixel the ``window`` picks: with ``centered`` /
+    ``onnx_reference`` x = ``coords``(i) rounded by ``nearest_rounding`` (ONNX); with ``floor_ceil``
+    the one tap floor((i+0.5)·s) of a support-0 kernel (the image crate's Nearest)), ``accumulate``
+    (Pillow: idx = trunc(x0 + i·s) accumulated in double, starting at s/2), ``multiply`` (OpenCV
+    NEAREST: floor(i·s) in double, no half-pixel offset).
 
     Borders: ``border`` = ``clamp`` (taps outside the image read the edge pixel: OpenCV, ONNX
     exclude_outside=0) or ``renormalize`` (taps outside are dropped and the weights renormalised:
@@ -180,9 +188,20 @@ class Resize(Step):
     ``pass_order``: ``hv`` (horizontal first), ``vh``, or ``pillow13`` (Pillow 13's rule: vertical
     first iff out_h < in_h and (in_h − out_h) > 2·(in_w − out_w)). ``intermediate``: between passes
     keep ``exact`` values (float64 or the integer accumulator), round+clip to ``uint8`` (Pillow,
-    fast_image_resize), or round to ``float32`` (image crate).
-    ``window``: which source taps a convolution considers: ``pillow`` (trunc(c ± support + 0.5)),
-    ``floor_ceil`` (floor(c − support) .. ceil(c + support): image, fast_image_resize).
+    fast_image_resize; with ``rounding``, clipped to the image's integer range, so 0..65535 for a
+    uint16 image; float images are never rounded), or round to ``float32`` (image crate).
+    ``window``: which source taps an output reads, and so which resampler family runs:
+    convolution (a kernel centred at c = (i+0.5)·in/out, support × scale on downscale with
+    ``antialias``): ``pillow`` (trunc(c ± support + 0.5), Pillow), ``floor_ceil``
+    (floor(c − support) .. ceil(c + support): image, fast_image_resize); coordinate transform
+    (n fixed taps around x = ``coords``(i), ONNX): ``centered`` (the ONNX spec: taps
+    floor(x)−n/2+1 .. floor(x)+n/2, an integer x anchored one to the left), ``onnx_reference``
+    (onnx.reference's placement from x + n/2 rounded in float64, which moves the window one pixel
+    left when x is within an ulp above an integer). Details: ``reference.resize.convolution`` and
+    ``reference.resize.interpolation``.
+    ``unchanged_axis``: an axis whose length does not change is ``skip``ped (Pillow, ONNX,
+    fast_image_resize) or ``resample``d anyway (the image crate always runs both passes; its
+    kernels are not all identities at scale 1, e.g. Gaussian).
     """
 
     op: ClassVar[str] = "resize"
@@ -210,7 +229,10 @@ class Resize(Step):
                          ("half_up", "half_even", "half_away", "truncate"))
     pass_order: str = knob("hv", "order of the 1-D passes", ("hv", "vh", "pillow13"))
     intermediate: str = knob("exact", "values between passes", ("exact", "uint8", "float32"))
-    window: str = knob("pillow", "convolution tap window", ("pillow", "floor_ceil"))
+    window: str = knob("pillow", "tap window (and resampler family)",
+                       ("pillow", "floor_ceil", "centered", "onnx_reference"))
+    unchanged_axis: str = knob("skip", "axis of unchanged length", ("skip", "resample"))
+    hamming_constants: str = knob("float32", "Hamming window constants", ("float32", "float64"))
 
     def validate(self, where: dict) -> None:
         super().validate(where)
