@@ -76,7 +76,8 @@ def onnx_resize_knobs(name: str) -> dict[str, Any] | None:
     unchanged, and rounds half to even at the end (saturate_cast). Its cubic coefficients are
     computed in float32 (cubic_coeff_a arrives as np.float32), hence ``weights_dtype="float32"``
     for cubic; its tap windows are placed from x + n/2 in float64 (``window="onnx_reference"``,
-    see reference.resize.interpolation).
+    see reference.resize.interpolation) and its sums over taps are numpy's ``ndarray.sum``
+    (``sum_order="numpy_pairwise"``, which matters from 8 taps on: antialiased downscales).
     """
     parts = name.split(".")
     if len(parts) < 2 or parts[0] != "onnx" or parts[1] not in ONNX_MODES:
@@ -85,7 +86,8 @@ def onnx_resize_knobs(name: str) -> dict[str, Any] | None:
     knobs: dict[str, Any] = dict(
         filter=ONNX_MODES[mode], antialias=False, coords="half_pixel", border="clamp",
         arithmetic="float64", rounding="half_even", pass_order="vh", intermediate="exact",
-        window="onnx_reference", unchanged_axis="skip", cubic_a=-0.75, lobes=3, nearest_index="coords",
+        window="onnx_reference", unchanged_axis="skip", sum_order="numpy_pairwise", cubic_a=-0.75,
+        lobes=3, nearest_index="coords",
         nearest_rounding="round_prefer_floor",
         weights_dtype="float32" if mode == "cubic" else "float64")
     seen: set[str] = set()

@@ -172,7 +172,8 @@ class Resize(Step):
     ``onnx_reference`` x = ``coords``(i) rounded by ``nearest_rounding`` (ONNX); with ``floor_ceil``
     the one tap floor((i+0.5)·s) of a support-0 kernel (the image crate's Nearest)), ``accumulate``
     (Pillow: idx = trunc(x0 + i·s) accumulated in double, starting at s/2), ``multiply`` (OpenCV
-    NEAREST: floor(i·s) in double, no half-pixel offset).
+    INTER_NEAREST: floor(i · (1.0 / (d/s))) in double, two roundings, no half-pixel offset).
+    Both clamp the index to s − 1.
 
     Borders: ``border`` = ``clamp`` (taps outside the image read the edge pixel: OpenCV, ONNX
     exclude_outside=0) or ``renormalize`` (taps outside are dropped and the weights renormalised:
@@ -202,6 +203,12 @@ class Resize(Step):
     ``unchanged_axis``: an axis whose length does not change is ``skip``ped (Pillow, ONNX,
     fast_image_resize) or ``resample``d anyway (the image crate always runs both passes; its
     kernels are not all identities at scale 1, e.g. Gaussian).
+    ``sum_order``: the order of every sum over the taps of one output (weighted values, and the
+    weights when renormalising): ``sequential`` (tap 0, 1, 2, ...: Pillow, OpenCV, the Rust crates)
+    or ``numpy_pairwise`` (onnx.reference: numpy's pairwise summation, which ``ndarray.sum`` uses
+    along a contiguous axis; it applies to the horizontal pass (the innermost axis of NCHW), to the
+    vertical pass only when the image is 1 pixel wide, and to the exclude_outside weight sums;
+    identical to sequential below 8 taps). Definition: ``reference.resize.taps.pairwise_sum``.
     """
 
     op: ClassVar[str] = "resize"
@@ -233,6 +240,7 @@ class Resize(Step):
                        ("pillow", "floor_ceil", "centered", "onnx_reference"))
     unchanged_axis: str = knob("skip", "axis of unchanged length", ("skip", "resample"))
     hamming_constants: str = knob("float32", "Hamming window constants", ("float32", "float64"))
+    sum_order: str = knob("sequential", "order of the sums over taps", ("sequential", "numpy_pairwise"))
 
     def validate(self, where: dict) -> None:
         super().validate(where)
