@@ -62,7 +62,7 @@ def main() -> None:
     for name in presets:
         step = make_step({"op": "resize", "preset": name, "height": 224, "width": 224})
         t = best_time(lambda: resize(img, step), args.repeat)
-        rows.append({"op": "resize 1024x1024 -> 224x224", "variant": name, "reference_s": t,
+        rows.append({"op": "resize 1024² -> 224²", "variant": name, "reference_s": t,
                      "opencv_s": cv_area, "opencv_call": "cv2.resize INTER_AREA", "ratio": t / cv_area,
                      "goal": RESIZE_GOAL})
     ok, png = cv2.imencode(".png", img[..., ::-1])
@@ -70,7 +70,7 @@ def main() -> None:
     dstep = make_step({"op": "decode", "output": "unchanged", "orientation": "ignore"})
     t_ref = best_time(lambda: decode_image(data, dstep, source="bench.png"), args.repeat)
     t_cv = best_time(lambda: cv2.imdecode(png, cv2.IMREAD_UNCHANGED), args.repeat)
-    rows.append({"op": "PNG decode 1024x1024 RGB", "variant": f"{len(data)} bytes", "reference_s": t_ref,
+    rows.append({"op": "PNG decode 1024² RGB", "variant": f"{len(data)} bytes", "reference_s": t_ref,
                  "opencv_s": t_cv, "opencv_call": "cv2.imdecode IMREAD_UNCHANGED", "ratio": t_ref / t_cv,
                  "goal": DECODE_GOAL})
     table = Table(title="reference vs OpenCV (same run, best of %d)" % args.repeat)
@@ -80,7 +80,7 @@ def main() -> None:
         style = "green" if r["ratio"] <= r["goal"] else "red"
         table.add_row(r["op"], r["variant"], f"{r['reference_s'] * 1e3:.1f}", f"{r['opencv_s'] * 1e3:.2f}",
                       f"[{style}]{r['ratio']:.1f}x[/]", f"<= {r['goal']:.0f}x")
-    Console().print(table)
+    Console(width=110).print(table)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"machine": platform.platform(), "cpus": __import__("os").cpu_count(),
                                     "numpy": np.__version__, "opencv": cv2.__version__, "rows": rows}, indent=1))
