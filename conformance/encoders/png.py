@@ -28,6 +28,10 @@ import numpy as np
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"  # PNG 3rd ed. §5.2
 
+# The tables below are transcribed from the standard again on purpose rather than imported from
+# conformance.reference.png: the encoder is the decoder's test partner, and a shared table would
+# make a wrong transcription invisible to the round-trip tests.
+
 # PNG §11.2.1 (IHDR), Table 11.1: colour type -> (name, channels, allowed bit depths).
 COLOUR_TYPES: dict[int, tuple[str, int, tuple[int, ...]]] = {
     0: ("gray", 1, (1, 2, 4, 8, 16)),
