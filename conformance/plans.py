@@ -41,7 +41,7 @@ DECODE_TAGS = ("variant", "exif", "trns", "negative")
 END_TO_END = [
     ("e2e.torchvision.bilinear_s40.center32.imagenet.chw",
      "torchvision: Resize(40) (antialiased bilinear), CenterCrop(32), ToTensor, Normalize(ImageNet)",
-     [RGB_DECODE, {"op": "resize", "preset": "pillow.bilinear", "shorter_side": 40},
+     [RGB_DECODE, {"op": "resize", "preset": "pillow.bilinear", "shorter_side": 40, "size_rounding": "floor"},
       {"op": "crop", "mode": "center", "height": 32, "width": 32, "offset_rounding": "round"},
       {"op": "normalize", "preset": "torchvision.imagenet"}, {"op": "layout", "layout": "chw", "batch": True}]),
     ("e2e.cv2dnn.bgr.linear_32x32.mean_first.chw",
@@ -141,9 +141,10 @@ identical bytes).
   truncated, no IEND, not an image, a 100000x100000 header, a corrupt zlib stream), and a
   robustness input whose zlib stream inflates far beyond what its header needs.
 - **Expected outputs** (`expected/<case>/<index>_<op>.npy`): the reference preprocessor
-  (`conformance/reference/`), which implements every op itself in numpy: PNG decoding (own
-  inflate-free parser; zlib is the only delegated step), EXIF orientation, every resize knob,
-  colour, normalisation, layout. No expected value was computed by Pillow or OpenCV.
+  (`conformance/reference/`), which implements every op itself in numpy: PNG decoding (chunks,
+  CRC, unfiltering, Adam7, sample unpacking, palette/tRNS), EXIF orientation, every resize knob,
+  colour, normalisation, layout. No expected value was computed by Pillow or OpenCV; they are
+  the oracles the tests compare the reference with.
 - **Modelled vs delegated**: DEFLATE decompression is delegated to Python's zlib (RFC 1951 has
   a single correct output). Everything else is modelled.
 - **Not included yet**: JPEG inputs (the reference JPEG decoder is its own issue).

@@ -46,18 +46,24 @@ def case_tables(b: Bundle, case: dict) -> list[Table]:
     head.add_row("expect", case["expect"])
     if case.get("error"):
         head.add_row("error", f"{case['error']['type']}: {case['error']['message']}")
-    st = Table(title="steps")
-    for col in ("#", "op", "knobs", "output", "dtype", "shape", "range", "tolerance"):
+    st = Table(title="expected outputs")
+    for col in ("#", "op", "preset", "dtype", "shape", "range", "tolerance", "file"):
         st.add_column(col, overflow="fold")
+    kt = Table(title="knobs (every value explicit)")
+    kt.add_column("#")
+    kt.add_column("op")
+    kt.add_column("knobs", overflow="fold")
     outputs = {s["index"]: s for s in case["steps"]}
     for i, step in enumerate(pipeline["steps"]):
-        knobs = ", ".join(f"{k}={v}" for k, v in step.items() if k != "op" and v is not None)
+        kt.add_row(str(i), step["op"], ", ".join(f"{k}={v}" for k, v in step.items()
+                                                 if k not in ("op", "preset") and v is not None))
         s = outputs.get(i)
         if s is None:
-            st.add_row(str(i), step["op"], knobs, "-", "", "", "", "")
+            st.add_row(str(i), step["op"], step.get("preset") or "", "-", "", "", "", "")
             continue
         tol = s["tolerance"]
         rng = s.get("range")
-        st.add_row(str(i), step["op"], knobs, s["output"], s["dtype"], "x".join(map(str, s["shape"])),
-                   f"{rng[0]:g}..{rng[1]:g}" if rng else "", f"{tol['metric']} <= {tol['max_abs']:g}")
-    return [head, st]
+        st.add_row(str(i), step["op"], step.get("preset") or "", s["dtype"], "x".join(map(str, s["shape"])),
+                   f"{rng[0]:.6g}..{rng[1]:.6g}" if rng else "", f"{tol['metric']} <= {tol['max_abs']:g}",
+                   s["output"].rsplit("/", 1)[-1])
+    return [head, st, kt]

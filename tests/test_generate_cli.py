@@ -84,3 +84,21 @@ def test_cli_presets_lists_every_family():
     assert r.exit_code == 0
     for name in ("pillow.bilinear", "opencv.area", "image.lanczos3", "onnx.cubic.half_pixel.antialias"):
         assert name in r.output
+
+
+def test_cli_regenerate_check(tmp_path):
+    (tmp_path / "imgs").mkdir()
+    (tmp_path / "imgs" / "x.png").write_bytes(_png(9, 11))
+    (tmp_path / "p.json").write_text(json.dumps({"id": "p", "steps": [
+        {"op": "decode", "preset": "pillow"}, {"op": "resize", "preset": "pillow.lanczos", "height": 4, "width": 5}]}))
+    runner = CliRunner()
+    r = runner.invoke(cli, ["generate", "--pipelines", str(tmp_path / "p.json"), "--images", str(tmp_path / "imgs"),
+                            "--out", str(tmp_path / "b"), "-j", "1"])
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(cli, ["regenerate", str(tmp_path / "b"), "--out", str(tmp_path / "again"), "--check", "-j", "1"])
+    assert r.exit_code == 0 and "identical" in r.output, r.output
+    # an expected output that the reference does not produce is caught (and the manifest with it)
+    f = next((tmp_path / "b" / "expected").rglob("1_resize.npy"))
+    f.write_bytes(f.read_bytes()[:-1] + bytes([f.read_bytes()[-1] ^ 1]))
+    r = runner.invoke(cli, ["regenerate", str(tmp_path / "b"), "--out", str(tmp_path / "again"), "--check", "-j", "1"])
+    assert r.exit_code == 1 and "1_resize.npy" in r.output
