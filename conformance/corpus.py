@@ -21,6 +21,7 @@ import numpy as np
 from . import synthetic as syn
 from .bundle import InputFile
 from .encoders import png as png_encoder
+from .errors import ConformanceError
 
 PNG = "image/png"
 
@@ -32,12 +33,13 @@ PHOTOS = {"astronaut": ("astronaut.png", 8), "chelsea": ("chelsea.png", 6),
 
 def skimage_data_dir() -> Path:
     """The folder of sample images inside the installed scikit-image wheel."""
-    try:
-        import skimage
-    except ImportError:  # pragma: no cover - scikit-image is a pinned dependency
-        raise RuntimeError("the photographs of the built-in corpus come from scikit-image: "
-                           "pip install scikit-image==0.26.0") from None
-    return Path(skimage.__file__).parent / "data"
+    import importlib.util
+
+    spec = importlib.util.find_spec("skimage")  # located, not imported: only its files are read
+    if spec is None or spec.origin is None:  # pragma: no cover - a pinned dependency
+        raise ConformanceError("the photographs of the built-in corpus come from scikit-image: "
+                               "pip install scikit-image==0.26.0")
+    return Path(spec.origin).parent / "data"
 
 
 @lru_cache(maxsize=None)

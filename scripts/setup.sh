@@ -10,5 +10,5 @@ command -v "$PYTHON" >/dev/null || PYTHON=python3
 extras=""
 [[ "${1:-}" == "--test" ]] && extras="[test]"
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade "pip>=24"
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".${extras}"
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -c scripts/constraints.txt -e ".${extras}"
 echo "setup: .venv ready ($(.venv/bin/python --version), conformance $(.venv/bin/python -c 'import conformance; print(conformance.__version__)'))"
