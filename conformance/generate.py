@@ -88,6 +88,10 @@ class GenerateReport:
 def generate(plan: Plan, out_dir: str | Path, *, jobs: int = 1, overwrite: bool = False,
              on_case: Callable[[str], None] | None = None, generator: dict | None = None) -> GenerateReport:
     """Run ``plan`` through the reference and write the bundle to ``out_dir``."""
+    from .reference.pipeline import check_pipeline
+
+    for p in plan.pipelines:
+        check_pipeline(p)
     writer = BundleWriter(generator)
     writer.readme = plan.readme
     for item in plan.inputs:

@@ -8,6 +8,7 @@ from click.testing import CliRunner
 from conformance.bundle import Bundle, InputFile, verify_bundle
 from conformance.cli import cli
 from conformance.encoders.png import encode_png, not_an_image
+from conformance.errors import SpecError
 from conformance.generate import Plan, generate
 from conformance.spec import pipeline_from_dict
 
@@ -102,3 +103,14 @@ def test_cli_regenerate_check(tmp_path):
     f.write_bytes(f.read_bytes()[:-1] + bytes([f.read_bytes()[-1] ^ 1]))
     r = runner.invoke(cli, ["regenerate", str(tmp_path / "b"), "--out", str(tmp_path / "again"), "--check", "-j", "1"])
     assert r.exit_code == 1 and "1_resize.npy" in r.output
+
+
+def test_undefined_knob_combination_is_refused_before_any_case_runs(tmp_path):
+    (tmp_path / "p.toml").write_text(
+        'id = "odd"\nsteps = [{op = "decode"}, {op = "resize", preset = "opencv.cubic", height = 4, width = 4, '
+        'cubic_a = -0.5}]\n')
+    r = CliRunner().invoke(cli, ["generate", "--pipelines", str(tmp_path / "p.toml"), "--out", str(tmp_path / "b")])
+    assert r.exit_code != 0
+    assert isinstance(r.exception, SpecError)
+    assert "pipeline odd, step 1, field 'cubic_a'" in str(r.exception)
+    assert not (tmp_path / "b").exists()

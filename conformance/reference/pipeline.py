@@ -67,3 +67,20 @@ def run_pipeline(pipeline: Pipeline, value, *, source: str = "<input>") -> list[
                             field=e.field, value=e.value) from None
         outputs.append(value)
     return outputs
+
+
+def check_pipeline(pipeline: Pipeline) -> None:
+    """Reject, before any input is read, knob combinations the reference does not define (e.g. an
+    OpenCV arithmetic with an antialiased kernel): SpecError naming the pipeline, step and field.
+    Input-dependent problems (a crop larger than the image) can only be found per case."""
+    from .resize.opencv import check_opencv_step
+    from .resize.separable import check_step
+
+    for index, step in enumerate(pipeline.steps):
+        if not isinstance(step, Resize):
+            continue
+        try:
+            check_opencv_step(step) if step.arithmetic == "opencv" else check_step(step)
+        except SpecError as e:
+            raise SpecError(e.reason, source=f"pipeline {pipeline.id}", step=index, field=e.field,
+                            value=e.value) from None
