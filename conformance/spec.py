@@ -557,11 +557,30 @@ def pipeline_from_dict(raw: dict, *, source: str | None = None, default_id: str 
         raise SpecError("a pipeline needs a non-empty list 'steps'", source=source, field="steps")
     steps = tuple(make_step(s, source=source, index=i) for i, s in enumerate(steps_raw))
     tolerances = raw.get("tolerances", {})
-    if not isinstance(tolerances, dict):
-        raise SpecError("must be a table/object", source=source, field="tolerances")
+    _check_tolerances(tolerances, steps, source)
     _check_order(steps, source)
     return Pipeline(id=pid, steps=steps, description=str(raw.get("description", "")),
                     tolerances=tolerances)
+
+
+def _check_tolerances(tolerances: Any, steps: tuple[Step, ...], source: str | None) -> None:
+    """Overrides are keyed by step index ("1") or op ("resize") and carry a number and a reason:
+    {"max_abs": 2, "reason": "measured: ... differs by 2 on ..."}. A widening without a reason is
+    an error, so every tolerance in a bundle says why it is what it is."""
+    if not isinstance(tolerances, dict):
+        raise SpecError("must be a table/object", source=source, field="tolerances")
+    ops = {s.op for s in steps}
+    for key, tol in tolerances.items():
+        where = dict(source=source, field=f"tolerances.{key}")
+        if not (key in ops or (key.isdigit() and int(key) < len(steps))):
+            raise SpecError(f"names neither a step index (0..{len(steps) - 1}) nor an op of this "
+                            f"pipeline ({', '.join(sorted(ops))})", value=key, **where)
+        if not isinstance(tol, dict) or set(tol) != {"max_abs", "reason"}:
+            raise SpecError('must be {max_abs = <number>, reason = "<why>"}', value=tol, **where)
+        if not (_is_number(tol["max_abs"]) and tol["max_abs"] >= 0):
+            raise SpecError("max_abs must be a number >= 0", value=tol["max_abs"], **where)
+        if not (isinstance(tol["reason"], str) and tol["reason"].strip()):
+            raise SpecError("a tolerance override needs a reason", value=tol["reason"], **where)
 
 
 def _check_order(steps: tuple[Step, ...], source: str | None) -> None:

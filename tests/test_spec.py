@@ -120,3 +120,17 @@ def test_normalize_output_range_names_the_convention():
     unit = make_step({"op": "normalize", "preset": "unit"})
     assert isinstance(unit, Normalize) and unit.output_range(1) == [[0.0, 1.0]]
     assert isinstance(make_step({"op": "resize", "height": 1, "width": 1}), Resize)
+
+
+def test_tolerance_overrides_need_a_known_target_a_number_and_a_reason():
+    base = {"id": "t", "steps": [{"op": "decode"}, {"op": "resize", "height": 2, "width": 2}]}
+    ok = pipeline_from_dict({**base, "tolerances": {"resize": {"max_abs": 2, "reason": "measured 2 on x"}}})
+    assert ok.tolerances["resize"]["max_abs"] == 2
+    for tol, words in [({"crop": {"max_abs": 1, "reason": "r"}}, "neither a step index"),
+                       ({"5": {"max_abs": 1, "reason": "r"}}, "neither a step index"),
+                       ({"1": {"max_abs": 1}}, "reason"),
+                       ({"1": {"max_abs": -1, "reason": "r"}}, ">= 0"),
+                       ({"1": {"max_abs": 1, "reason": " "}}, "needs a reason")]:
+        with pytest.raises(SpecError, match=words) as e:
+            pipeline_from_dict({**base, "tolerances": tol})
+        assert e.value.field.startswith("tolerances.")
