@@ -87,13 +87,7 @@ def convolution_taps(in_size: int, out_size: int, kernel: Kernel, *, antialias: 
             lo = np.maximum(lo, 0)
             hi = np.minimum(hi, s)
     else:
-        lo = np.floor(center - support).astype(np.int64)
-        hi = np.ceil(center + support).astype(np.int64)
-        if border == "renormalize":
-            lo = np.clip(lo, 0, s - 1)
-            hi = np.clip(hi, lo + 1, s)
-        else:
-            hi = np.maximum(hi, lo + 1)
+        lo, hi = _floor_ceil_window(center - support, center + support, s, border)
     n = max(int((hi - lo).max()), 1)
     x = lo[:, None] + np.arange(n)[None, :]  # (d, n) source pixel of each tap
     valid = x < hi[:, None]
@@ -108,6 +102,17 @@ def convolution_taps(in_size: int, out_size: int, kernel: Kernel, *, antialias: 
     w[nz] = w[nz] / ww[nz, None]
     index = np.clip(np.where(valid, x, lo[:, None]), 0, s - 1)
     return AxisTaps(index=index.astype(np.int64), weight=w, src_len=s)
+
+
+def _floor_ceil_window(left: np.ndarray, right: np.ndarray, s: int, border: str):
+    """Taps [lo, hi) = [floor(left), ceil(right)), at least one tap; with ``renormalize`` clamped
+    into the image as image-rs and fast_image_resize do (lo in 0..s−1, hi in lo+1..s)."""
+    lo = np.floor(left).astype(np.int64)
+    hi = np.ceil(right).astype(np.int64)
+    if border == "renormalize":
+        lo = np.clip(lo, 0, s - 1)
+        return lo, np.clip(hi, lo + 1, s)
+    return lo, np.maximum(hi, lo + 1)
 
 
 def _taps_f32_floor_ceil(s: int, d: int, kernel: Kernel, *, antialias: bool, border: str) -> AxisTaps:
@@ -125,13 +130,7 @@ def _taps_f32_floor_ceil(s: int, d: int, kernel: Kernel, *, antialias: bool, bor
     sratio = (ratio if ratio >= f32(1.0) else f32(1.0)) if antialias else f32(1.0)
     src_support = f32(kernel.support) * sratio
     inputx = (np.arange(d, dtype=f32) + f32(0.5)) * ratio
-    lo = np.floor(inputx - src_support).astype(np.int64)
-    hi = np.ceil(inputx + src_support).astype(np.int64)
-    if border == "renormalize":
-        lo = np.clip(lo, 0, s - 1)
-        hi = np.clip(hi, lo + 1, s)
-    else:
-        hi = np.maximum(hi, lo + 1)
+    lo, hi = _floor_ceil_window(inputx - src_support, inputx + src_support, s, border)
     n = max(int((hi - lo).max()), 1)
     x = lo[:, None] + np.arange(n)[None, :]
     valid = x < hi[:, None]
