@@ -26,6 +26,7 @@ RGB_DECODE = {"op": "decode", "preset": "pillow"}
 DECODE_PIPELINES = [
     ("decode.pillow", [{"op": "decode", "preset": "pillow"}]),
     ("decode.opencv", [{"op": "decode", "preset": "opencv"}]),
+    ("decode.opencv.gray", [{"op": "decode", "preset": "opencv.gray"}]),
     ("decode.image", [{"op": "decode", "preset": "image"}]),
     ("decode.unchanged.keep16.alpha_keep.trns_apply.orient_ignore",
      [{"op": "decode", "output": "unchanged", "depth16": "keep", "alpha": "keep", "trns": "apply",

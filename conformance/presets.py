@@ -137,6 +137,12 @@ DECODE_PRESETS: dict[str, dict[str, Any]] = {
     # cv2.imdecode(buf, IMREAD_COLOR): BGR, EXIF applied, alpha/tRNS dropped, libpng strip_16.
     "opencv": dict(output="bgr", orientation="apply", alpha="drop", trns="ignore", depth16="shift",
                    depth16_gray="same", idct="islow", upsampling="fancy", cmyk="adobe_inverted"),
+    # cv2.imdecode(buf, IMREAD_GRAYSCALE) of a PNG: libpng png_set_rgb_to_gray(png, 1, 0.299,
+    # 0.587) on the native-depth samples, then strip_16; EXIF applied, alpha/tRNS dropped without
+    # compositing, gray files unchanged. (A JPEG's IMREAD_GRAYSCALE is libjpeg's Y: not modelled.)
+    "opencv.gray": dict(output="gray", gray_coefficients="bt601", gray_arithmetic="libpng_fixed",
+                        orientation="apply", alpha="drop", trns="ignore", depth16="shift",
+                        depth16_gray="same", idct="islow", upsampling="fancy", cmyk="adobe_inverted"),
     # Rust image: ImageReader::decode()?.to_rgb8(): no rotation, alpha dropped, (v+128)/257.
     "image": dict(output="rgb", orientation="ignore", alpha="drop", trns="ignore", depth16="round",
                   depth16_gray="same"),

@@ -103,7 +103,13 @@ class Decode(Step):
       (Pillow's I;16 -> L), ``keep`` = stay uint16.
     - ``depth16_gray``: the same rule for 16-bit *gray* images, or ``same`` as ``depth16``.
       Pillow clips gray but shifts colour, hence a separate knob.
-    - ``gray_coefficients``/``gray_arithmetic``: as the ``color`` step's, used for output=gray.
+    - ``gray_coefficients``/``gray_arithmetic``: the luma for output=gray. ``float``,
+      ``pillow_fixed``, ``opencv_fixed`` are the ``color`` step's, applied after the 16 -> 8 rule
+      and after compositing. ``libpng_fixed`` is libpng's png_do_rgb_to_gray as OpenCV's
+      IMREAD_GRAYSCALE runs it (png_set_rgb_to_gray(png, 1, 0.299, 0.587): weights 9797, 19234,
+      3737 over 2^15), applied to the colour samples at the file's native depth, *before* the
+      16 -> 8 rule and before compositing: 8-bit (9797R + 19234G + 3737B) >> 15 (truncating),
+      16-bit (9797R + 19234G + 3737B + 2^14) >> 15. Fixed forms exist only for bt601.
     - ``cmyk``, ``idct``, ``upsampling``: JPEG reconstruction knobs (see the JPEG decoder).
     - ``max_pixels``: refuse images with more pixels than this before allocating (bomb guard).
     """
@@ -118,7 +124,7 @@ class Decode(Step):
     depth16_gray: str = knob("same", "16-bit gray rule", ("same", "shift", "round", "clip", "keep"))
     gray_coefficients: str = knob("bt601", "luma weights for output=gray", ("bt601", "bt709"))
     gray_arithmetic: str = knob("pillow_fixed", "luma arithmetic for output=gray",
-                                ("float", "pillow_fixed", "opencv_fixed"))
+                                ("float", "pillow_fixed", "opencv_fixed", "libpng_fixed"))
     cmyk: str = knob("adobe_inverted", "JPEG CMYK convention", ("adobe_inverted", "plain"))
     idct: str = knob("islow", "JPEG inverse DCT", ("islow", "float"))
     upsampling: str = knob("fancy", "JPEG chroma upsampling", ("fancy", "nearest"))
@@ -130,6 +136,10 @@ class Decode(Step):
         if not (isinstance(bg, tuple) and len(bg) == 3 and all(isinstance(c, int) and 0 <= c <= 255
                                                                   for c in bg)):
             raise SpecError("must be three integers 0..255", field="background", value=bg, **where)
+        if self.gray_arithmetic == "libpng_fixed" and self.gray_coefficients != "bt601":
+            raise SpecError("gray_arithmetic 'libpng_fixed' exists only for bt601 coefficients "
+                            f"(got gray_coefficients {self.gray_coefficients!r})",
+                            field="gray_arithmetic", value=self.gray_arithmetic, **where)
         if not (isinstance(self.max_pixels, int) and self.max_pixels > 0):
             raise SpecError("must be a positive integer", field="max_pixels",
                             value=self.max_pixels, **where)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import time
 
 import cv2
 import numpy as np
@@ -12,17 +13,18 @@ import pytest
 from PIL import Image, ImageOps
 
 from conformance.encoders import png as enc
-from conformance.errors import DecodeError, LimitsExceeded, UnsupportedFeature
+from conformance.errors import DecodeError, LimitsExceeded, SpecError, UnsupportedFeature
 from conformance.presets import DECODE_PRESETS
 from conformance.reference.color import composite_over
-from conformance.reference.decode import decode_image, png_to_array, probe
+from conformance.reference.decode import decode_image, libpng_luma, png_to_array, probe
 from conformance.reference.pipeline import run_step
 from conformance.reference.png import read_png
-from conformance.spec import Decode
+from conformance.spec import Decode, make_step
 
 SOURCE = "case.png"
 PILLOW = Decode(**DECODE_PRESETS["pillow"], preset="pillow")
 OPENCV = Decode(**DECODE_PRESETS["opencv"], preset="opencv")
+OPENCV_GRAY = Decode(**DECODE_PRESETS["opencv.gray"], preset="opencv.gray")
 # One variant per (type, depth, size, interlace) plus every tRNS variant: all paths, fewer files.
 VARIANTS = [v for v in enc.png_variants() if v.options["filters"] == "rotate"]
 
@@ -56,6 +58,12 @@ def opencv_color(data: bytes) -> np.ndarray:
     return cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
 
 
+def opencv_gray(data: bytes, flags: int = cv2.IMREAD_GRAYSCALE) -> np.ndarray:
+    """cv2.imdecode(buf, IMREAD_GRAYSCALE [| IMREAD_ANYDEPTH]) as (H, W, 1)."""
+    g = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
+    return g.reshape(g.shape[0], g.shape[1], 1)
+
+
 # ------------------------------------------------------------------------------------------
 # Presets against their libraries
 # ------------------------------------------------------------------------------------------
@@ -86,17 +94,20 @@ def test_exif_orientations(ct, depth, orientation):
                           exif_orientation=orientation, exif_byte_order="II" if orientation % 2 else "MM")
     name = f"ct{ct}_{depth}_o{orientation}"
     assert_same(name + " opencv applies", decode_image(data, OPENCV), opencv_color(data))
+    assert_same(name + " opencv.gray applies", decode_image(data, OPENCV_GRAY), opencv_gray(data))
     assert_same(name + " pillow ignores", decode_image(data, PILLOW), pillow_rgb(data))
     assert_same(name + " exif_transpose", decode_image(data, knobs(PILLOW, orientation="apply")),
                 pillow_rgb(data, transpose=True))
     if orientation in (5, 6, 7, 8):
         assert decode_image(data, OPENCV).shape[:2] == (7, 5)
+        assert opencv_gray(data).shape[:2] == (7, 5)  # IMREAD_GRAYSCALE rotates too
 
 
 def test_late_eXIf_is_applied_like_both_libraries():
     samples, _ = enc.synthetic_image(4, 6, 2, 8, seed=1)
     data = enc.encode_png(samples, colour_type=2, bit_depth=8, exif_orientation=6, exif_after_idat=True)
     assert_same("opencv", decode_image(data, OPENCV), opencv_color(data))
+    assert_same("opencv.gray", decode_image(data, OPENCV_GRAY), opencv_gray(data))
     assert_same("pillow", decode_image(data, knobs(PILLOW, orientation="apply")), pillow_rgb(data, True))
 
 
@@ -108,6 +119,7 @@ def test_prefixed_eXIf_is_read_though_libpng_ignores_it():
     assert ours.shape == (6, 4, 3)
     assert_same("pillow", decode_image(data, knobs(PILLOW, orientation="apply")), pillow_rgb(data, True))
     assert opencv_color(data).shape == (4, 6, 3)  # libpng: "eXIf: invalid", not rotated
+    assert opencv_gray(data).shape == (4, 6, 1)
 
 
 def test_opencv_unchanged_differs_only_where_documented():
@@ -128,13 +140,112 @@ def test_opencv_unchanged_differs_only_where_documented():
             assert_same(v.name, ours, cv)
 
 
-def test_opencv_grayscale_is_libpng_truncating_luma_not_a_knob():
-    """Pins the measured IMREAD_GRAYSCALE formula the decode.py docstring records."""
-    samples, _ = enc.synthetic_image(64, 64, 2, 8, seed=7)
-    data = enc.encode_png(samples, colour_type=2, bit_depth=8)
-    r, g, b = (samples[:, :, i].astype(np.int64) for i in range(3))
-    want = ((9797 * r + 19234 * g + 3737 * b) >> 15).astype(np.uint8)
-    np.testing.assert_array_equal(cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE), want)
+@pytest.mark.filterwarnings("ignore:Palette images with Transparency")
+def test_opencv_gray_preset_on_every_variant():
+    """opencv.gray = IMREAD_GRAYSCALE, and with depth16 keep = IMREAD_GRAYSCALE | IMREAD_ANYDEPTH,
+    on all png_variants() (every filter policy too). The corpus tells the arithmetics apart: any
+    other gray_arithmetic misses on rgb/rgba/palette files, 16-bit ones included."""
+    keep16 = knobs(OPENCV_GRAY, depth16="keep")
+    cases = pixels = 0
+    missed = {arith: set() for arith in ("float", "pillow_fixed", "opencv_fixed")}
+    for v in enc.png_variants():
+        data = v.encode()
+        want = opencv_gray(data)
+        assert_same(f"{v.name} opencv.gray", decode_image(data, OPENCV_GRAY, source=v.name), want)
+        assert_same(f"{v.name} opencv.gray keep16", decode_image(data, keep16, source=v.name),
+                    opencv_gray(data, cv2.IMREAD_GRAYSCALE | cv2.IMREAD_ANYDEPTH))
+        cases, pixels = cases + 2, pixels + 2 * want.size
+        if v.options["filters"] == "rotate":
+            for arith, names in missed.items():
+                if not np.array_equal(decode_image(data, knobs(OPENCV_GRAY, gray_arithmetic=arith)), want):
+                    names.add((v.options["colour_type"], v.options["bit_depth"]))
+    print(f"opencv.gray vs cv2: {cases} decodes, {pixels} pixels, max |diff| 0")
+    for arith, types in missed.items():
+        assert {(2, 8), (2, 16), (6, 8), (6, 16), (3, 8)} <= types, (arith, sorted(types))
+        assert all(ct in (2, 3, 6) for ct, _ in types), (arith, sorted(types))  # gray files agree
+
+
+def test_libpng_luma_by_hand():
+    """8-bit truncates, 16-bit rounds and converts before the 16 -> 8 shift."""
+    rgb8 = np.array([[[1, 1, 0], [255, 0, 0], [0, 0, 255], [200, 200, 200]]], np.uint8)
+    # (9797 + 19234) / 2^15 = 0.886 -> 0 (opencv_fixed and pillow_fixed round it to 1);
+    # 9797·255 / 2^15 = 76.2 -> 76; 3737·255 / 2^15 = 29.08 -> 29; gray stays gray.
+    assert libpng_luma(rgb8)[0, :, 0].tolist() == [0, 76, 29, 200]
+    # (256, 256, 255): (9797·256 + 19234·256 + 3737·255 + 2^14) >> 15 = 8401255 >> 15 = 256,
+    # >> 8 = 1; stripping first would give (1, 1, 0) -> 0.
+    px16 = np.array([[[256, 256, 255], [65535, 0, 0], [65535, 65535, 65535]]], np.uint16)
+    assert libpng_luma(px16)[0, :, 0].tolist() == [256, 19594, 65535]
+    data = enc.encode_png(px16, colour_type=2, bit_depth=16)
+    assert decode_image(data, OPENCV_GRAY)[0, :, 0].tolist() == [1, 76, 255]
+    assert decode_image(data, knobs(OPENCV_GRAY, gray_arithmetic="opencv_fixed"))[0, 0, 0] == 1
+    assert decode_image(data, knobs(OPENCV_GRAY, gray_arithmetic="float"))[0, 0, 0] == 1
+    assert opencv_gray(data)[0, :, 0].tolist() == [1, 76, 255]
+    data8 = enc.encode_png(rgb8, colour_type=2, bit_depth=8)
+    assert opencv_gray(data8)[0, :, 0].tolist() == [0, 76, 29, 200]
+
+
+def test_libpng_luma_equals_opencv_on_every_8_bit_triple():
+    """All 2^24 (R, G, B) in one 4096 x 4096 PNG (written by cv2: the pixels, not the encoder,
+    are under test) through cv2.imdecode(IMREAD_GRAYSCALE) against :func:`libpng_luma`."""
+    start = time.perf_counter()
+    v = np.arange(1 << 24, dtype=np.uint32).reshape(4096, 4096)
+    rgb = np.stack([v >> 16, (v >> 8) & 255, v & 255], axis=2).astype(np.uint8)
+    ok, buf = cv2.imencode(".png", rgb[:, :, ::-1], [cv2.IMWRITE_PNG_COMPRESSION, 1])
+    assert ok
+    got = cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE)
+    want = libpng_luma(rgb)[:, :, 0]
+    diff = np.abs(got.astype(np.int16) - want.astype(np.int16))
+    print(f"libpng_luma 8-bit: {diff.size} triples, max |diff| {diff.max()}, "
+          f"{np.count_nonzero(diff)} differ, {time.perf_counter() - start:.1f} s")
+    assert diff.max() == 0
+
+
+def test_libpng_luma_equals_opencv_on_random_16_bit_triples():
+    """2^20 random 16-bit (R, G, B) plus corners: the 16-bit luma (IMREAD_ANYDEPTH keeps it) and
+    its high byte (IMREAD_GRAYSCALE). Converting after the 16 -> 8 shift, or without the 2^14
+    rounding term, would differ."""
+    rng = np.random.default_rng(20240)
+    rgb = rng.integers(0, 65536, size=(1024, 1024, 3), dtype=np.uint16)
+    rgb[0, :8] = [[0, 0, 0], [65535, 65535, 65535], [65535, 0, 0], [0, 65535, 0], [0, 0, 65535],
+                  [256, 256, 255], [1, 2, 3], [65534, 65535, 65535]]
+    ok, buf = cv2.imencode(".png", rgb[:, :, ::-1], [cv2.IMWRITE_PNG_COMPRESSION, 1])
+    assert ok
+    got16 = cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE | cv2.IMREAD_ANYDEPTH)
+    got8 = cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE)
+    y16 = libpng_luma(rgb)[:, :, 0]
+    d16 = np.abs(got16.astype(np.int64) - y16)
+    d8 = np.abs(got8.astype(np.int64) - (y16 >> 8))
+    x = rgb.astype(np.int64)
+    strip_first = libpng_luma((rgb >> 8).astype(np.uint8))[:, :, 0]
+    no_round = (9797 * x[..., 0] + 19234 * x[..., 1] + 3737 * x[..., 2]) >> 15
+    print(f"libpng_luma 16-bit: {y16.size} triples, max |diff| {d16.max()} (16-bit), {d8.max()} "
+          f"(8-bit); strip-first differs on {np.count_nonzero(strip_first != got8)}, "
+          f"no rounding term on {np.count_nonzero(no_round != got16)}")
+    assert d16.max() == 0 and d8.max() == 0
+    assert np.count_nonzero(strip_first != got8) > 0 and np.count_nonzero(no_round != got16) > 0
+
+
+def test_libpng_fixed_composites_after_luma():
+    """libpng converts before compositing: the gray sample over the background's 8-bit,
+    truncating luma (255, 0, 0) -> 76, scaled by 257 for 16-bit output."""
+    px = np.array([[[0, 0, 255, 255], [0, 255, 0, 0]]], np.uint8)  # opaque blue, transparent green
+    data = enc.encode_png(px, colour_type=6, bit_depth=8)
+    step = knobs(OPENCV_GRAY, alpha="composite", background=(255, 0, 0))
+    assert decode_image(data, step)[0, :, 0].tolist() == [29, 76]
+    assert decode_image(data, knobs(step, alpha="keep"))[0].tolist() == [[29, 255], [149, 0]]
+    px16 = np.array([[[0, 65535, 0, 0]]], np.uint16)
+    data16 = enc.encode_png(px16, colour_type=6, bit_depth=16)
+    assert decode_image(data16, knobs(step, depth16="keep"))[0, 0, 0] == 76 * 257
+
+
+def test_libpng_fixed_is_bt601_only():
+    with pytest.raises(SpecError, match="only for bt601") as e:
+        make_step({"op": "decode", "preset": "opencv.gray", "gray_coefficients": "bt709"},
+                  source="p.toml", index=0)
+    assert e.value.field == "gray_arithmetic"
+    rgb = enc.encode_png(np.zeros((1, 1, 3), np.uint8), colour_type=2, bit_depth=8)
+    with pytest.raises(SpecError, match="only for bt601"):
+        decode_image(rgb, knobs(OPENCV_GRAY, gray_coefficients="bt709"))
 
 
 # ------------------------------------------------------------------------------------------
@@ -262,7 +373,7 @@ def test_palette_trns():
     assert decode_image(data, knobs(output="rgb", trns="ignore", alpha="keep")).shape == (1, 3, 3)
 
 
-@pytest.mark.parametrize("arith", ["float", "pillow_fixed", "opencv_fixed"])
+@pytest.mark.parametrize("arith", ["float", "pillow_fixed", "opencv_fixed", "libpng_fixed"])
 def test_gray_arithmetic_on_16_bit_kept_samples(arith):
     px = np.array([[[65535, 0, 0], [0, 65535, 0], [0, 0, 65535], [65535, 65535, 65535]]], np.uint16)
     data = enc.encode_png(px, colour_type=2, bit_depth=16)

@@ -9,7 +9,14 @@ each knob acts in exactly one of them:
    rgba), or, with ``trns="apply"``, from tRNS: the palette alpha table, or "sample == key"
    (gray: the sample; rgb: all three samples; compared at native depth, key masked to the bit
    depth) giving alpha 0, else fully opaque. ``trns="ignore"``: tRNS is not used at all.
-2. **Depth** (PNG §13.12 Sample depth rescaling for the sub-8-bit case):
+2. **Luma at native depth**, only for ``output="gray"`` with ``gray_arithmetic="libpng_fixed"``
+   (OpenCV IMREAD_GRAYSCALE, which asks libpng for png_set_rgb_to_gray(png, 1, 0.299, 0.587);
+   libpng converts before png_set_strip_16 and before compositing, pngrtran.c
+   png_do_read_transformations). The colour samples of an rgb, rgba or palette (expanded) file
+   become Y = (rc·R + gc·G + bc·B [+ 2^14 for 16-bit]) >> 15 with rc, gc, bc = 9797, 19234, 3737
+   (:func:`libpng_luma`); alpha is untouched; gray files are already gray. Every other
+   ``gray_arithmetic`` converts in step 4.
+3. **Depth** (PNG §13.12 Sample depth rescaling for the sub-8-bit case):
    - 1, 2, 4 bit gray: v·255 / (2^d − 1), which is exact (multipliers 255, 85, 17) and equals
      bit replication; every library does this.
    - 16 bit, rule ``depth16`` (``depth16_gray`` for colour type 0 = gray without an alpha
@@ -19,25 +26,28 @@ each knob acts in exactly one of them:
      colour and alpha channels alike.
    - alpha made from tRNS is 0 or the maximum of the output depth (255, or 65535 if kept).
    The output dtype is uint16 only for a 16-bit file whose rule is ``keep``; else uint8.
-3. **Colour model** for ``output``: ``rgb``/``bgr`` replicate gray to three channels;
+   The rule is chosen by the file's colour type, also when step 2 has already made it gray.
+4. **Colour model** for ``output``: ``rgb``/``bgr`` replicate gray to three channels;
    ``unchanged`` keeps gray as one channel and colour as RGB (palette expanded);
-   ``gray`` converts colour to luma *after* compositing (step 4):
+   ``gray`` converts colour to luma *after* compositing (step 5), at the output depth:
    Y = kr·R + kg·G + kb·B with ``gray_coefficients`` (bt601 0.299/0.587/0.114, bt709
    0.2126/0.7152/0.0722) in ``gray_arithmetic``: ``float`` (float64, rounded half up),
    ``pillow_fixed`` (19595R + 38470G + 7471B + 2^15) >> 16 (Pillow Convert.c L24) or
    ``opencv_fixed``, both via :data:`conformance.reference.color.FIXED_GRAY` so the decode op
    and the ``color`` step share one definition. The fixed forms are integer identities whose
    weights sum to 2^shift, so they are applied unchanged to 16-bit (kept) samples too.
-4. **Alpha** (``alpha``): ``drop`` discards it, no compositing (Pillow convert('RGB'), OpenCV
+   (``libpng_fixed`` has already converted in step 2.)
+5. **Alpha** (``alpha``): ``drop`` discards it, no compositing (Pillow convert('RGB'), OpenCV
    IMREAD_COLOR, image to_rgb8); ``keep`` appends it as the last channel (so output=gray with
    alpha=keep gives 2 channels); ``composite`` replaces colour by
    out = a·c + (1 − a)·bg, a = alpha / maxval, in float64, rounded half up (floor(x + 0.5)),
    at the output depth. ``background`` is 8-bit RGB; for 16-bit output it is scaled by 257
    (= 65535/255, exact); when the colour model is gray (output gray or unchanged of a gray
-   image) the background is first converted to gray with the same luma rule.
+   image) the 8-bit background is first converted to gray with the same luma rule
+   (``libpng_fixed``: its 8-bit, truncating form).
    An image without alpha is unaffected by this knob.
-5. ``output="bgr"``: reverse the colour channels (alpha stays last).
-6. **Orientation** (``orientation="apply"``): the EXIF Orientation of the PNG eXIf chunk, as in
+6. ``output="bgr"``: reverse the colour channels (alpha stays last).
+7. **Orientation** (``orientation="apply"``): the EXIF Orientation of the PNG eXIf chunk, as in
    :mod:`.orientation` (values 1-8; 0, >= 9 or absent: unchanged). ``ignore``: never rotated.
    Orientation is a pixel permutation, so applying it last equals applying it first.
 
@@ -50,6 +60,10 @@ corpus encoder (conformance/encoders/png.py ``png_variants``) and on EXIF orient
   trns ignore, depth16 shift, depth16_gray clip.
 - ``opencv`` = ``cv2.imdecode(buf, cv2.IMREAD_COLOR)``: output bgr, orientation apply, alpha drop,
   trns ignore, depth16 shift, depth16_gray same.
+- ``opencv.gray`` = ``cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE)``: output gray, gray_arithmetic
+  libpng_fixed, orientation apply, alpha drop, trns ignore, depth16 shift, depth16_gray same
+  (the libpng formulas also equal cv2 over all 2^24 8-bit RGB triples and on 2^20 random
+  16-bit ones; with depth16 keep the preset is ``IMREAD_GRAYSCALE | IMREAD_ANYDEPTH``).
 - ``image`` = Rust ``image`` ``decode()?.to_rgb8()``: as pillow but depth16 round, depth16_gray
   same (not checked here: no Rust in this test run).
 - ``orientation="apply"`` with the pillow knobs = ``ImageOps.exif_transpose(im).convert('RGB')``.
@@ -61,13 +75,8 @@ Library behaviours these knobs do not express (measured with opencv-python-headl
   back as 4 channels (gray replicated, BGRA); colour is BGR(A); 16-bit kept. The closest knobs
   are output unchanged, trns apply, alpha keep, depth16 keep, orientation ignore, then a
   channel reversal: identical except for gray+tRNS and gray+alpha files (tests pin this down).
-- OpenCV ``IMREAD_GRAYSCALE`` of a colour PNG is libpng's ``png_set_rgb_to_gray(png, 1, 0.299,
-  0.587)``: weights 29900·32768/100000 -> 9797, 19234 and 32768 − 9797 − 19234 = 3737, applied
-  *before* the 16 -> 8 step: 8-bit (9797R + 19234G + 3737B) >> 15 (truncating, "the historical
-  approach", pngrtran.c png_do_rgb_to_gray; equal over all 2^24 triples), 16-bit
-  ((9797R + 19234G + 3737B + 2^14) >> 15) >> 8 (equal on 262144 random triples). No
-  ``gray_arithmetic`` value is this; it would need a ``libpng_fixed`` choice that also moves
-  luma before the depth step for 16-bit files.
+- OpenCV ``IMREAD_GRAYSCALE`` of a JPEG is libjpeg's own gray output (the Y plane of a YCbCr
+  file), not libpng's luma: ``opencv.gray`` describes PNG input only until the JPEG decoder lands.
 - libpng (hence OpenCV) rejects an eXIf chunk that starts with the JPEG "Exif\\0\\0" identifier
   ("eXIf: invalid") and so does not rotate; Pillow and this reference read the orientation.
 - Pillow ``convert('RGBA')`` applies tRNS with quirks (a sub-8-bit gray key is compared to the
@@ -95,6 +104,15 @@ JPEG_SOI = b"\xff\xd8\xff"  # T.81 B.1.1.3: SOI marker, then the first marker's 
 
 # Background scale from 8-bit to 16-bit output: 65535 / 255 = 257 exactly.
 BACKGROUND_SCALE_16 = 257
+
+# libpng luma (gray_arithmetic="libpng_fixed"), as OpenCV's IMREAD_GRAYSCALE sets it up:
+# png_set_rgb_to_gray(png, 1, 0.299, 0.587) -> png_fixed: 29900 and 58700 (units of 1e-5) ->
+# png_set_rgb_to_gray_fixed scales by 2^15 without rounding: rc = 29900·32768 // 100000 = 9797
+# (9797.63), gc = 58700·32768 // 100000 = 19234 (19234.82); png_do_rgb_to_gray gives blue the
+# rest, bc = 32768 − rc − gc = 3737, so the weights sum to 2^15 and white stays white.
+LIBPNG_GRAY_WEIGHTS = (9797, 19234, 3737)
+LIBPNG_GRAY_SHIFT = 15
+LIBPNG_GRAY_ROUND_16 = 1 << 14  # half of 2^15: only the 16-bit path rounds; 8-bit truncates
 
 # 16-bit -> 8-bit rules of the depth16 knobs (v is a uint16 array).
 DEPTH16_RULES = {
@@ -133,15 +151,18 @@ def decode_image(data: bytes, step: Decode, *, source: str = "<bytes>") -> np.nd
 
 
 def png_to_array(image: PngImage, step: Decode) -> np.ndarray:
-    """Steps 1-6 of the module docstring on a decoded PNG image."""
+    """Steps 1-7 of the module docstring on a decoded PNG image."""
     colour, alpha, binary_alpha = channels_at_native_depth(image, step.trns)
+    native_luma = step.output == "gray" and step.gray_arithmetic == "libpng_fixed"
+    if native_luma and colour.shape[2] == 3:  # step 2: libpng converts before strip_16
+        colour = luma(colour, step.gray_coefficients, step.gray_arithmetic)
     colour, alpha = to_output_depth(image, colour, alpha, binary_alpha, step)
     if step.output in ("rgb", "bgr") and colour.shape[2] == 1:
         colour = np.repeat(colour, 3, axis=2)  # gray -> RGB by replication
     if alpha is not None and step.alpha == "composite":
         colour = composite(colour, alpha, _background(step, colour))
         alpha = None
-    if step.output == "gray" and colour.shape[2] == 3:
+    if step.output == "gray" and colour.shape[2] == 3:  # step 4 (libpng_fixed: done in step 2)
         colour = luma(colour, step.gray_coefficients, step.gray_arithmetic)
     if step.output == "bgr":
         colour = colour[:, :, ::-1]
@@ -179,7 +200,7 @@ def depth16_rule(image: PngImage, step: Decode) -> str:
 
 
 def to_output_depth(image: PngImage, colour, alpha, binary_alpha: bool, step: Decode):
-    """Step 2: sub-8-bit gray to 8 bits, 16-bit by the image's rule, tRNS mask to 0/max."""
+    """Step 3: sub-8-bit gray to 8 bits, 16-bit by the image's rule, tRNS mask to 0/max."""
     d = image.bit_depth
     if d < 8 and image.colour_type == 0:
         colour = (colour.astype(np.uint16) * 255 // ((1 << d) - 1)).astype(np.uint8)
@@ -195,16 +216,35 @@ def to_output_depth(image: PngImage, colour, alpha, binary_alpha: bool, step: De
 
 
 def luma(rgb: np.ndarray, coefficients: str, arithmetic: str) -> np.ndarray:
-    """Y of an (H, W, 3) uint8/uint16 array as (H, W, 1), same dtype (module docstring step 3)."""
-    if rgb.dtype == np.uint8 or arithmetic == "float":
-        return rgb_to_gray(rgb, coefficients, arithmetic, "half_up")
-    if coefficients != "bt601":
+    """Y of an (H, W, 3) uint8/uint16 array as (H, W, 1), same dtype (module docstring steps 2, 4)."""
+    if arithmetic != "float" and coefficients != "bt601":
         raise SpecError(f"gray_arithmetic {arithmetic!r} exists only for bt601",
                         field="gray_arithmetic", value=arithmetic)
+    if arithmetic == "libpng_fixed":
+        return libpng_luma(rgb)
+    if rgb.dtype == np.uint8 or arithmetic == "float":
+        return rgb_to_gray(rgb, coefficients, arithmetic, "half_up")
     (wr, wg, wb), shift = FIXED_GRAY[arithmetic]
     x = rgb.astype(np.int64)
     y = (wr * x[..., 0] + wg * x[..., 1] + wb * x[..., 2] + (1 << (shift - 1))) >> shift
     return y.astype(rgb.dtype)[..., None]
+
+
+def libpng_luma(rgb: np.ndarray) -> np.ndarray:
+    """libpng png_do_rgb_to_gray without gamma tables (pngrtran.c), on uint8 or uint16 samples:
+
+        8-bit:  Y = (rc·R + gc·G + bc·B) >> 15           (no rounding term)
+        16-bit: Y = (rc·R + gc·G + bc·B + 2^14) >> 15    (rounded)
+
+    with (rc, gc, bc) = :data:`LIBPNG_GRAY_WEIGHTS`. Returns (H, W, 1) in the input dtype.
+    libpng copies R when R = G = B; the formulas give R there too, as rc + gc + bc = 2^15.
+    """
+    rc, gc, bc = LIBPNG_GRAY_WEIGHTS
+    x = rgb.astype(np.uint32)  # as libpng: the sum is at most 2^15·65535 + 2^14 < 2^32
+    y = rc * x[..., 0] + gc * x[..., 1] + bc * x[..., 2]
+    if rgb.dtype == np.uint16:
+        y = y + LIBPNG_GRAY_ROUND_16  # "From 1.5.5 in the 16-bit case do the accurate conversion"
+    return (y >> LIBPNG_GRAY_SHIFT).astype(rgb.dtype)[..., None]
 
 
 def _background(step: Decode, colour: np.ndarray) -> np.ndarray:
