@@ -46,22 +46,35 @@ def rgb_to_gray(rgb: np.ndarray, coefficients: str = "bt601", arithmetic: str = 
                         field="arithmetic", value=arithmetic)
     if coefficients != "bt601":
         raise SpecError(f"arithmetic {arithmetic!r} exists only for bt601", field="arithmetic", value=arithmetic)
+    return fixed_luma(rgb, arithmetic)
+
+
+def fixed_luma(rgb: np.ndarray, arithmetic: str) -> np.ndarray:
+    """(wr·R + wg·G + wb·B + 2^(shift−1)) >> shift with :data:`FIXED_GRAY`'s weights, as (H, W, 1)
+    in the input's integer dtype. The weights sum to 2^shift, so the formula maps 0..max onto
+    0..max for uint16 samples as well as uint8 (the decode op uses it on kept 16-bit samples)."""
     (wr, wg, wb), shift = FIXED_GRAY[arithmetic]
     x = rgb.astype(np.int64)
     y = (wr * x[..., 0] + wg * x[..., 1] + wb * x[..., 2] + (1 << (shift - 1))) >> shift
-    return y.astype(np.uint8)[..., None]
+    return y.astype(rgb.dtype)[..., None]
+
+
+def composite(colour: np.ndarray, alpha: np.ndarray, background) -> np.ndarray:
+    """out = a·c + (1 − a)·bg per channel, a = alpha / max (max of an integer dtype, 1 for floats),
+    in float64, rounded half up for integer images; ``colour`` (H, W, C), ``alpha`` (H, W, 1),
+    ``background`` one value per channel in the image's units."""
+    integer = np.issubdtype(colour.dtype, np.integer)
+    maxval = float(np.iinfo(colour.dtype).max) if integer else 1.0
+    a = alpha.astype(np.float64) / maxval
+    out = a * colour.astype(np.float64) + (1.0 - a) * np.asarray(background, dtype=np.float64)
+    if integer:
+        return saturate(round_to_int(out, "half_up"), colour.dtype)
+    return out.astype(colour.dtype)
 
 
 def composite_over(rgba: np.ndarray, background: tuple) -> np.ndarray:
-    """Alpha-composite an (H, W, 4) image over a constant background:
-    out = a·c + (1 − a)·bg with a = alpha / max, in float64, rounded half up (integers)."""
-    maxval = float(np.iinfo(rgba.dtype).max) if np.issubdtype(rgba.dtype, np.integer) else 1.0
-    a = rgba[..., 3:4].astype(np.float64) / maxval
-    bg = np.asarray(background, dtype=np.float64)
-    out = a * rgba[..., :3].astype(np.float64) + (1.0 - a) * bg
-    if np.issubdtype(rgba.dtype, np.integer):
-        return saturate(round_to_int(out, "half_up"), rgba.dtype)
-    return out.astype(rgba.dtype)
+    """Alpha-composite an (H, W, 4) image over a constant RGB background (:func:`composite`)."""
+    return composite(rgba[..., :3], rgba[..., 3:4], background)
 
 
 # JFIF full-range YCbCr (T.871 §7): Y = 0.299R + 0.587G + 0.114B,

@@ -94,11 +94,10 @@ import numpy as np
 
 from ..errors import DecodeError, SpecError, UnsupportedFeature
 from ..spec import Decode
-from .color import FIXED_GRAY, rgb_to_gray
+from .color import composite, fixed_luma, rgb_to_gray
 from .exif import EXIF_IDENTIFIER, read_orientation
 from .orientation import apply_orientation
 from .png import COLOUR_TYPES, PNG_SIGNATURE, PngImage, read_png, read_png_info
-from .rounding import round_to_int, saturate
 
 JPEG_SOI = b"\xff\xd8\xff"  # T.81 B.1.1.3: SOI marker, then the first marker's 0xFF
 
@@ -222,12 +221,9 @@ def luma(rgb: np.ndarray, coefficients: str, arithmetic: str) -> np.ndarray:
                         field="gray_arithmetic", value=arithmetic)
     if arithmetic == "libpng_fixed":
         return libpng_luma(rgb)
-    if rgb.dtype == np.uint8 or arithmetic == "float":
+    if arithmetic == "float":
         return rgb_to_gray(rgb, coefficients, arithmetic, "half_up")
-    (wr, wg, wb), shift = FIXED_GRAY[arithmetic]
-    x = rgb.astype(np.int64)
-    y = (wr * x[..., 0] + wg * x[..., 1] + wb * x[..., 2] + (1 << (shift - 1))) >> shift
-    return y.astype(rgb.dtype)[..., None]
+    return fixed_luma(rgb, arithmetic)
 
 
 def libpng_luma(rgb: np.ndarray) -> np.ndarray:
@@ -254,17 +250,6 @@ def _background(step: Decode, colour: np.ndarray) -> np.ndarray:
         bg = luma(bg, step.gray_coefficients, step.gray_arithmetic)
     bg = bg.reshape(-1).astype(np.int64)
     return bg * BACKGROUND_SCALE_16 if colour.dtype == np.uint16 else bg
-
-
-def composite(colour: np.ndarray, alpha: np.ndarray, background: np.ndarray) -> np.ndarray:
-    """out = a·c + (1 − a)·bg, a = alpha / maxval, float64, rounded half up, same dtype.
-
-    For three channels this is :func:`conformance.reference.color.composite_over`.
-    """
-    maxval = float(np.iinfo(colour.dtype).max)
-    a = alpha.astype(np.float64) / maxval
-    out = a * colour.astype(np.float64) + (1.0 - a) * background.astype(np.float64)
-    return saturate(round_to_int(out, "half_up"), colour.dtype)
 
 
 # ---------------------------------------------------------------------------------------------
