@@ -529,16 +529,22 @@ def make_step(raw: dict, *, source: str | None = None, index: int | None = None)
                                                                       if hint else ""),
                             field=key, value=v, **where)
         values[key] = v
-    for key in list(values):
-        if key in _TUPLE_FIELDS and values[key] is not None:
-            v = values[key]
+    step = cls(**_coerce(values))
+    step.validate(where)
+    return step
+
+
+def _coerce(values: dict[str, Any]) -> dict[str, Any]:
+    """TOML/JSON values to the dataclass types: lists (or one number) -> tuples for the per-channel
+    fields; integers -> floats for the float knobs (``scale = 1`` is the float 1.0)."""
+    for key in _TUPLE_FIELDS & set(values):
+        v = values[key]
+        if v is not None:
             values[key] = tuple(v) if isinstance(v, (list, tuple)) else (v,)
     for key in ("cubic_a", "scale", "divisor"):
         if isinstance(values.get(key), int) and not isinstance(values.get(key), bool):
             values[key] = float(values[key])
-    step = cls(**values)
-    step.validate(where)
-    return step
+    return values
 
 
 def _closest(name: str, candidates: set[str]) -> str | None:
@@ -635,10 +641,7 @@ def step_from_json(raw: dict) -> Step:
     extra = set(raw) - known
     if extra:
         raise SpecError(f"unknown knob(s) {sorted(extra)} for op {op!r}", field=sorted(extra)[0])
-    for key in list(raw):
-        if key in _TUPLE_FIELDS and raw[key] is not None:
-            raw[key] = tuple(raw[key]) if isinstance(raw[key], list) else (raw[key],)
-    step = cls(**raw)
+    step = cls(**_coerce(raw))
     step.validate({})
     return step
 
