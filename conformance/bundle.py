@@ -299,7 +299,8 @@ class Bundle:
                 return c
         raise BundleError(f"no case {case_id!r}", bundle=self.name)
 
-    def _read(self, rel: str, sha: str) -> bytes:
+    def read_listed(self, rel: str, sha: str) -> bytes:
+        """The bytes of bundle file ``rel``, checked against ``sha`` (the manifest's SHA-256)."""
         path = safe_relpath(self.root, rel, bundle=self.name)
         try:
             data = path.read_bytes()
@@ -313,12 +314,12 @@ class Bundle:
         meta = self.manifest["inputs"].get(input_id)
         if meta is None:
             raise BundleError(f"no input {input_id!r}", bundle=self.name)
-        return self._read(meta["path"], meta["sha256"])
+        return self.read_listed(meta["path"], meta["sha256"])
 
     def expected(self, step_entry: dict) -> np.ndarray:
         """The expected output of one manifest step entry, checked for dtype and shape."""
         rel = step_entry["output"]
-        arr = load_npy(self._read(rel, step_entry["sha256"]), where=f"{self.name}/{rel}")
+        arr = load_npy(self.read_listed(rel, step_entry["sha256"]), where=f"{self.name}/{rel}")
         if arr.dtype.name != step_entry["dtype"] or list(arr.shape) != step_entry["shape"]:
             raise BundleError(f"holds {arr.dtype.name}{list(arr.shape)}, the manifest declares "
                               f"{step_entry['dtype']}{step_entry['shape']}", bundle=self.name, path=rel)
@@ -396,7 +397,7 @@ def verify_bundle(root: str | Path, progress: Iterator | None = None) -> VerifyR
             report.problems.append(str(e))
     for rel, sha in m.get("files", {}).items():
         try:
-            bundle._read(rel, sha)
+            bundle.read_listed(rel, sha)
             report.files_checked += 1
         except BundleError as e:
             report.problems.append(str(e))

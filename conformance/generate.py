@@ -152,7 +152,7 @@ def regenerate_from_bundle(bundle_dir: str | Path, out_dir: str | Path, *, jobs:
     pairs |= {(s["pipeline"], s["input"]) for s in b.manifest.get("skipped", [])}
     readme = None
     if "README.md" in b.manifest.get("files", {}):
-        readme = b._read("README.md", b.manifest["files"]["README.md"]).decode()
+        readme = b.read_listed("README.md", b.manifest["files"]["README.md"]).decode()
     plan = _PairPlan(inputs=inputs, pipelines=list(b.pipelines.values()), readme=readme, pairs=pairs)
     return generate(plan, out_dir, jobs=jobs, overwrite=True, on_case=on_case,
                     generator={k: v for k, v in b.manifest["generator"].items()
