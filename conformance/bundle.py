@@ -250,7 +250,9 @@ def safe_relpath(root: Path, rel: Any, *, bundle: str) -> Path:
 class Bundle:
     """A bundle opened for reading. Every file read is checked against its manifest hash."""
 
-    def __init__(self, root: str | Path):
+    def __init__(self, root: str | Path, *, validate_schema: bool = True):
+        """Open ``root``; ``validate_schema=False`` skips the JSON Schema check (about a second
+        on a large manifest) for a process that opens a bundle its parent already checked."""
         self.root = Path(root)
         self.name = str(root)
         path = self.root / "manifest.json"
@@ -267,7 +269,8 @@ class Bundle:
         if self.manifest.get("version") != VERSION:
             raise BundleError(f"format version {self.manifest.get('version')!r} is not supported "
                               f"(this reader knows version {VERSION})", bundle=self.name)
-        self._validate_schema()
+        if validate_schema:
+            self._validate_schema()
 
     def _validate_schema(self) -> None:
         import jsonschema

@@ -190,6 +190,145 @@ def presets(op: str | None) -> None:
         raise click.UsageError(f"no presets for op {op!r}; ops with presets: {', '.join(PRESETS_BY_OP)}")
 
 
+# ---------------------------------------------------------------------------------------------
+# Harnesses, runs, scores and reports
+# ---------------------------------------------------------------------------------------------
+
+def _split_list(value: str) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+@cli.command()
+def harnesses() -> None:
+    """List the built-in harnesses, their library versions and what each supports."""
+    from .harnesses import BUILTIN, HarnessUnavailable, load
+
+    for name in BUILTIN:
+        try:
+            h = load(name)
+        except HarnessUnavailable as e:
+            console.print(f"[bold]{name}[/]: [yellow]unavailable[/] ({escape(str(e))})")
+            continue
+        versions = ", ".join(f"{k} {v}" for k, v in h.versions().items())
+        t = Table(title=f"{name}: {escape(h.summary)} ({escape(versions)})", title_justify="left")
+        t.add_column("op")
+        t.add_column("what it runs / what it cannot", overflow="fold")
+        for op, text in h.capabilities().items():
+            t.add_row(op, escape(text))
+        console.print(t)
+    console.print("external: any program speaking the harness protocol "
+                  "(docs/harness-protocol.md): `conformance run BUNDLE --external 'NAME=COMMAND'`")
+
+
+@cli.command()
+@click.argument("bundle", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--harness", "harness_list", default="all", show_default=True,
+              help="Comma-separated built-in harnesses (opencv, pillow, onnxruntime), "
+                   "package.module:Class, or 'all' (every harness available here).")
+@click.option("--external", "externals", multiple=True, metavar="[NAME=]COMMAND",
+              help="A program speaking the harness protocol (repeatable).")
+@click.option("--no-builtin", is_flag=True, help="Run only the --external harnesses.")
+@click.option("--mode", type=click.Choice(["isolated", "chained", "both"]), default="both",
+              show_default=True, help="isolated: each step gets the reference input; chained: "
+                                      "the harness's own outputs flow through.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Results directory (resumed if it already holds results for this bundle).")
+@click.option("--jobs", "-j", type=click.IntRange(1, 64), default=os.cpu_count() or 1, show_default=True,
+              help="Worker processes.")
+@click.option("--timeout", type=click.FloatRange(0.1), default=60.0, show_default=True,
+              help="Seconds one case may take before its harness process is killed.")
+@click.option("--fresh", is_flag=True, help="Delete earlier results in --out first.")
+@click.option("--report", "report_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Then score and write every report format into this directory.")
+@click.option("--expectations", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Expectation file(s) for --report (repeatable).")
+def run(bundle: Path, harness_list: str, externals: tuple[str, ...], no_builtin: bool, mode: str,
+        out_dir: Path, jobs: int, timeout: float, fresh: bool, report_dir: Path | None,
+        expectations: tuple[Path, ...]) -> None:
+    """Run harnesses on every case of BUNDLE; results (outputs + records) go to --out."""
+    from .harnesses.external import ExternalHarness
+    from .results import MODES
+    from .runner import run_bundle
+
+    modes = MODES if mode == "both" else (mode,)
+    names = [] if no_builtin else _split_list(harness_list)
+    ext = [ExternalHarness.parse(e, timeout=timeout) for e in externals]
+    if not names and not ext:
+        raise click.UsageError("nothing to run: give --harness or --external")
+    with _progress() as progress:
+        task = progress.add_task(f"running {bundle}", total=None)
+        summary = run_bundle(bundle, out_dir, harnesses=names, externals=ext, modes=modes, jobs=jobs,
+                             timeout=timeout, fresh=fresh,
+                             on_start=lambda n: progress.update(task, total=n),
+                             on_record=lambda *_: progress.advance(task))
+    for name, why in summary.unavailable.items():
+        err_console.print(f"[yellow]skipped harness {name}:[/] {escape(why)}", soft_wrap=True)
+    console.print(f"wrote [bold]{out_dir}[/]: {summary.ran} case runs"
+                  + (f" ({summary.resumed} already done, resumed)" if summary.resumed else "")
+                  + (f", [red]{summary.errors} case error(s)[/] (crash/timeout)" if summary.errors else ""))
+    if report_dir is not None:
+        _score_and_report(out_dir, report_dir, ("term", "json", "junit", "html"), expectations)
+
+
+def _load_scores(results: Path, expectations: tuple[Path, ...]):
+    from .expectations import Expectations
+    from .score import score_results
+
+    with _progress() as progress:
+        task = progress.add_task(f"scoring {results}", total=None)
+        return score_results(results, expectations=Expectations.load(list(expectations)),
+                             on_case=lambda: progress.advance(task))
+
+
+def _score_and_report(results: Path, out_dir: Path, formats: tuple[str, ...],
+                      expectations: tuple[Path, ...]) -> None:
+    from .report import write_reports
+
+    scores = _load_scores(results, expectations)
+    written = write_reports(scores, out_dir, formats=formats, console=console)
+    for fmt, path in written.items():
+        console.print(f"{fmt}: {path}")
+
+
+@cli.command()
+@click.argument("results", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--expectations", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Expectation file(s): tolerance overrides and expected failures with reasons.")
+@click.option("--strict", is_flag=True, help="Exit 1 if any step fails, errors or is lenient.")
+@click.option("--worst", type=click.IntRange(0), default=10, show_default=True,
+              help="How many of the worst cases to list.")
+def score(results: Path, expectations: tuple[Path, ...], strict: bool, worst: int) -> None:
+    """Score RESULTS (from `conformance run`) against its bundle; print the summary and write
+    RESULTS/scores.json."""
+    from .report.json_report import write_json
+    from .report.terminal import render_terminal
+    from .score import BAD_VERDICTS
+
+    scores = _load_scores(results, expectations)
+    render_terminal(scores, console, worst=worst)
+    write_json(scores, results / "scores.json")
+    console.print(f"scores: {results / 'scores.json'}")
+    if strict and any(scores.counts()[v] for v in BAD_VERDICTS):
+        sys.exit(1)
+
+
+@cli.command()
+@click.argument("results", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--format", "formats", default="term,json,junit,html", show_default=True,
+              help="Comma-separated: term, json, junit, html.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Directory for the report files (default: RESULTS).")
+@click.option("--expectations", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Expectation file(s): tolerance overrides and expected failures with reasons.")
+def report(results: Path, formats: str, out_dir: Path | None, expectations: tuple[Path, ...]) -> None:
+    """Write reports of RESULTS: terminal summary, scores.json, junit.xml, report.html."""
+    chosen = tuple(_split_list(formats))
+    bad = set(chosen) - {"term", "json", "junit", "html"}
+    if bad or not chosen:
+        raise click.UsageError(f"unknown format(s) {sorted(bad)}; choose from term, json, junit, html")
+    _score_and_report(results, out_dir or results, chosen, expectations)
+
+
 def main() -> None:
     """Entry point: typed errors become one clear line and exit status 2, not a traceback."""
     try:

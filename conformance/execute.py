@@ -1,0 +1,97 @@
+"""Run one case of a bundle through one in-process harness, in one mode.
+
+- ``isolated``: step k receives the *reference* output of step k-1 (read from the bundle), so
+  each step is judged on its own and a failure points at the step that caused it. A step that is
+  unsupported or fails does not stop the later ones.
+- ``chained``: the harness runs the whole pipeline on its own outputs, showing how errors
+  accumulate to the final tensor. After a step that is unsupported or fails, the remaining steps
+  are ``skipped`` (their input does not exist).
+
+A negative vector (``expect: error``) runs only its decode step (step 0): raising is the
+conforming answer (``rejected``); producing an image is recorded as ``ok`` and the scorer calls
+it lenient.
+
+The harness sees each step as the JSON dict of the bundle's pipeline, as any port would.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .bundle import Bundle, npy_bytes
+from .harnesses.base import Harness, Unsupported
+from .results import output_rel
+
+MESSAGE_LIMIT = 2000  # characters of an exception message kept in a record
+
+
+def _message(e: BaseException) -> str:
+    text = f"{type(e).__name__}: {e}"
+    return text if len(text) <= MESSAGE_LIMIT else text[:MESSAGE_LIMIT] + " [...]"
+
+
+def _run_step(harness: Harness, step: dict, value: Any, *, decode_input: bool) -> tuple[dict, Any]:
+    """One step: ``(record without index/op, output or None)``."""
+    reason = harness.check(step)
+    if reason is not None:
+        return {"status": "unsupported", "message": reason}, None
+    call = harness.describe(step)
+    start = time.perf_counter()
+    try:
+        out = harness.run(step, value)
+    except Unsupported as e:
+        return {"status": "unsupported", "message": e.reason, "call": call}, None
+    except Exception as e:  # a library error is a result, not a crash of the run
+        status = "rejected" if decode_input else "error"
+        return {"status": status, "message": _message(e), "call": call}, None
+    seconds = time.perf_counter() - start
+    if not isinstance(out, np.ndarray):
+        return {"status": "error", "call": call,
+                "message": f"harness returned {type(out).__name__}, not a numpy array"}, None
+    return {"status": "ok", "call": call, "seconds": round(seconds, 6)}, out
+
+
+def execute_case(harness: Harness, bundle: Bundle, case: dict, mode: str, out_dir: Path) -> dict:
+    """Run ``case`` with ``harness`` in ``mode``; write outputs under ``out_dir``; return the record."""
+    steps = bundle.manifest["pipelines"][case["pipeline"]]["steps"]
+    negative = case["expect"] == "error"
+    if negative:
+        steps = steps[:1]
+    source = bundle.input_bytes(case["input"])
+    records: list[dict] = []
+    value: Any = source
+    blocked: str | None = None
+    for index, step in enumerate(steps):
+        head = {"index": index, "op": step["op"]}
+        if mode == "isolated" and index > 0:
+            value = bundle.expected(case["steps"][index - 1])
+        if mode == "chained" and blocked is not None:
+            records.append({**head, "status": "skipped", "message": blocked})
+            continue
+        try:
+            rec, out = _run_step(harness, step, value, decode_input=index == 0 and step["op"] == "decode")
+        except Exception as e:  # check/describe themselves failed: the harness's bug, say so
+            rec, out = {"status": "error", "message": "harness failed before running the step: "
+                        + _message(e) + "\n" + traceback.format_exc(limit=3)}, None
+        if out is not None:
+            rel = output_rel(case["id"], index, step["op"])
+            path = out_dir / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                path.write_bytes(npy_bytes(out))
+            except ValueError as e:  # object arrays and the like cannot be stored without pickle
+                rec, out = {"status": "error", "call": rec.get("call"),
+                            "message": f"output cannot be stored as .npy: {e}"}, None
+            else:
+                rec["output"] = rel
+                rec["dtype"], rec["shape"] = out.dtype.name, list(out.shape)
+        if rec["status"] != "ok" and mode == "chained":
+            blocked = f"not run: step {index} ({step['op']}) was {rec['status']}"
+        records.append({**head, **rec})
+        value = out
+    return {"case": case["id"], "status": "done", "steps": records}

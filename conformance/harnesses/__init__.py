@@ -1,0 +1,59 @@
+"""Built-in harnesses: one module per library, loaded on demand.
+
+Each entry maps a harness name to ``module:Class``; a harness whose library is not installed
+(the Rust extension before it is built, say) is reported as unavailable with the import error,
+never as a crash. ``external`` harnesses are programs (:mod:`.external`), not listed here.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from .base import Harness, Unsupported, resize_target
+
+BUILTIN: dict[str, str] = {
+    "opencv": "conformance.harnesses.opencv:OpenCVHarness",
+    "pillow": "conformance.harnesses.pillow:PillowHarness",
+    "onnxruntime": "conformance.harnesses.onnxruntime:OnnxRuntimeHarness",
+}
+
+
+class HarnessUnavailable(Exception):
+    """A built-in harness cannot be loaded here (its library is missing)."""
+
+
+def load(name: str) -> Harness:
+    """Instantiate the harness ``name``: a built-in name, or ``package.module:Class`` for a Python
+    harness class of your own (it implements :class:`Harness`). HarnessUnavailable if its library
+    (or module) is missing; KeyError for an unknown name."""
+    if name in BUILTIN:
+        module_name, cls_name = BUILTIN[name].split(":")
+    elif ":" in name:
+        module_name, cls_name = name.split(":", 1)
+    else:
+        raise KeyError(f"unknown harness {name!r}; built in: {', '.join(BUILTIN)} "
+                       "(or package.module:Class)")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as e:
+        raise HarnessUnavailable(f"harness {name!r} is unavailable: {e}") from None
+    cls = getattr(module, cls_name, None)
+    if cls is None:
+        raise HarnessUnavailable(f"harness {name!r}: {module_name} has no {cls_name}")
+    return cls()
+
+
+def available() -> dict[str, str | None]:
+    """Harness name -> ``None`` if it loads here, else the reason it does not."""
+    out: dict[str, str | None] = {}
+    for name in BUILTIN:
+        try:
+            load(name)
+            out[name] = None
+        except HarnessUnavailable as e:
+            out[name] = str(e)
+    return out
+
+
+__all__ = ["BUILTIN", "Harness", "HarnessUnavailable", "Unsupported", "available", "load",
+           "resize_target"]

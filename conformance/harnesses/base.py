@@ -1,0 +1,123 @@
+"""The in-process harness protocol: what every built-in harness implements.
+
+A harness runs pipeline steps with one library, the way a deployment using that library would
+write them. It reads steps as the bundle stores them: plain JSON dicts with every knob spelled out
+(``{"op": "resize", "filter": "triangle", "antialias": true, ...}``), exactly what a port in
+another language reads from ``manifest.json``. Harnesses never import the reference
+(:mod:`conformance.reference`) nor the step classes of :mod:`conformance.spec`: they are
+independent implementations, which is the point of comparing them.
+
+Two kinds of knobs (the rule every harness follows, so reports read the same for all of them):
+
+- **Intent knobs** select *what* is computed: the op, the target size, the filter family
+  (nearest, box, triangle, cubic, lanczos, area...), decode ``output`` channels, colour
+  ``conversion``, normalize mean/std/scale/dtype, layout. If the library has no call for the intent,
+  the step is **unsupported** and :meth:`Harness.check` says why in words a porter can act on
+  ("cv2.resize has no Gaussian filter; use fast_image_resize or the reference").
+- **Behaviour knobs** describe *how* a library computes it: ``antialias``, ``coords``, ``cubic_a``,
+  ``arithmetic``, ``rounding``, ``pass_order``, ``border``, EXIF ``orientation``, ``depth16``...
+  Where the library exposes a parameter for one, the harness passes it (ONNX Resize takes
+  ``coordinate_transformation_mode``; cv2.imdecode takes IMREAD_IGNORE_ORIENTATION). Where it does
+  not, the harness runs the library's fixed behaviour and the *score* shows the divergence: that
+  is the deployment reality the suite exists to measure (Pillow's bilinear is antialiased and
+  OpenCV's is not; asking cv2 for ``antialias=true`` gives you cv2's bilinear anyway).
+
+:meth:`Harness.describe` names the library call a step maps to, so a report can say
+"cv2.resize(interpolation=INTER_LINEAR)" next to the numbers.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+
+
+class Unsupported(Exception):
+    """The harness's library has no call for this step; ``reason`` says what is missing."""
+
+    def __init__(self, reason: str):
+        self.reason = reason
+        super().__init__(reason)
+
+
+class Harness:
+    """Base class of the built-in harnesses. Subclasses set ``name``/``summary`` and implement
+    :meth:`versions`, :meth:`check`, :meth:`describe` and :meth:`run`.
+
+    ``run(step, value)`` receives the encoded file's bytes for a ``decode`` step and an array
+    otherwise ((H, W, C) until a layout step changes that, dtype as the previous step produced),
+    and returns a numpy array. It must not modify ``value``. Malformed input must raise (any
+    exception): for a negative vector, raising is the conforming behaviour.
+    """
+
+    name: ClassVar[str] = ""
+    summary: ClassVar[str] = ""
+
+    def versions(self) -> dict[str, str]:
+        """Library name -> version string, e.g. ``{"opencv-python-headless": "5.0.0.93"}``."""
+        raise NotImplementedError
+
+    def check(self, step: dict[str, Any]) -> str | None:
+        """``None`` if this harness can run ``step``; otherwise the reason it cannot."""
+        raise NotImplementedError
+
+    def describe(self, step: dict[str, Any]) -> str:
+        """The library call ``step`` maps to, one line (only called for supported steps)."""
+        raise NotImplementedError
+
+    def run(self, step: dict[str, Any], value: bytes | np.ndarray) -> np.ndarray:
+        """Run one supported step on ``value``; raise :class:`Unsupported` if :meth:`check` would."""
+        raise NotImplementedError
+
+    def capabilities(self) -> dict[str, str]:
+        """Op -> one line on what of it this harness covers (for ``conformance harnesses``)."""
+        return {}
+
+
+def package_versions(import_name: str, version: str) -> dict[str, str]:
+    """``{import_name: version}`` plus the version of each installed distribution that provides
+    the import (e.g. cv2 -> opencv-python-headless 5.0.0.93), so a report names the wheel."""
+    import importlib.metadata
+
+    out = {import_name: version}
+    for dist in importlib.metadata.packages_distributions().get(import_name, []):
+        out[dist] = importlib.metadata.version(dist)
+    return out
+
+
+def resize_target(step: dict[str, Any], height: int, width: int) -> tuple[int, int]:
+    """The (out_h, out_w) a resize step asks for, from its size knobs.
+
+    ``height``/``width``: exact. ``shorter_side`` S: the shorter side becomes S and the other is
+    ``size_rounding``(other · S / shorter); ``longer_side`` likewise. Rounding: ``round`` = half
+    to even, ``round_half_up``, ``floor``, ``ceil``. Shared by the harnesses because it is part of
+    the *intent* (which size the user asked for), not of any library's arithmetic.
+    """
+    import math
+    from fractions import Fraction
+
+    if step.get("height") is not None and step.get("width") is not None:
+        return int(step["height"]), int(step["width"])
+    side = step.get("shorter_side")
+    longer = side is None
+    if longer:
+        side = step.get("longer_side")
+    if side is None:
+        raise Unsupported("resize step gives no target size")
+    ref = max(height, width) if longer else min(height, width)
+    rule = step.get("size_rounding", "round")
+
+    def derive(other: int) -> int:
+        exact = Fraction(other * int(side), ref)
+        if rule == "floor":
+            return math.floor(exact)
+        if rule == "ceil":
+            return math.ceil(exact)
+        if rule == "round_half_up":
+            return math.floor(exact + Fraction(1, 2))
+        return round(exact)  # half to even, as Python's round
+
+    if (height <= width) != longer:  # the fixed side is the height
+        return int(side), max(1, derive(width))
+    return max(1, derive(height)), int(side)
