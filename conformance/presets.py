@@ -75,9 +75,13 @@ def onnx_resize_knobs(name: str) -> dict[str, Any] | None:
     axis order (NCHW: H then W) with no rounding between passes, skips axes whose size is
     unchanged, and rounds half to even at the end (saturate_cast). Its cubic coefficients are
     computed in float32 (cubic_coeff_a arrives as np.float32), hence ``weights_dtype="float32"``
-    for cubic; its tap windows are placed from x + n/2 in float64 (``window="onnx_reference"``,
-    see reference.resize.interpolation) and its sums over taps are numpy's ``ndarray.sum``
-    (``sum_order="numpy_pairwise"``, which matters from 8 taps on: antialiased downscales).
+    for cubic; its sums over taps are numpy's ``ndarray.sum`` (``sum_order="numpy_pairwise"``,
+    which matters from 8 taps on: antialiased downscales).
+
+    Tap windows follow the ONNX *specification* (``window="centered"``), which ONNX Runtime
+    implements too. onnx.reference 1.23 places a window from x + n/2 in float64 and so reads one
+    pixel to the left when x lies an ulp above an integer; ``window="onnx_reference"`` reproduces
+    that quirk (tests/test_resize_onnx.py compares with it, bit-exact), but it is not ONNX.
     """
     parts = name.split(".")
     if len(parts) < 2 or parts[0] != "onnx" or parts[1] not in ONNX_MODES:
@@ -86,7 +90,7 @@ def onnx_resize_knobs(name: str) -> dict[str, Any] | None:
     knobs: dict[str, Any] = dict(
         filter=ONNX_MODES[mode], antialias=False, coords="half_pixel", border="clamp",
         arithmetic="float64", rounding="half_even", pass_order="vh", intermediate="exact",
-        window="onnx_reference", unchanged_axis="skip", sum_order="numpy_pairwise", cubic_a=-0.75,
+        window="centered", unchanged_axis="skip", sum_order="numpy_pairwise", cubic_a=-0.75,
         lobes=3, nearest_index="coords",
         nearest_rounding="round_prefer_floor",
         weights_dtype="float32" if mode == "cubic" else "float64")
@@ -127,25 +131,44 @@ def onnx_preset_names() -> list[str]:
 
 # --- decode -----------------------------------------------------------------------------------
 
+# JPEG reconstruction knobs of libjpeg-turbo's default decompression (jdapimin.c
+# default_decompress_parms: JDCT_ISLOW, do_fancy_upsampling and do_block_smoothing TRUE) as the
+# x86-64 SIMD builds inside the Pillow 13 and OpenCV 5 wheels run it (saturating range limit).
+# CMYK: libjpeg returns the raw samples; both libraries read them as Adobe-inverted ink.
+LIBJPEG_TURBO_JPEG = dict(idct="islow", range_limit="saturate", upsampling="fancy",
+                          ycc="libjpeg_fixed", block_smoothing="libjpeg-turbo", cmyk="adobe_inverted")
+# zune-jpeg 0.5.15 as the Rust image crate 0.25 runs it (notes: decode-semantics §2): stb-style
+# 12-bit IDCT, its own upsampler on the padded plane, 14-bit YCbCr, no block smoothing; its
+# CMYK -> RGB (blinn on the raw samples) equals cmyk_rgb="pillow" with adobe_inverted ink.
+ZUNE_JPEG = dict(idct="zune", range_limit="saturate", upsampling="zune", ycc="zune_fixed14",
+                 block_smoothing="off", cmyk="adobe_inverted", cmyk_rgb="pillow")
+
 DECODE_PRESETS: dict[str, dict[str, Any]] = {
-    # libjpeg-turbo's default decompression: ISLOW IDCT, fancy upsampling, jdcolor fixed point.
-    "libjpeg-turbo": dict(idct="islow", upsampling="fancy", cmyk="adobe_inverted"),
+    # libjpeg-turbo's default decompression; output=gray is libjpeg's JCS_GRAYSCALE (Y plane).
+    "libjpeg-turbo": dict(**LIBJPEG_TURBO_JPEG, cmyk_rgb="pillow", jpeg_gray="y_plane"),
     # Image.open(f).convert('RGB'): no EXIF rotation, alpha and tRNS dropped, 16-bit colour by
-    # its high byte, 16-bit gray (mode I;16) clipped to 255.
+    # its high byte, 16-bit gray (mode I;16) clipped to 255. JPEG: libjpeg-turbo defaults,
+    # CMYK through rawmode CMYK;I and Convert.c cmyk2rgb; convert('L') = L24 of the RGB.
     "pillow": dict(output="rgb", orientation="ignore", alpha="drop", trns="ignore", depth16="shift",
-                   depth16_gray="clip", idct="islow", upsampling="fancy", cmyk="adobe_inverted"),
-    # cv2.imdecode(buf, IMREAD_COLOR): BGR, EXIF applied, alpha/tRNS dropped, libpng strip_16.
+                   depth16_gray="clip", **LIBJPEG_TURBO_JPEG, cmyk_rgb="pillow",
+                   jpeg_gray="from_rgb"),
+    # cv2.imdecode(buf, IMREAD_COLOR): BGR, EXIF applied, alpha/tRNS dropped, libpng strip_16;
+    # JPEG: libjpeg-turbo defaults, CMYK through icvCvt_CMYK2BGR.
     "opencv": dict(output="bgr", orientation="apply", alpha="drop", trns="ignore", depth16="shift",
-                   depth16_gray="same", idct="islow", upsampling="fancy", cmyk="adobe_inverted"),
-    # cv2.imdecode(buf, IMREAD_GRAYSCALE) of a PNG: libpng png_set_rgb_to_gray(png, 1, 0.299,
-    # 0.587) on the native-depth samples, then strip_16; EXIF applied, alpha/tRNS dropped without
-    # compositing, gray files unchanged. (A JPEG's IMREAD_GRAYSCALE is libjpeg's Y: not modelled.)
+                   depth16_gray="same", **LIBJPEG_TURBO_JPEG, cmyk_rgb="opencv",
+                   jpeg_gray="y_plane"),
+    # cv2.imdecode(buf, IMREAD_GRAYSCALE): PNG: libpng png_set_rgb_to_gray(png, 1, 0.299, 0.587)
+    # on the native-depth samples, then strip_16; alpha/tRNS dropped without compositing, gray
+    # files unchanged. JPEG: libjpeg's JCS_GRAYSCALE (Y plane), CMYK via icvCvt_CMYK2Gray.
+    # EXIF applied.
     "opencv.gray": dict(output="gray", gray_coefficients="bt601", gray_arithmetic="libpng_fixed",
                         orientation="apply", alpha="drop", trns="ignore", depth16="shift",
-                        depth16_gray="same", idct="islow", upsampling="fancy", cmyk="adobe_inverted"),
-    # Rust image: ImageReader::decode()?.to_rgb8(): no rotation, alpha dropped, (v+128)/257.
+                        depth16_gray="same", **LIBJPEG_TURBO_JPEG, cmyk_rgb="opencv",
+                        jpeg_gray="y_plane"),
+    # Rust image: ImageReader::decode()?.to_rgb8(): no rotation, alpha dropped, (v+128)/257;
+    # JPEG through zune-jpeg (not checked here: no Rust in the test environment).
     "image": dict(output="rgb", orientation="ignore", alpha="drop", trns="ignore", depth16="round",
-                  depth16_gray="same"),
+                  depth16_gray="same", **ZUNE_JPEG, jpeg_gray="from_rgb"),
 }
 
 # --- color ------------------------------------------------------------------------------------

@@ -85,12 +85,13 @@ class Step:
 
 @dataclass(frozen=True)
 class Decode(Step):
-    """Decode an encoded file (PNG; JPEG arrives with its own issue) to an (H, W, C) array.
+    """Decode an encoded file (PNG or JPEG) to an (H, W, C) array.
 
     Knobs:
     - ``output``: ``rgb`` (3 channels, plus alpha if ``alpha=keep``), ``bgr`` (same, reversed),
       ``gray`` (1 channel; colour images converted with ``gray_coefficients``/``gray_arithmetic``),
-      ``unchanged`` (the file's own channels: gray, gray+alpha, rgb, rgba; palette expanded to rgb(a)).
+      ``unchanged`` (the file's own channels: gray, gray+alpha, rgb, rgba; palette expanded to rgb(a);
+      JPEG: gray 1 channel, YCbCr/RGB as rgb, CMYK/YCCK as 4 channels of ink per ``cmyk``).
     - ``orientation``: ``apply`` the EXIF orientation tag (JPEG APP1 / PNG eXIf), or ``ignore`` it.
       OpenCV's imread applies it by default; Pillow's open ignores it (exif_transpose applies it).
     - ``alpha``: ``drop`` the alpha channel (no compositing: what Pillow convert('RGB'), OpenCV
@@ -110,7 +111,30 @@ class Decode(Step):
       3737 over 2^15), applied to the colour samples at the file's native depth, *before* the
       16 -> 8 rule and before compositing: 8-bit (9797R + 19234G + 3737B) >> 15 (truncating),
       16-bit (9797R + 19234G + 3737B + 2^14) >> 15. Fixed forms exist only for bt601.
-    - ``cmyk``, ``idct``, ``upsampling``: JPEG reconstruction knobs (see the JPEG decoder).
+    JPEG reconstruction (no effect on PNG; formulas on the modules of ``reference/jpeg/``):
+    - ``idct``: ``islow`` (libjpeg-turbo jidctint.c, 13-bit LL&M: Pillow, OpenCV), ``float``
+      (the exact T.81 A.3.3 IDCT in float64, rounded half up; no library), ``zune`` (zune-jpeg's
+      12-bit stb_image transform: Rust image).
+    - ``range_limit``: clamp of islow's output: ``saturate`` (the SIMD kernels of the Pillow and
+      OpenCV wheels) or ``wrap`` (libjpeg's C table, mod 1024 beyond ±512; a build without SIMD).
+      Only crafted coefficients reach the difference.
+    - ``upsampling``: ``fancy`` (libjpeg-turbo's triangle filter for 2x ratios on the real
+      samples, replication otherwise), ``nearest`` (replication; = libjpeg with
+      do_fancy_upsampling FALSE, merged upsampler included), ``zune`` (zune-jpeg's filter on
+      the MCU-padded plane).
+    - ``ycc``: YCbCr -> RGB as ``libjpeg_fixed`` (jdcolor.c 16-bit tables), ``float`` (T.871
+      formulas in float64, rounded half up) or ``zune_fixed14`` (zune-jpeg's 14-bit).
+    - ``block_smoothing``: ``libjpeg-turbo`` (3.x jdcoefct.c estimates missing low AC
+      coefficients of incompletely refined progressive files, as Pillow and OpenCV do) or ``off``.
+    - ``cmyk``: how 4-component samples relate to ink: ``adobe_inverted`` (ink = 255 − sample,
+      Adobe's convention, assumed by Pillow and OpenCV) or ``plain``.
+    - ``cmyk_rgb``: CMYK ink -> RGB, nk = 255 − K: ``pillow`` (nk − round(C·nk/255), Convert.c
+      cmyk2rgb; also zune-jpeg's result) or ``opencv`` (nk − (C·nk >> 8), icvCvt_CMYK2BGR).
+    - ``jpeg_gray``: output=gray of a JPEG: ``y_plane`` (libjpeg's own grayscale output: the Y
+      component of YCbCr files, libjpeg's luma of RGB files; CMYK files, which libjpeg cannot
+      convert, as OpenCV does: ``cmyk_rgb`` then (4899R + 9617G + 1868B + 2^13) >> 14; what
+      cv2 IMREAD_GRAYSCALE returns) or ``from_rgb`` (decode to RGB, then ``gray_coefficients`` /
+      ``gray_arithmetic``: Pillow's convert('L')).
     - ``max_pixels``: refuse images with more pixels than this before allocating (bomb guard).
     """
 
@@ -125,9 +149,16 @@ class Decode(Step):
     gray_coefficients: str = knob("bt601", "luma weights for output=gray", ("bt601", "bt709"))
     gray_arithmetic: str = knob("pillow_fixed", "luma arithmetic for output=gray",
                                 ("float", "pillow_fixed", "opencv_fixed", "libpng_fixed"))
+    idct: str = knob("islow", "JPEG inverse DCT", ("islow", "float", "zune"))
+    range_limit: str = knob("saturate", "JPEG islow output clamp", ("saturate", "wrap"))
+    upsampling: str = knob("fancy", "JPEG chroma upsampling", ("fancy", "nearest", "zune"))
+    ycc: str = knob("libjpeg_fixed", "JPEG YCbCr -> RGB arithmetic",
+                    ("libjpeg_fixed", "float", "zune_fixed14"))
+    block_smoothing: str = knob("libjpeg-turbo", "JPEG progressive block smoothing",
+                                ("libjpeg-turbo", "off"))
     cmyk: str = knob("adobe_inverted", "JPEG CMYK convention", ("adobe_inverted", "plain"))
-    idct: str = knob("islow", "JPEG inverse DCT", ("islow", "float"))
-    upsampling: str = knob("fancy", "JPEG chroma upsampling", ("fancy", "nearest"))
+    cmyk_rgb: str = knob("pillow", "JPEG CMYK -> RGB formula", ("pillow", "opencv"))
+    jpeg_gray: str = knob("from_rgb", "JPEG output=gray rule", ("y_plane", "from_rgb"))
     max_pixels: int = knob(1 << 26, "largest W*H accepted before allocating")
 
     def validate(self, where: dict) -> None:

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
+from conformance.encoders import jpeg as jpeg_enc
 from conformance.encoders import png as enc
 from conformance.errors import DecodeError, LimitsExceeded, SpecError, UnsupportedFeature
 from conformance.presets import DECODE_PRESETS
@@ -393,9 +394,10 @@ def test_errors_are_typed_and_name_the_file():
     assert "notes.txt at byte 0" in str(e.value)
     with pytest.raises(DecodeError):
         decode_image(b"", Decode(), source="empty.png")
-    with pytest.raises(UnsupportedFeature, match="JPEG decoding is not implemented") as e:
-        decode_image(_jpeg(), Decode(), source="photo.jpg")
+    with pytest.raises(UnsupportedFeature, match="arithmetic coding") as e:  # valid, not decoded
+        decode_image(jpeg_enc.arithmetic_coded(), Decode(), source="photo.jpg")
     assert "photo.jpg" in str(e.value)
+    assert decode_image(_jpeg(), Decode(), source="photo.jpg").shape == (5, 9, 3)
     with pytest.raises(LimitsExceeded, match="max_pixels"):
         decode_image(enc.huge_dimensions_png(), Decode(), source=SOURCE)
     small = enc.encode_png(np.zeros((10, 10, 1), np.uint8), colour_type=0, bit_depth=8)

@@ -8,7 +8,8 @@ Tolerances (STYLE 9), metric = max abs difference of any element:
 - ``FLOAT_TOLERANCE`` = 0 (bit-exact) for float32 inputs in [0, 1] and float64 inputs in
   [0, 255]; the project's acceptance is 1e-6 (``FLOAT_ACCEPTANCE``). The presets model every
   operation of the reference: float64 arithmetic, float32 cubic coefficients, the window
-  placement from x + n/2 and numpy's pairwise summation over >= 8 taps (``sum_order``), so any
+  placement from x + n/2 (window="onnx_reference", set here: the presets use the spec's window)
+  and numpy's pairwise summation over >= 8 taps (``sum_order``), so any
   difference at all is a modelling regression.
 - ``UINT8_TOLERANCE`` = 0 LSB: the same float64 values, rounded half to even by saturate_cast.
 Run with ``-s`` for the figures; ``-m slow`` for a longer sweep.
@@ -85,8 +86,9 @@ def onnx_reference(x_nchw: np.ndarray, out_hw: tuple[int, int], cfg: dict) -> np
 
 
 def ours(img: np.ndarray, out_hw: tuple[int, int], cfg: dict) -> np.ndarray:
+    """The preset with onnx.reference's window placement (the presets follow the spec's window)."""
     step = make_step({"op": "resize", "preset": cfg["preset"], "height": out_hw[0], "width": out_hw[1],
-                      "cubic_a": cfg["a"]})
+                      "cubic_a": cfg["a"], "window": "onnx_reference"})
     return resize(img, step)
 
 
@@ -154,8 +156,9 @@ def test_sweep(kind):
 
 def test_window_placement_quirk_is_modelled():
     """Find sizes where some x_original lies just above an integer so that x + n/2 rounds onto
-    the integer: onnx.reference then reads a window one pixel to the left. The preset
-    (window="onnx_reference") follows it; the spec-literal window ("centered") does not."""
+    the integer: onnx.reference then reads a window one pixel to the left. window="onnx_reference"
+    follows it; the spec's window ("centered", what the onnx.* presets and ONNX Runtime use)
+    does not."""
     found = []
     for s, d in itertools.product(range(2, 60), range(2, 60)):
         x = source_coordinates(s, d, "half_pixel")

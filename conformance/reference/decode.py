@@ -1,8 +1,12 @@
 """The ``decode`` op: encoded bytes -> an (H, W, C) array, every library difference a knob.
 
-:func:`decode_image` sniffs the format, decodes the PNG image (:mod:`.png`) and converts it as the
-:class:`~conformance.spec.Decode` knobs say. The conversion is a fixed sequence of small steps;
-each knob acts in exactly one of them:
+:func:`decode_image` sniffs the format, decodes the PNG image (:mod:`.png`) or the JPEG image
+(:mod:`.jpeg`) and converts it as the :class:`~conformance.spec.Decode` knobs say.
+
+PNG
+---
+
+The conversion is a fixed sequence of small steps; each knob acts in exactly one of them:
 
 1. **Channels at native depth** (PNG 3rd ed. §4.4, §11.2.2 PLTE, §11.3.1.1 tRNS). Palette
    indices are looked up in PLTE (8-bit RGB). Alpha comes from the alpha channel (gray+alpha,
@@ -51,7 +55,8 @@ each knob acts in exactly one of them:
    :mod:`.orientation` (values 1-8; 0, >= 9 or absent: unchanged). ``ignore``: never rotated.
    Orientation is a pixel permutation, so applying it last equals applying it first.
 
-The JPEG reconstruction knobs (``cmyk``, ``idct``, ``upsampling``) do not affect PNG input.
+The JPEG knobs (``idct``, ``range_limit``, ``upsampling``, ``ycc``, ``block_smoothing``,
+``cmyk``, ``cmyk_rgb``, ``jpeg_gray``) do not affect PNG input.
 
 Library presets (conformance/presets.py DECODE_PRESETS), checked to 0 difference in
 tests/test_decode.py on every colour type, bit depth, size, interlace and tRNS variant of the
@@ -75,15 +80,55 @@ Library behaviours these knobs do not express (measured with opencv-python-headl
   back as 4 channels (gray replicated, BGRA); colour is BGR(A); 16-bit kept. The closest knobs
   are output unchanged, trns apply, alpha keep, depth16 keep, orientation ignore, then a
   channel reversal: identical except for gray+tRNS and gray+alpha files (tests pin this down).
-- OpenCV ``IMREAD_GRAYSCALE`` of a JPEG is libjpeg's own gray output (the Y plane of a YCbCr
-  file), not libpng's luma: ``opencv.gray`` describes PNG input only until the JPEG decoder lands.
 - libpng (hence OpenCV) rejects an eXIf chunk that starts with the JPEG "Exif\\0\\0" identifier
   ("eXIf: invalid") and so does not rotate; Pillow and this reference read the orientation.
 - Pillow ``convert('RGBA')`` applies tRNS with quirks (a sub-8-bit gray key is compared to the
   rescaled sample, a 16-bit rgb key is not compared at 16 bits); ``trns="apply"`` follows the
   PNG spec instead.
 
-JPEG input is recognised (FF D8 FF) but not decoded yet: :class:`UnsupportedFeature`.
+JPEG
+----
+
+:func:`~.jpeg.read_jpeg` parses the file and entropy-decodes it once (T.81 Annexes B, F, G:
+exact, no knobs) into quantised coefficients; :func:`~.jpeg.reconstruct` turns them into samples
+under the reconstruction knobs, each documented on the module implementing it: ``idct`` and
+``range_limit`` (:mod:`.jpeg.idct`), ``block_smoothing`` (:mod:`.jpeg.smoothing`),
+``upsampling`` (:mod:`.jpeg.upsample`), ``ycc``, ``cmyk``, ``cmyk_rgb`` and the file's colour
+space (JFIF/Adobe/component ids, :mod:`.jpeg.colorconvert`). Then, by ``output``:
+
+- ``rgb`` / ``bgr``: RGB (gray files replicated, CMYK/YCCK through ``cmyk`` and ``cmyk_rgb``),
+  reversed for bgr.
+- ``gray``: ``jpeg_gray="y_plane"`` is libjpeg's own grayscale output (out_color_space
+  JCS_GRAYSCALE: the Y component of a YCbCr file, chroma never decoded; libjpeg-turbo's
+  ``rgb_gray_convert`` for RGB files; for CMYK/YCCK, which libjpeg cannot convert, OpenCV's
+  own conversion: ``cmyk_rgb`` then (4899R + 9617G + 1868B + 2^13) >> 14).
+  ``jpeg_gray="from_rgb"`` decodes to RGB and applies ``gray_coefficients``/``gray_arithmetic``
+  as for PNG (a gray file is returned as it is: every luma rule maps R = G = B = v to v).
+- ``unchanged``: the file's colour model: gray 1 channel, YCbCr and RGB as RGB, CMYK/YCCK as 4
+  channels of *ink* values by ``cmyk`` (``adobe_inverted``: Pillow's mode-CMYK array).
+
+JPEG has no alpha (``alpha``, ``background``, ``trns`` and the 16-bit rules do nothing; the
+reference decodes P = 8 only). ``orientation="apply"`` reads the Orientation of the first APP1
+Exif segment (:mod:`.exif`) and applies it last, as for PNG; an unreadable Exif block never
+fails the decode.
+
+Library presets for JPEG, checked in tests/test_jpeg_decode.py (0 difference):
+- ``pillow`` = ``Image.open(f).convert('RGB')`` (islow, saturate, fancy, libjpeg_fixed,
+  libjpeg-turbo smoothing, adobe_inverted + pillow CMYK); Pillow ``convert('L')`` = output gray
+  with jpeg_gray from_rgb, gray_arithmetic pillow_fixed; ``unchanged`` = ``np.array(im)`` in
+  Pillow's mode (L, RGB or CMYK).
+- ``libjpeg-turbo`` sets the JPEG knobs only (the same values, jpeg_gray y_plane); with the other
+  knobs at their defaults it equals Pillow on files without EXIF, and its output=gray equals
+  libjpeg's JCS_GRAYSCALE (checked through jpeglib).
+- ``opencv`` = ``cv2.imdecode(buf, IMREAD_COLOR)`` (the same, cmyk_rgb opencv, orientation
+  apply); ``opencv.gray`` = ``IMREAD_GRAYSCALE`` (jpeg_gray y_plane).
+- ``image``: zune-jpeg's knobs (idct zune, upsampling zune, ycc zune_fixed14, no smoothing);
+  not checked here (no Rust in this environment).
+
+Library behaviours for JPEG these knobs do not express: OpenCV ``IMREAD_UNCHANGED`` returns a
+CMYK JPEG as 3-channel BGR (converted) where ``unchanged`` gives the 4 ink channels; Pillow's
+``draft()``/``thumbnail()`` decode with DCT scaling, ifast IDCT and no fancy upsampling; zune-jpeg
+rejects an Adobe transform other than 0..2, which libjpeg reads as YCbCr/YCCK.
 """
 
 from __future__ import annotations
@@ -92,10 +137,12 @@ import struct
 
 import numpy as np
 
-from ..errors import DecodeError, SpecError, UnsupportedFeature
+from ..errors import DecodeError, SpecError
 from ..spec import Decode
 from .color import composite, fixed_luma, rgb_to_gray
 from .exif import EXIF_IDENTIFIER, read_orientation
+from .jpeg import JpegImage, read_jpeg, reconstruct
+from .jpeg.colorconvert import jpeg_color_space
 from .orientation import apply_orientation
 from .png import COLOUR_TYPES, PNG_SIGNATURE, PngImage, read_png, read_png_info
 
@@ -135,18 +182,41 @@ def sniff_format(data: bytes, source: str = "<bytes>") -> str:
 def decode_image(data: bytes, step: Decode, *, source: str = "<bytes>") -> np.ndarray:
     """Decode ``data`` under the knobs of ``step`` (see the module docstring for each one).
 
-    Returns an (H, W, C) uint8 array (uint16 only for 16-bit input with a ``keep`` rule):
+    Returns an (H, W, C) uint8 array (uint16 only for 16-bit PNG input with a ``keep`` rule):
     C = 3 (rgb/bgr), 1 (gray), or the file's channels (unchanged), plus one if alpha is kept.
-    Raises DecodeError (malformed), UnsupportedFeature (JPEG for now), LimitsExceeded
-    (more than ``step.max_pixels`` pixels).
+    Raises DecodeError (malformed), UnsupportedFeature (a valid feature the reference does not
+    decode, e.g. 12-bit or arithmetic-coded JPEG), LimitsExceeded (more than
+    ``step.max_pixels`` pixels).
     """
     data = bytes(data)
     fmt = sniff_format(data, source)
     if fmt == "jpeg":
-        raise UnsupportedFeature("JPEG decoding is not implemented yet (reference JPEG decoder "
-                                 "issue)", source=source)
+        return jpeg_to_array(read_jpeg(data, source=source, max_pixels=step.max_pixels), step,
+                             source=source)
     image = read_png(data, source=source, max_pixels=step.max_pixels)
     return png_to_array(image, step)
+
+
+def jpeg_to_array(image: JpegImage, step: Decode, *, source: str = "<jpeg>") -> np.ndarray:
+    """The JPEG part of the module docstring: reconstruct, pick the colour model, orient."""
+    knobs = dict(idct=step.idct, range_limit=step.range_limit, upsampling=step.upsampling,
+                 ycc=step.ycc, cmyk=step.cmyk, cmyk_rgb=step.cmyk_rgb,
+                 block_smoothing=step.block_smoothing, source=source)
+    if step.output == "gray":
+        if step.jpeg_gray == "y_plane" or jpeg_color_space(image, source) == "gray":
+            out = reconstruct(image, colour="gray", **knobs)
+        else:
+            out = luma(reconstruct(image, colour="rgb", **knobs), step.gray_coefficients,
+                       step.gray_arithmetic)
+    elif step.output == "unchanged":
+        out = reconstruct(image, colour="native", **knobs)
+    else:
+        out = reconstruct(image, colour="rgb", **knobs)
+        if step.output == "bgr":
+            out = out[:, :, ::-1]
+    if step.orientation == "apply" and image.exif is not None:
+        return apply_orientation(out, read_orientation(image.exif)[0])
+    return np.ascontiguousarray(out)
 
 
 def png_to_array(image: PngImage, step: Decode) -> np.ndarray:

@@ -1,0 +1,864 @@
+"""Huffman entropy decoding of DCT scans: T.81 Annex C, F.2.2 (sequential), G.1.2 (progressive).
+
+Three layers, each written as the standard's procedures with its names:
+
+1. **Tables** (Annex C, F.2.2.3): from a DHT table's BITS and HUFFVAL build HUFFSIZE (Figure
+   C.1), HUFFCODE (Figure C.2) and the decoder tables MINCODE, MAXCODE, VALPTR (Figure F.15).
+   A table whose codes do not fit their lengths, or that uses an all-1-bits code word, is refused
+   (the introduction of Annex C and K.2 reserve the all-1s code point; libjpeg-turbo's
+   jdhuff.c jpeg_make_d_derived_tbl refuses the same tables).
+2. **Bits** (F.2.2.4, F.2.2.5, F.1.2.3): NEXTBIT/RECEIVE over the entropy-coded segment (ECS),
+   removing the zero byte stuffed after every 0xFF. A 0xFF followed by anything else is a marker
+   and ends the ECS. The reader buffers up to 56 bits; past the end of the ECS it supplies zero
+   bits and counts them (``S_FAKE``), so that using any of them is reported as truncated data.
+3. **Blocks and scans**: DECODE (F.2.2.3), then per block one of
+
+   - sequential DC + AC (F.2.2.1, F.2.2.2; Figures F.12 EXTEND, F.13, F.14),
+   - progressive DC first / DC refinement (G.1.2.1),
+   - progressive AC first with EOB runs (G.1.2.2) / AC refinement with correction bits (G.1.2.3),
+
+   and the scan loop over MCUs with restart intervals (F.2.1.3.1 and G.1.2.2: DC predictions and
+   EOBRUN are reset at the start of every restart interval; E.1.4 and B.1.1.5: RSTm markers
+   with m counting modulo 8 separate the intervals).
+
+DECODE has two forms. :func:`huffman_decode_spec` is Figure F.16 itself (one bit at a time
+against MAXCODE): the plain reference. :func:`huffman_decode_lookup`, which the scan decoder
+uses, looks the first ``LOOKAHEAD_BITS`` bits up in a table built from HUFFCODE/HUFFSIZE and
+finishes longer codes with Figure F.16. Both are pure functions of the next 16 bits, and for a
+table that passes the Annex C checks they agree on every one of the 2^16 inputs (the tests check
+this exhaustively for every table of the test corpus and for random tables).
+
+Strictness (this decoder is the oracle for "a conforming decoder rejects this"), every case a
+non-zero error code that :func:`scan_error` turns into a DecodeError naming scan, MCU, component
+and byte offset:
+
+- the ECS ends (marker or end of file) before the last bit of the last MCU: truncated;
+- a bit sequence that is no code of the table (F.2.2.3): bad Huffman code;
+- a DC difference category above 11 or an AC category above 10 (Tables F.1, F.2 for 8-bit
+  samples); a new coefficient of category other than 1 in an AC refinement scan (G.1.2.3);
+- a zero run or ZRL that passes the end of the spectral band (Figure F.13 places a coefficient
+  at K <= 63; a ZRL stands for 16 zero coefficients that must lie in the band);
+- a coefficient value outside 16-bit two's complement (F.2.4.3 "signed two's complement 16-bit
+  integer values"; no 8-bit FDCT output comes near it);
+- an EOB run that reaches past the end of the restart interval or scan (G.1.2.2: the EOB run
+  is "limited only by the restart interval");
+- whole bytes between the end of an interval's last MCU and the next marker (B.1.1.5: an ECS is
+  followed by a marker); the expected RSTm missing or out of sequence (E.1.4, B.2.1).
+
+Accepted, counted in ``S_PAD_MISMATCHES`` and reported as a warning by the reader: padding bits
+of an ECS's last byte that are not all 1-bits (F.1.2.3 asks for 1-bits; some encoders write 0s
+and the coefficients are not affected).
+
+The per-scan loop :func:`decode_scan` is plain Python (the specification) and
+:data:`decode_scan_jit` is the same function compiled by numba; the helpers are
+``register_jitable`` so both run the same code. Between blocks the decoder state lives in one
+int64 vector (indices ``S_*``); inside a block the bit reader is four local integers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit
+from numba.extending import register_jitable
+
+from ...errors import DecodeError
+from .markers import marker_name
+from .model import ZIGZAG
+
+# ---------------------------------------------------------------------------------------------
+# Constants
+# ---------------------------------------------------------------------------------------------
+
+MAX_CODE_LENGTH = 16  # Annex C: code lengths 1..16 (BITS has 16 entries)
+# Fast DECODE resolves codes of up to 9 bits with one look-up (512 entries per table); in the
+# Annex K tables and libjpeg's optimised ones nearly all codes that occur are that short.
+LOOKAHEAD_BITS = 9
+LOOKUP_SIZE = 1 << LOOKAHEAD_BITS
+LOOKUP_LENGTH_SHIFT = 8  # a look-up entry is (code length << 8) | symbol; 0 = "longer code"
+MAX_SYMBOLS = 256  # B.2.4.2: at most 256 symbols per table
+TABLE_SLOTS = 8  # per scan: DC tables 0..3 at slots 0..3, AC tables 0..3 at slots 4..7
+AC_SLOT_BASE = 4
+
+MAX_DC_CATEGORY = 11  # Table F.1: DC difference categories 0..11 for 8-bit samples
+MAX_AC_CATEGORY = 10  # Table F.2: AC coefficient categories 1..10 for 8-bit samples
+ZRL_RUN = 15  # F.1.2.2.1: RRRR = 15 with SSSS = 0 codes a run of 16 zero coefficients (ZRL)
+ZRL_LENGTH = 16
+LAST_COEFFICIENT = 63  # zig-zag index of the last coefficient (Figure A.6)
+COEFFICIENT_MIN, COEFFICIENT_MAX = -32768, 32767  # F.2.4.3: 16-bit two's complement values
+RESTART_MODULUS = 8  # B.1.1.5/E.1.4: RST0..RST7 cycle modulo 8
+RST0 = 0xD0
+
+# The bit buffer holds at most 56 bits, so (acc << 8) | byte never leaves a signed 64-bit
+# integer: it is topped up one byte at a time while it holds <= 48 bits.
+ACC_FILL_LIMIT = 48
+ACC_MASK = (1 << 56) - 1
+
+# Scan kinds (the decoding procedure a scan uses).
+SEQUENTIAL = 0  # F.2.2: Ss = 0, Se = 63, Ah = Al = 0
+DC_FIRST = 1  # G.1.2.1, Ss = Se = 0, Ah = 0
+DC_REFINE = 2  # G.1.2.1, Ss = Se = 0, Ah > 0
+AC_FIRST = 3  # G.1.2.2, Ss > 0, Ah = 0
+AC_REFINE = 4  # G.1.2.3, Ss > 0, Ah > 0
+KIND_NAMES = {SEQUENTIAL: "sequential", DC_FIRST: "DC first", DC_REFINE: "DC refinement",
+              AC_FIRST: "AC first", AC_REFINE: "AC refinement"}
+
+# State vector: one int64 array shared by all procedures of a scan.
+S_POS = 0  # offset of the next data byte to read into the bit buffer
+S_ACC = 1  # bit buffer: its S_NBITS low bits are unread, first bit most significant
+S_NBITS = 2  # unread bits in the buffer
+S_FAKE = 3  # of those, how many are zero bits made up past the end of the ECS (always the last)
+S_EOBRUN = 4  # G.1.2.2 EOBRUN: blocks still to skip in an AC scan
+S_ERR_VALUE = 5  # the offending value of the last error (category, coefficient, marker, ...)
+S_ERR_MCU = 6  # MCU index of the last error
+S_ERR_BLOCK = 7  # block index within the MCU of the last error
+S_PAD_MISMATCHES = 8  # ECS ends whose padding bits were not all 1 (F.1.2.3)
+STATE_SIZE = 9
+
+# Error codes returned by the procedures (0 = success).
+OK = 0
+ERR_TRUNCATED = 1
+ERR_BAD_CODE = 2
+ERR_DC_CATEGORY = 3
+ERR_AC_CATEGORY = 4
+ERR_RUN_PAST_BAND = 5
+ERR_REFINE_CATEGORY = 6
+ERR_COEFFICIENT_RANGE = 7
+ERR_EOBRUN_PAST_END = 8
+ERR_EXTRANEOUS_DATA = 9
+ERR_RESTART_MISSING = 10
+ERR_RESTART_SEQUENCE = 11
+
+
+# ---------------------------------------------------------------------------------------------
+# Annex C: Huffman tables
+# ---------------------------------------------------------------------------------------------
+
+
+def generate_size_table(bits) -> list[int]:
+    """Figure C.1: HUFFSIZE, the code length of each symbol in HUFFVAL order, then a 0.
+
+    BITS(I) (I = 1..16, here ``bits[I - 1]``) codes have length I.
+    """
+    huffsize = []
+    for i in range(1, MAX_CODE_LENGTH + 1):
+        huffsize.extend([i] * bits[i - 1])
+    huffsize.append(0)  # HUFFSIZE(LASTK) = 0 ends the list
+    return huffsize
+
+
+def generate_code_table(huffsize: list[int]) -> list[int]:
+    """Figure C.2: HUFFCODE, canonical codes in order of increasing length and value.
+
+    CODE starts at 0, increments per code, and doubles ("SLL CODE 1") each time the length grows.
+    """
+    huffcode = []
+    k = 0
+    code = 0
+    si = huffsize[0]
+    while huffsize[k] != 0:
+        while huffsize[k] == si:
+            huffcode.append(code)
+            code += 1
+            k += 1
+        if huffsize[k] == 0:
+            break
+        while huffsize[k] != si:
+            code <<= 1
+            si += 1
+    return huffcode
+
+
+def code_space_problem(huffsize: list[int], huffcode: list[int]) -> str | None:
+    """Why the canonical codes are not a valid JPEG Huffman code, or None.
+
+    For each length SI the last code must fit in SI bits (else the counts in BITS exceed the code
+    space: Kraft's inequality fails) and must not be all 1-bits: the introduction of Annex C and
+    K.2 ("reserving one code point guarantees that no code word can ever be all 1 bits") reserve
+    it, which keeps the 1-bit padding of F.1.2.3 from ever completing a code.
+    """
+    for k, (size, code) in enumerate(zip(huffsize, huffcode)):
+        last_of_length = huffsize[k + 1] != size
+        if code >= 1 << size:
+            return (f"more codes than the code space allows: code {k + 1} needs length {size} but "
+                    f"the shorter codes leave no {size}-bit code free (Annex C)")
+        if last_of_length and code == (1 << size) - 1:
+            return (f"code {k + 1} of length {size} is all 1-bits, a code point T.81 reserves "
+                    "(Annex C, K.2)")
+    return None
+
+
+def decoder_tables(bits, huffcode: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Figure F.15: MINCODE(I), MAXCODE(I), VALPTR(I) for I = 1..16 (index 0 unused).
+
+    MAXCODE(I) = -1 when there are no codes of length I, so DECODE never stops there.
+    """
+    mincode = np.zeros(MAX_CODE_LENGTH + 1, dtype=np.int32)
+    maxcode = np.full(MAX_CODE_LENGTH + 1, -1, dtype=np.int32)
+    valptr = np.zeros(MAX_CODE_LENGTH + 1, dtype=np.int32)
+    j = 0
+    for i in range(1, MAX_CODE_LENGTH + 1):
+        if bits[i - 1] == 0:
+            continue
+        valptr[i] = j
+        mincode[i] = huffcode[j]
+        j += bits[i - 1] - 1
+        maxcode[i] = huffcode[j]
+        j += 1
+    return mincode, maxcode, valptr
+
+
+def lookup_table(huffsize: list[int], huffcode: list[int], huffval) -> np.ndarray:
+    """The fast path's table: entry w (w = next LOOKAHEAD_BITS bits) is (length << 8) | symbol
+    of the code that is a prefix of w, or 0 if every such code is longer than LOOKAHEAD_BITS."""
+    table = np.zeros(LOOKUP_SIZE, dtype=np.int32)
+    for size, code, value in zip(huffsize, huffcode, huffval):
+        if size > LOOKAHEAD_BITS:
+            break
+        first = code << (LOOKAHEAD_BITS - size)
+        table[first:first + (1 << (LOOKAHEAD_BITS - size))] = (size << LOOKUP_LENGTH_SHIFT) | value
+    return table
+
+
+@dataclass(frozen=True)
+class HuffmanTable:
+    """One decoding table: the DHT data and everything Annex C and F.2.2.3 derive from it."""
+
+    tc: int  # 0 = DC, 1 = AC
+    th: int
+    bits: tuple[int, ...]
+    huffval: np.ndarray  # int32, symbols in code order
+    huffsize: tuple[int, ...]
+    huffcode: tuple[int, ...]
+    mincode: np.ndarray
+    maxcode: np.ndarray
+    valptr: np.ndarray
+    lookup: np.ndarray
+
+
+def build_huffman_table(tc: int, th: int, bits, huffval: bytes, *, source: str,
+                        offset: int) -> HuffmanTable:
+    """Annex C + Figure F.15 for one DHT table; DecodeError if the code is not valid."""
+    huffsize = generate_size_table(bits)
+    huffcode = generate_code_table(huffsize)
+    problem = code_space_problem(huffsize, huffcode)
+    if problem:
+        kind = "DC" if tc == 0 else "AC"
+        raise DecodeError(f"DHT: {kind} table {th}: {problem}", source=source, offset=offset)
+    mincode, maxcode, valptr = decoder_tables(bits, huffcode)
+    values = np.frombuffer(bytes(huffval), dtype=np.uint8).astype(np.int32)
+    return HuffmanTable(tc=tc, th=th, bits=tuple(bits), huffval=values,
+                        huffsize=tuple(huffsize[:-1]), huffcode=tuple(huffcode),
+                        mincode=mincode, maxcode=maxcode, valptr=valptr,
+                        lookup=lookup_table(huffsize, huffcode, values))
+
+
+def stack_tables(dc: list[HuffmanTable | None], ac: list[HuffmanTable | None]) -> tuple:
+    """The tables of a scan as the arrays the scan decoder takes: (lookup, maxcode, mincode,
+    valptr, huffval), each with one row per slot (DC 0..3, then AC 0..3). Undefined tables are
+    rows that decode nothing (MAXCODE = -1); the reader makes sure a scan never selects one."""
+    lookup = np.zeros((TABLE_SLOTS, LOOKUP_SIZE), dtype=np.int32)
+    maxcode = np.full((TABLE_SLOTS, MAX_CODE_LENGTH + 1), -1, dtype=np.int32)
+    mincode = np.zeros((TABLE_SLOTS, MAX_CODE_LENGTH + 1), dtype=np.int32)
+    valptr = np.zeros((TABLE_SLOTS, MAX_CODE_LENGTH + 1), dtype=np.int32)
+    huffval = np.zeros((TABLE_SLOTS, MAX_SYMBOLS), dtype=np.int32)
+    for slot, table in enumerate(list(dc) + list(ac)):
+        if table is None:
+            continue
+        lookup[slot] = table.lookup
+        maxcode[slot] = table.maxcode
+        mincode[slot] = table.mincode
+        valptr[slot] = table.valptr
+        huffval[slot, :len(table.huffval)] = table.huffval
+    return lookup, maxcode, mincode, valptr, huffval
+
+
+# ---------------------------------------------------------------------------------------------
+# Bits: F.2.2.5 NEXTBYTE/NEXTBIT, F.1.2.3 byte stuffing, F.2.2.4 RECEIVE
+# ---------------------------------------------------------------------------------------------
+#
+# The bit reader is four integers that the procedures pass along by value (numba then keeps them
+# in registers; an object or array would cost a memory round trip per bit operation):
+#   pos   offset of the next data byte to read,
+#   acc   the bit buffer: its ``nbits`` low bits are unread, the first of them most significant,
+#   nbits the number of unread bits,
+#   fake  how many of the unread bits are zero bits made up past the end of the ECS (always the
+#         last ones).
+# Block procedures load them from the state vector at entry and store them back at exit.
+
+
+@register_jitable
+def fill_bits(data, pos, acc, nbits, fake):
+    """Top the bit buffer up to more than ACC_FILL_LIMIT bits, one byte at a time (F.2.2.5).
+
+    A 0xFF byte followed by 0x00 is one data byte 0xFF (the 0x00 was stuffed, F.1.2.3). A 0xFF
+    followed by anything else, or the end of the data, ends the ECS: from there on the buffer
+    is filled with zero bits counted in ``fake``, and ``pos`` stays on the marker.
+    """
+    n = data.shape[0]
+    while nbits <= ACC_FILL_LIMIT:
+        byte = 0
+        real = False
+        if fake == 0 and pos < n:
+            byte = int(data[pos])
+            if byte != 0xFF:
+                pos += 1
+                real = True
+            elif pos + 1 < n and data[pos + 1] == 0x00:
+                pos += 2  # F.1.2.3: skip the stuffed zero byte
+                real = True
+        if not real:
+            byte = 0
+            fake += 8
+        acc = ((acc << 8) | byte) & ACC_MASK
+        nbits += 8
+    return pos, acc, nbits, fake
+
+
+@register_jitable
+def receive(data, pos, acc, nbits, fake, ssss):
+    """F.2.2.4 RECEIVE(SSSS): the next SSSS (0..16) bits as an unsigned integer, first bit most
+    significant (0 for SSSS = 0). Returns (value, pos, acc, nbits, fake)."""
+    if nbits < ssss:
+        pos, acc, nbits, fake = fill_bits(data, pos, acc, nbits, fake)
+    nbits -= ssss
+    return (acc >> nbits) & ((1 << ssss) - 1), pos, acc, nbits, fake
+
+
+@register_jitable
+def extend(v, t):
+    """F.2.2.1, Figure F.12 EXTEND(V, T): a T-bit additional-bits value to a signed value.
+
+    Vt = 2^(T-1); if V < Vt then V = V + (-1 << T) + 1. (EXTEND(0, 0) = 0 for category 0.)
+    """
+    if t == 0:
+        return 0
+    if v < (1 << (t - 1)):
+        return v + (-1 << t) + 1
+    return v
+
+
+@register_jitable
+def code_window(acc, nbits):
+    """The next MAX_CODE_LENGTH unread bits (the caller made sure there are that many)."""
+    return (acc >> (nbits - MAX_CODE_LENGTH)) & ((1 << MAX_CODE_LENGTH) - 1)
+
+
+@register_jitable
+def huffman_decode_spec(window, t, maxcode, mincode, valptr, huffval):
+    """F.2.2.3, Figure F.16 DECODE on the next 16 bits ``window`` for table slot ``t``.
+
+        I = 1; CODE = NEXTBIT
+        while CODE > MAXCODE(I): I = I + 1; CODE = (CODE << 1) + NEXTBIT
+        J = VALPTR(I) + CODE - MINCODE(I); VALUE = HUFFVAL(J)
+
+    Returns (VALUE, I), I being the code length to consume, or (-1, 0) if no code of length
+    <= 16 matches (there is no such code in the table).
+    """
+    i = 1
+    code = window >> (MAX_CODE_LENGTH - 1)
+    while code > maxcode[t, i]:
+        if i == MAX_CODE_LENGTH:
+            return -1, 0
+        i += 1
+        code = window >> (MAX_CODE_LENGTH - i)  # = (CODE << 1) + NEXTBIT
+    return huffval[t, valptr[t, i] + code - mincode[t, i]], i
+
+
+@register_jitable
+def huffman_decode_lookup(window, t, lookup, maxcode, mincode, valptr, huffval):
+    """DECODE with one look-up of the first LOOKAHEAD_BITS bits, then Figure F.16 from
+    I = LOOKAHEAD_BITS + 1 for longer codes. Same results as :func:`huffman_decode_spec`.
+
+    (A miss in the table means no code of length <= LOOKAHEAD_BITS is a prefix of ``window``;
+    Figure F.16 would have gone past those lengths, so it resumes at the next one.)
+    """
+    entry = lookup[t, window >> (MAX_CODE_LENGTH - LOOKAHEAD_BITS)]
+    if entry != 0:
+        return entry & 0xFF, entry >> LOOKUP_LENGTH_SHIFT
+    for i in range(LOOKAHEAD_BITS + 1, MAX_CODE_LENGTH + 1):
+        code = window >> (MAX_CODE_LENGTH - i)
+        if code <= maxcode[t, i]:
+            return huffval[t, valptr[t, i] + code - mincode[t, i]], i
+    return -1, 0
+
+
+# ---------------------------------------------------------------------------------------------
+# Blocks
+# ---------------------------------------------------------------------------------------------
+#
+# Each procedure decodes one block and returns OK or an error code (with S_ERR_VALUE set).
+# Before every DECODE the buffer is topped up to at least 16 bits (the longest code).
+
+
+@register_jitable
+def decode_block_sequential(data, state, coef, blk, pred, c, dc_t, ac_t, tables):
+    """One block of a sequential scan: F.2.2.1 (DC) then F.2.2.2, Figure F.13 (AC).
+
+        T = DECODE(DC); DIFF = EXTEND(RECEIVE(T), T); PRED = PRED + DIFF; ZZ(0) = PRED
+        K = 1
+        loop: RS = DECODE(AC); SSSS = RS mod 16; R = RS >> 4
+              SSSS = 0: R = 15 -> K = K + 16 (ZRL) else done (EOB)
+              else:     K = K + R; ZZ(K) = EXTEND(RECEIVE(SSSS), SSSS); done if K = 63; K = K + 1
+    """
+    lookup, maxcode, mincode, valptr, huffval = tables
+    pos, acc, nbits, fake = state[S_POS], state[S_ACC], state[S_NBITS], state[S_FAKE]
+    err = OK
+    if nbits < MAX_CODE_LENGTH:
+        pos, acc, nbits, fake = fill_bits(data, pos, acc, nbits, fake)
+    t, size = huffman_decode_lookup(code_window(acc, nbits), dc_t, lookup, maxcode, mincode,
+                                   valptr, huffval)
+    if t < 0:
+        err = ERR_BAD_CODE
+    elif t > MAX_DC_CATEGORY:
+        state[S_ERR_VALUE] = t
+        err = ERR_DC_CATEGORY
+    else:
+        nbits -= size
+        bits, pos, acc, nbits, fake = receive(data, pos, acc, nbits, fake, t)
+        dc = pred[c] + extend(bits, t)
+        if dc < COEFFICIENT_MIN or dc > COEFFICIENT_MAX:
+            state[S_ERR_VALUE] = dc
+            err = ERR_COEFFICIENT_RANGE
+        else:
+            pred[c] = dc
+            coef[blk, 0] = dc
+    k = 1
+    while err == OK and k <= LAST_COEFFICIENT:
+        if nbits < MAX_CODE_LENGTH:
+            pos, acc, nbits, fake = fill_bits(data, pos, acc, nbits, fake)
+        rs, size = huffman_decode_lookup(code_window(acc, nbits), ac_t, lookup, maxcode, mincode,
+                                        valptr, huffval)
+        if rs < 0:
+            err = ERR_BAD_CODE
+            break
+        nbits -= size
+        r = rs >> 4
+        s = rs & 15
+        if s == 0:
+            if r != ZRL_RUN:
+                break  # EOB: the rest of the block is zero
+            if k + ZRL_LENGTH - 1 > LAST_COEFFICIENT:
+                state[S_ERR_VALUE] = k + ZRL_LENGTH - 1
+                err = ERR_RUN_PAST_BAND
+                break
+            k += ZRL_LENGTH
+            continue
+        k += r
+        if k > LAST_COEFFICIENT:
+            state[S_ERR_VALUE] = k
+            err = ERR_RUN_PAST_BAND
+        elif s > MAX_AC_CATEGORY:
+            state[S_ERR_VALUE] = s
+            err = ERR_AC_CATEGORY
+        else:
+            bits, pos, acc, nbits, fake = receive(data, pos, acc, nbits, fake, s)
+            coef[blk, ZIGZAG[k]] = extend(bits, s)
+            k += 1
+    state[S_POS], state[S_ACC], state[S_NBITS], state[S_FAKE] = pos, acc, nbits, fake
+    return err
+
+
+@register_jitable
+def decode_block_dc_first(data, state, coef, blk, pred, c, dc_t, al, tables):
+    """G.1.2.1, first DC scan: the F.2.2.1 procedure on point-transformed values, then scaled.
+
+        T = DECODE(DC); PRED = PRED + EXTEND(RECEIVE(T), T); ZZ(0) = PRED · 2^Al
+    """
+    lookup, maxcode, mincode, valptr, huffval = tables
+    pos, acc, nbits, fake = state[S_POS], state[S_ACC], state[S_NBITS], state[S_FAKE]
+    err = OK
+    if nbits < MAX_CODE_LENGTH:
+        pos, acc, nbits, fake = fill_bits(data, pos, acc, nbits, fake)
+    t, size = huffman_decode_lookup(code_window(acc, nbits), dc_t, lookup, maxcode, mincode,
+                                   valptr, huffval)
+    if t < 0:
+        err = ERR_BAD_CODE
+    elif t > MAX_DC_CATEGORY:
+        state[S_ERR_VALUE] = t
+        err = ERR_DC_CATEGORY
+    else:
+        nbits -= size
+        bits, pos, acc, nbits, fake = receive(data, pos, acc, nbits, fake, t)
+        p = pred[c] + extend(bits, t)
+        value = p * (1 << al)
+        if value < COEFFICIENT_MIN or value > COEFFICIENT_MAX:
+            state[S_ERR_VALUE] = value
+            err = ERR_COEFFICIENT_RANGE
+        else:
+            pred[c] = p
+            coef[blk, 0] = value
+    state[S_POS], state[S_ACC], state[S_NBITS], state[S_FAKE] = pos, acc, nbits, fake
+    return err
+
+
+@register_jitable
+def decode_block_dc_refine(data, state, coef, blk, al):
+    """G.1.2.1, DC refinement: one raw bit per block, the bit Al of the two's complement DC."""
+    pos, acc, nbits, fake = state[S_POS], state[S_ACC], state[S_NBITS], state[S_FAKE]
+    bit, pos, acc, nbits, fake = receive(data, pos, acc, nbits, fake, 1)
+    if bit:
+        coef[blk, 0] |= 1 << al
+    state[S_POS], state[S_ACC], state[S_NBITS], state[S_FAKE] = pos, acc, nbits, fake
+    return OK
+
+
+@register_jitable
+def decode_block_ac_first(data, state, coef, blk, ac_t, ss, se, al, tables):
+    """G.1.2.2, first AC scan of the band Ss..Se (the decoding counterpart of Figure G.3).
+
+    If EOBRUN > 0 the block is in an EOB run: EOBRUN = EOBRUN - 1, nothing is read. Otherwise
+    from K = Ss while K <= Se: RS = DECODE(AC), R = RS >> 4, SSSS = RS mod 16:
+      SSSS > 0:         K = K + R; ZZ(K) = EXTEND(RECEIVE(SSSS), SSSS) · 2^Al; K = K + 1
+      SSSS = 0, R = 15: ZRL, K = K + 16
+      SSSS = 0, R < 15: EOBn: EOBRUN = 2^R + RECEIVE(R); this block is the first of the run
+    """
+    if state[S_EOBRUN] > 0:
+        state[S_EOBRUN] -= 1
+        return OK
+    lookup, maxcode, mincode, valptr, huffval = tables
+    pos, acc, nbits, fake = state[S_POS], state[S_ACC], state[S_NBITS], state[S_FAKE]
+    err = OK
+    k = ss
+    while k <= se:
+        if nbits < MAX_CODE_LENGTH:
+            pos, acc, nbits, fake = fill_bits(data, pos, acc, nbits, fake)
+        rs, size = huffman_decode_lookup(code_window(acc, nbits), ac_t, lookup, maxcode, mincode,
+                                        valptr, huffval)
+        if rs < 0:
+            err = ERR_BAD_CODE
+            break
+        nbits -= size
+        r = rs >> 4
+        s = rs & 15
+        if s == 0:
+            if r != ZRL_RUN:
+                bits, pos, acc, nbits, fake = receive(data, pos, acc, nbits, fake, r)
+                state[S_EOBRUN] = (1 << r) + bits - 1  # this block is the run's first
+                break
+            if k + ZRL_LENGTH - 1 > se:
+                state[S_ERR_VALUE] = k + ZRL_LENGTH - 1
+                err = ERR_RUN_PAST_BAND
+                break
+            k += ZRL_LENGTH
+            continue
+        k += r
+        if k > se:
+            state[S_ERR_VALUE] = k
+            err = ERR_RUN_PAST_BAND
+            break
+        if s > MAX_AC_CATEGORY:
+            state[S_ERR_VALUE] = s
+            err = ERR_AC_CATEGORY
+            break
+        bits, pos, acc, nbits, fake = receive(data, pos, acc, nbits, fake, s)
+        value = extend(bits, s) * (1 << al)
+        if value < COEFFICIENT_MIN or value > COEFFICIENT_MAX:
+            state[S_ERR_VALUE] = value
+            err = ERR_COEFFICIENT_RANGE
+            break
+        coef[blk, ZIGZAG[k]] = value
+        k += 1
+    state[S_POS], state[S_ACC], state[S_NBITS], state[S_FAKE] = pos, acc, nbits, fake
+    return err
+
+
+@register_jitable
+def decode_block_ac_refine(data, state, coef, blk, ac_t, ss, se, al, tables):
+    """G.1.2.3, AC refinement scan of the band Ss..Se with bit position Al (p1 = 2^Al).
+
+    Coefficients with non-zero history (already non-zero) receive one correction bit each time
+    the decoder passes over them (a 1-bit adds p1 to the magnitude); zero-history coefficients
+    are what the runs count. Per symbol RS = DECODE(AC), R = RS >> 4, SSSS = RS mod 16:
+      SSSS = 1:         a sign bit (1 = positive); pass R zero-history coefficients, then set the
+                        next zero-history one to ±p1
+      SSSS = 0, R = 15: ZRL: pass 16 zero-history coefficients
+      SSSS = 0, R < 15: EOBn: EOBRUN = 2^R + RECEIVE(R); the rest of this block and the next
+                        EOBRUN - 1 blocks only get the correction bits of their non-zero history
+    """
+    lookup, maxcode, mincode, valptr, huffval = tables
+    pos, acc, nbits, fake = state[S_POS], state[S_ACC], state[S_NBITS], state[S_FAKE]
+    eobrun = state[S_EOBRUN]
+    err = OK
+    p1 = 1 << al
+    k = ss
+    while eobrun == 0 and k <= se:
+        if nbits < MAX_CODE_LENGTH:
+            pos, acc, nbits, fake = fill_bits(data, pos, acc, nbits, fake)
+        rs, size = huffman_decode_lookup(code_window(acc, nbits), ac_t, lookup, maxcode, mincode,
+                                        valptr, huffval)
+        if rs < 0:
+            err = ERR_BAD_CODE
+            break
+        nbits -= size
+        r = rs >> 4
+        s = rs & 15
+        value = 0
+        if s != 0:
+            if s != 1:
+                state[S_ERR_VALUE] = s
+                err = ERR_REFINE_CATEGORY
+                break
+            sign, pos, acc, nbits, fake = receive(data, pos, acc, nbits, fake, 1)
+            value = p1 if sign else -p1
+        elif r != ZRL_RUN:
+            bits, pos, acc, nbits, fake = receive(data, pos, acc, nbits, fake, r)
+            eobrun = (1 << r) + bits
+            break
+        # Pass R zero-history coefficients (correcting the others) up to the target position.
+        while k <= se:
+            z = ZIGZAG[k]
+            if coef[blk, z] != 0:
+                bit, pos, acc, nbits, fake = receive(data, pos, acc, nbits, fake, 1)
+                if bit:
+                    coef[blk, z] += p1 if coef[blk, z] > 0 else -p1
+            else:
+                if r == 0:
+                    break
+                r -= 1
+            k += 1
+        if k > se:
+            state[S_ERR_VALUE] = k
+            err = ERR_RUN_PAST_BAND
+            break
+        if value != 0:
+            coef[blk, ZIGZAG[k]] = value
+        k += 1
+    if err == OK and eobrun > 0:
+        while k <= se:  # the block is in an EOB run: correction bits only
+            z = ZIGZAG[k]
+            if coef[blk, z] != 0:
+                bit, pos, acc, nbits, fake = receive(data, pos, acc, nbits, fake, 1)
+                if bit:
+                    coef[blk, z] += p1 if coef[blk, z] > 0 else -p1
+            k += 1
+        eobrun -= 1
+    state[S_POS], state[S_ACC], state[S_NBITS], state[S_FAKE] = pos, acc, nbits, fake
+    state[S_EOBRUN] = eobrun
+    return err
+
+
+# ---------------------------------------------------------------------------------------------
+# Scans
+# ---------------------------------------------------------------------------------------------
+
+
+@register_jitable
+def finish_segment(data, state, expect_restart, restart_index):
+    """End of an ECS (after the last MCU of a restart interval or of the scan).
+
+    The unread bits of the last partly used byte are padding (F.1.2.3: 1-bits; others are only
+    counted in S_PAD_MISMATCHES). Whole unread bytes before the next marker are extraneous data
+    (error, S_ERR_VALUE = their number). Then fill bytes are skipped (B.1.1.2); if a restart
+    marker is expected it must be RST(restart_index), and the buffer restarts after it;
+    otherwise S_POS is left on the marker (or at the end of the data) for the reader.
+    """
+    n = data.shape[0]
+    real = state[S_NBITS] - state[S_FAKE]
+    if real < 0:
+        return ERR_TRUNCATED
+    pad = real % 8
+    if pad:
+        bits = (state[S_ACC] >> (state[S_NBITS] - pad)) & ((1 << pad) - 1)
+        if bits != (1 << pad) - 1:
+            state[S_PAD_MISMATCHES] += 1
+        state[S_NBITS] -= pad
+    extra = real // 8
+    p = state[S_POS]
+    while p < n:
+        if data[p] == 0xFF:
+            if p + 1 < n and data[p + 1] == 0x00:
+                p += 2
+                extra += 1
+                continue
+            break
+        p += 1
+        extra += 1
+    if extra > 0:
+        state[S_ERR_VALUE] = extra
+        return ERR_EXTRANEOUS_DATA
+    while p + 1 < n and data[p + 1] == 0xFF:  # B.1.1.2: fill bytes before the marker
+        p += 1
+    if not expect_restart:
+        state[S_POS] = p
+        return OK
+    if p + 1 >= n:
+        state[S_POS] = n
+        state[S_ERR_VALUE] = -1
+        return ERR_RESTART_MISSING
+    code = int(data[p + 1])
+    state[S_POS] = p
+    state[S_ERR_VALUE] = code
+    if code < RST0 or code >= RST0 + RESTART_MODULUS:
+        return ERR_RESTART_MISSING
+    if code != RST0 + restart_index:
+        return ERR_RESTART_SEQUENCE
+    state[S_POS] = p + 2
+    state[S_ACC] = 0
+    state[S_NBITS] = 0
+    state[S_FAKE] = 0
+    return OK
+
+
+def decode_scan(data, coef, mcus_x, mcus_y, restart_interval, blk_comp, blk_dy, blk_dx,
+                comp_base, comp_bw, comp_h, comp_v, comp_dc, comp_ac, kind, ss, se, al, tables,
+                state):
+    """Decode one scan's entropy-coded data into ``coef`` (natural order, quantised).
+
+    - ``data``: the whole file as uint8; ``state[S_POS]`` is the first byte after the SOS header.
+    - ``coef``: (total blocks, 64) int32 for all components; block (row, col) of scan component
+      c is ``coef[comp_base[c] + row · comp_bw[c] + col]``.
+    - The scan has ``mcus_x`` × ``mcus_y`` MCUs in raster order (A.2). MCU block b belongs to
+      scan component ``blk_comp[b]`` at block offset (``blk_dy[b]``, ``blk_dx[b]``) inside that
+      component's ``comp_v`` × ``comp_h`` blocks of the MCU (A.2.3; a non-interleaved scan has one
+      block per MCU and comp_h = comp_v = 1, A.2.2).
+    - ``comp_dc``/``comp_ac``: table slots per scan component; ``kind``: SEQUENTIAL, DC_FIRST,
+      DC_REFINE, AC_FIRST or AC_REFINE with band ``ss``..``se`` and bit position ``al``.
+    - ``restart_interval``: Ri MCUs per interval (0 = none).
+    - ``tables``: (lookup, maxcode, mincode, valptr, huffval) from :func:`stack_tables`.
+
+    Returns OK (``state[S_POS]`` on the marker after the ECS) or an error code with
+    S_ERR_MCU/S_ERR_BLOCK/S_ERR_VALUE set and the bit position left where the error was found.
+    """
+    pred = np.zeros(4, dtype=np.int64)  # F.2.1.3.1: PRED per scan component, 0 at each start
+    state[S_ACC] = 0
+    state[S_NBITS] = 0
+    state[S_FAKE] = 0
+    state[S_EOBRUN] = 0
+    total = mcus_x * mcus_y
+    nblk = blk_comp.shape[0]
+    restart_index = 0
+    for m in range(total):
+        if restart_interval > 0 and m > 0 and m % restart_interval == 0:
+            state[S_ERR_MCU] = m
+            state[S_ERR_BLOCK] = -1
+            if state[S_EOBRUN] > 0:
+                state[S_ERR_VALUE] = state[S_EOBRUN]
+                return ERR_EOBRUN_PAST_END
+            e = finish_segment(data, state, True, restart_index)
+            if e != OK:
+                return e
+            restart_index = (restart_index + 1) % RESTART_MODULUS
+            for c in range(4):
+                pred[c] = 0
+            state[S_EOBRUN] = 0
+        my = m // mcus_x
+        mx = m - my * mcus_x
+        for b in range(nblk):
+            c = blk_comp[b]
+            blk = comp_base[c] + (my * comp_v[c] + blk_dy[b]) * comp_bw[c] + mx * comp_h[c] \
+                + blk_dx[b]
+            if kind == SEQUENTIAL:
+                e = decode_block_sequential(data, state, coef, blk, pred, c, comp_dc[c],
+                                            comp_ac[c], tables)
+            elif kind == DC_FIRST:
+                e = decode_block_dc_first(data, state, coef, blk, pred, c, comp_dc[c], al,
+                                          tables)
+            elif kind == DC_REFINE:
+                e = decode_block_dc_refine(data, state, coef, blk, al)
+            elif kind == AC_FIRST:
+                e = decode_block_ac_first(data, state, coef, blk, comp_ac[c], ss, se, al,
+                                          tables)
+            else:
+                e = decode_block_ac_refine(data, state, coef, blk, comp_ac[c], ss, se, al,
+                                           tables)
+            # Bits past the end of the ECS were used (or a failed code reached into them).
+            if state[S_NBITS] < state[S_FAKE] or (
+                    e == ERR_BAD_CODE and state[S_NBITS] - MAX_CODE_LENGTH < state[S_FAKE]):
+                e = ERR_TRUNCATED
+            if e != OK:
+                state[S_ERR_MCU] = m
+                state[S_ERR_BLOCK] = b
+                return e
+    state[S_ERR_MCU] = total
+    state[S_ERR_BLOCK] = -1
+    if state[S_EOBRUN] > 0:
+        state[S_ERR_VALUE] = state[S_EOBRUN]
+        return ERR_EOBRUN_PAST_END
+    return finish_segment(data, state, False, 0)
+
+
+# Same source, compiled; cached on disk so only the first run pays the compilation.
+decode_scan_jit = njit(cache=True)(decode_scan)
+
+
+# ---------------------------------------------------------------------------------------------
+# Error reporting
+# ---------------------------------------------------------------------------------------------
+
+
+def unread_bit_offset(data: np.ndarray, state: np.ndarray) -> int:
+    """File offset of the byte that holds the next unread bit.
+
+    The buffer holds ``S_NBITS - S_FAKE`` real unread bits ending just before ``S_POS``; walking
+    back over that many bytes (a stuffed 0xFF 0x00 pair counts as one byte) finds it.
+    """
+    real = int(state[S_NBITS] - state[S_FAKE])
+    p = int(state[S_POS])
+    for _ in range((max(real, 0) + 7) // 8):
+        p -= 1
+        if p >= 1 and data[p] == 0x00 and data[p - 1] == 0xFF:
+            p -= 1
+    return p
+
+
+def scan_error(code: int, state: np.ndarray, data: np.ndarray, *, scan: int, kind: int,
+               total_mcus: int, restart_interval: int, block_components: list[int],
+               source: str) -> DecodeError:
+    """The DecodeError for a non-zero return of :func:`decode_scan`.
+
+    ``block_components``: the component identifier of each block of the MCU (for the message).
+    """
+    mcu = int(state[S_ERR_MCU])
+    expected_restart = ""
+    if restart_interval > 0 and mcu > 0:
+        expected_restart = f"RST{(mcu // restart_interval - 1) % RESTART_MODULUS}"
+    block = int(state[S_ERR_BLOCK])
+    value = int(state[S_ERR_VALUE])
+    where = f"scan {scan} ({KIND_NAMES[kind]}), MCU {mcu} of {total_mcus}"
+    if block >= 0:
+        where += f", block {block} (component {block_components[block]})"
+    pos = int(state[S_POS])
+    n = data.shape[0]
+    if code == ERR_TRUNCATED:
+        end = (f"marker {marker_name(int(data[pos + 1]))} at byte {pos}"
+               if pos + 1 < n else "the end of the file")
+        return DecodeError(f"truncated entropy-coded data: {where}: the data ends ({end}) before "
+                           "the last bit of the MCU", source=source, offset=pos)
+    offset = unread_bit_offset(data, state)
+    if code == ERR_BAD_CODE:
+        message = "no such Huffman code in the table selected for this block (T.81 F.2.2.3)"
+    elif code == ERR_DC_CATEGORY:
+        message = f"DC difference category {value} exceeds 11 (T.81 Table F.1, 8-bit samples)"
+    elif code == ERR_AC_CATEGORY:
+        message = f"AC coefficient category {value} exceeds 10 (T.81 Table F.2, 8-bit samples)"
+    elif code == ERR_RUN_PAST_BAND:
+        message = (f"a zero run reaches zig-zag position {value}, past the end of the spectral "
+                   "band (T.81 F.2.2.2, G.1.2.2/G.1.2.3)")
+    elif code == ERR_REFINE_CATEGORY:
+        message = (f"an AC refinement scan codes a new coefficient of category {value}; only 1 is "
+                   "allowed (T.81 G.1.2.3)")
+    elif code == ERR_COEFFICIENT_RANGE:
+        message = (f"coefficient value {value} is outside the 16-bit range -32768..32767 "
+                   "(T.81 F.2.4.3)")
+    elif code == ERR_EOBRUN_PAST_END:
+        message = (f"an EOB run still has {value} blocks to go at the end of the restart interval "
+                   "or scan (T.81 G.1.2.2: an EOB run is limited by the restart interval)")
+    elif code == ERR_EXTRANEOUS_DATA:
+        message = (f"{value} byte(s) of extra data after the last MCU of the restart interval or "
+                   "scan, before the next marker (T.81 B.1.1.5: an entropy-coded segment ends "
+                   "with its last MCU)")
+    elif code == ERR_RESTART_MISSING:
+        found = "the end of the file" if value < 0 else f"marker {marker_name(value)}"
+        message = (f"expected restart marker {expected_restart} before this MCU, found {found} "
+                   "(T.81 B.2.1, E.1.4)")
+        offset = pos
+    elif code == ERR_RESTART_SEQUENCE:
+        message = (f"restart marker {marker_name(value)} out of sequence: expected "
+                   f"{expected_restart} (T.81 B.1.1.5: RSTm counts m = 0..7 modulo 8 from the "
+                   "start of the scan)")
+        offset = pos
+    else:  # pragma: no cover - every code above is handled
+        message = f"entropy decoding error {code}"
+    return DecodeError(f"{where}: {message}", source=source, offset=offset)

@@ -1,0 +1,300 @@
+"""Inverse DCT of quantised 8x8 blocks to 8-bit samples (ITU-T T.81 A.3.3), three ways.
+
+Input everywhere: ``coefficients`` (N, 64) integers in natural (row-major) order, index
+``8·v + u`` for vertical frequency v and horizontal frequency u (T.81 A.3.3's S_vu), still
+quantised, and ``quant`` (64,) the component's table in natural order. Dequantisation is
+T.81 A.3.4: R_vu = Sq_vu · Q_vu, an exact integer product (libjpeg ``jddctmgr.c`` makes
+the same product, ``DEQUANTIZE(coef, quantval) = coef · quantval``). Output: (N, 8, 8) uint8
+samples s[y][x] after the level shift +128 (T.81 A.3.1: 2^(P−1) for P = 8) and clamping to
+0..255. The ``*_core`` functions stop before the level shift (IEEE 1180 tests them).
+
+- :func:`islow` — libjpeg-turbo ``jidctint.c`` ``jpeg_idct_islow`` (JDCT_ISLOW, libjpeg's
+  default): the Loeffler–Ligtenberg–Moschytz 1-D transform with 12 multiplies, 13-bit
+  constants, two passes (columns, then rows) and these exact roundings::
+
+      pass 1 (columns): ws[k][u] = DESCALE(K(R[0..7][u])[k], CONST_BITS − PASS1_BITS)     (>> 11)
+      pass 2 (rows):    y[r][x]  = DESCALE(K(ws[r][0..7])[x], CONST_BITS + PASS1_BITS + 3) (>> 18)
+      DESCALE(a, n) = (a + 2^(n−1)) >> n   (arithmetic shift: rounds half up)
+
+  The extra ``+ 3`` in pass 2 is the 1/8 of the 2-D DCT normalisation (T.81's 1/4·C(u)·C(v)
+  with the 1/√8 of each 1-D stage folded into the constants); PASS1_BITS = 2 keeps two more bits
+  of precision between the passes. Then ``sample = range_limit(y + 128)``, where
+  ``range_limit`` is a knob:
+
+  - ``"saturate"``: clamp(y + 128, 0, 255). This is what the x86-64 SIMD kernels of the Pillow
+    and OpenCV wheels compute (``simd/x86_64/jidctint-avx2.asm`` packs with signed saturation).
+  - ``"wrap"``: the C table ``IDCT_range_limit`` (``jdmaster.c prepare_range_limit_table``,
+    indexed by ``y & RANGE_MASK``, RANGE_MASK = 1023): clamp(((y + 512) mod 1024) − 512 + 128).
+    Equal to ``saturate`` for −512 ≤ y < 512, wraps around beyond (a C build without SIMD).
+
+  Coefficients from a real encoder give y ≈ sample − 128 plus the quantisation error, far from
+  ±512, so the knob matters only for crafted or corrupt coefficients. The arithmetic is int64
+  (libjpeg's JLONG is 64-bit on LP64); the wrap-around of C's 32-bit workspace or of the SIMD
+  kernels' 16-bit lanes on absurd coefficients is not modelled.
+
+  Two forms of the same kernel (:func:`islow_1d`): :func:`islow_blocks`, the block loop as the
+  C code runs it, compiled by numba (:data:`islow_blocks_jit`, the default), and a numpy form
+  that runs every block at once (``use_numba=False``); tests prove them equal.
+
+  The C code shortcuts columns/rows whose AC terms are all zero (``ws = R00 << PASS1_BITS`` and
+  ``DESCALE(ws0, PASS1_BITS + 3)``); both give exactly what the full formulas give
+  (t10 = t11 = t12 = t13 = x0 << 13, odd part 0, and (x0·2^13 + 2^10) >> 11 = x0·4,
+  (w·2^13 + 2^17) >> 18 = (w + 16) >> 5), so the full formulas are used for every block.
+
+- :func:`float_idct` — the exact T.81 A.3.3 formula in float64::
+
+      s_yx = 1/4 · Σ_u Σ_v C_u C_v R_vu cos((2x+1)uπ/16) cos((2y+1)vπ/16),  C_0 = 1/√2, else 1
+      sample = clamp(floor(s_yx + 0.5) + 128, 0, 255)      (round half up, then level shift)
+
+  As a matrix product s = B^T·R·B with B[u][x] = C_u/2 · cos((2x+1)uπ/16) (the IEEE 1180
+  reference's ``coslu``). Ties are real: a DC-only block with R00 = 4 gives s = 0.5 everywhere,
+  so the 2-D basis entries whose exact value is rational (u, v ∈ {0, 4}: products of two ±1/√2
+  factors, exactly ±1/8) are stored exactly; then any block whose exact result is a multiple of
+  1/2 is computed without rounding error and the half-up rule decides as intended. Other sums
+  are irrational and carry float64 rounding (~1e-13 for 12-bit coefficients): the result can
+  only differ from exact arithmetic if the exact value lies that close to a half-integer.
+  This is *not* libjpeg's JDCT_FLOAT (``jidctflt.c``: float32 AAN with its own truncation),
+  which depends on the build's float unit; no library output is claimed for this knob.
+
+- :func:`zune_idct` — zune-jpeg 0.5.15 ``src/idct/scalar.rs idct_int`` (the Rust ``image``
+  crate's JPEG decoder; its AVX2 kernel is a transcription of it): the stb_image transform with
+  12-bit constants, on the same dequantised input::
+
+      pass 1 (columns): ws = (K12(R column) + 512) >> 10
+      pass 2 (rows):    y  = (K12(ws row) + 512 + 2^16 + (128 << 17)) >> 17     (level shift folded in)
+      sample = clamp(y, 0, 255)
+
+  (:func:`zune_1d` is K12; from the project notes on zune-jpeg, which reproduce ``image``
+  0.25.10 to 0 LSB; not checked here, as this test environment has no Rust.)
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+from numba.extending import register_jitable
+
+DCTSIZE = 8
+# jidctint.c (8-bit samples): fixed-point scale of the constants, and the extra bits kept
+# between the two passes ("PASS1_BITS ... to be at least 2 ... so that the workspace fits").
+CONST_BITS = 13
+PASS1_BITS = 2
+# The 2-D transform's remaining 1/8 (T.81's 1/4·C_u·C_v over two 1/√8-normalised 1-D passes).
+PASS2_EXTRA_BITS = 3
+
+# FIX(x) = round(x · 2^CONST_BITS), the values jidctint.c hard-codes for CONST_BITS = 13.
+FIX_0_298631336 = 2446
+FIX_0_390180644 = 3196
+FIX_0_541196100 = 4433
+FIX_0_765366865 = 6270
+FIX_0_899976223 = 7373
+FIX_1_175875602 = 9633
+FIX_1_501321110 = 12299
+FIX_1_847759065 = 15137
+FIX_1_961570560 = 16069
+FIX_2_053119869 = 16819
+FIX_2_562915447 = 20995
+FIX_3_072711026 = 25172
+
+CENTERJSAMPLE = 128  # T.81 A.3.1 level shift for P = 8: 2^(P-1)
+MAXJSAMPLE = 255
+RANGE_MASK = 1023  # jdct.h: (MAXJSAMPLE * 4 + 3), the index mask of IDCT_range_limit
+RANGE_LIMITS = ("saturate", "wrap")
+
+
+@register_jitable
+def descale(a, n: int):
+    """jdct.h DESCALE(x, n) = (x + 2^(n−1)) >> n: divide by 2^n rounding half up (floor shift)."""
+    return (a + (1 << (n - 1))) >> n
+
+
+@register_jitable
+def islow_1d(x0, x1, x2, x3, x4, x5, x6, x7):
+    """The 1-D kernel of jidctint.c (before descaling), on int64 scalars or arrays of any shape.
+
+    Inputs are the 8 coefficients of one column (pass 1) or one workspace row (pass 2);
+    returns the 8 outputs scaled by 2^CONST_BITS (times the pass's own scale). Variable names
+    follow the C source ("tmp" and "z" of the even and odd parts).
+    """
+    # Even part: the rotator on (x2, x6) with c = √2·cos(6π/16), then the butterfly with x0, x4.
+    z1 = (x2 + x6) * FIX_0_541196100
+    tmp2 = z1 + x6 * (-FIX_1_847759065)
+    tmp3 = z1 + x2 * FIX_0_765366865
+    tmp0 = (x0 + x4) << CONST_BITS
+    tmp1 = (x0 - x4) << CONST_BITS
+    tmp10 = tmp0 + tmp3
+    tmp13 = tmp0 - tmp3
+    tmp11 = tmp1 + tmp2
+    tmp12 = tmp1 - tmp2
+    # Odd part (x7, x5, x3, x1) per figure 8 of the LL&M paper, as jidctint.c writes it.
+    t0, t1, t2, t3 = x7, x5, x3, x1
+    z1 = t0 + t3
+    z2 = t1 + t2
+    z3 = t0 + t2
+    z4 = t1 + t3
+    z5 = (z3 + z4) * FIX_1_175875602  # √2·c3
+    t0 = t0 * FIX_0_298631336  # √2·(−c1+c3+c5−c7)
+    t1 = t1 * FIX_2_053119869  # √2·( c1+c3−c5+c7)
+    t2 = t2 * FIX_3_072711026  # √2·( c1+c3+c5−c7)
+    t3 = t3 * FIX_1_501321110  # √2·( c1+c3−c5−c7)
+    z1 = z1 * (-FIX_0_899976223)  # √2·(c7−c3)
+    z2 = z2 * (-FIX_2_562915447)  # √2·(−c1−c3)
+    z3 = z3 * (-FIX_1_961570560) + z5  # √2·(−c3−c5)
+    z4 = z4 * (-FIX_0_390180644) + z5  # √2·(c5−c3)
+    t0 = t0 + z1 + z3
+    t1 = t1 + z2 + z4
+    t2 = t2 + z2 + z3
+    t3 = t3 + z1 + z4
+    return (tmp10 + t3, tmp11 + t2, tmp12 + t1, tmp13 + t0,
+            tmp13 - t0, tmp12 - t1, tmp11 - t2, tmp10 - t3)
+
+
+# zune-jpeg / stb_image 12-bit constants: round(x · 2^12).
+ZUNE_CONST_BITS = 12
+ZUNE_PASS1_SHIFT = 10
+ZUNE_PASS2_SHIFT = 17
+ZUNE_PASS1_BIAS = 512
+ZUNE_PASS2_BIAS = 512 + (1 << 16) + (CENTERJSAMPLE << 17)  # rounding + level shift, as zune adds
+
+
+def zune_1d(x0, x1, x2, x3, x4, x5, x6, x7, bias: int):
+    """zune-jpeg's 1-D kernel (stb_image ``STBI__IDCT_1D``) plus ``bias`` on every output."""
+    p1 = (x2 + x6) * 2217  # 0.5411961
+    t2 = p1 + x6 * -7567  # −1.847759065
+    t3 = p1 + x2 * 3135  # 0.765366865
+    t0 = (x0 + x4) << ZUNE_CONST_BITS
+    t1 = (x0 - x4) << ZUNE_CONST_BITS
+    e0, e3, e1, e2 = t0 + t3 + bias, t0 - t3 + bias, t1 + t2 + bias, t1 - t2 + bias
+    q0, q1, q2, q3 = x7, x5, x3, x1
+    p3 = q0 + q2
+    p4 = q1 + q3
+    p1 = q0 + q3
+    p2 = q1 + q2
+    p5 = (p3 + p4) * 4816  # 1.175875602
+    q0 = q0 * 1223  # 0.298631336
+    q1 = q1 * 8410  # 2.053119869
+    q2 = q2 * 12586  # 3.072711026
+    q3 = q3 * 6149  # 1.501321110
+    p1 = p5 + p1 * -3685  # −0.899976223
+    p2 = p5 + p2 * -10497  # −2.562915447
+    p3 = p3 * -8034  # −1.961570560
+    p4 = p4 * -1597  # −0.390180644
+    q3 = q3 + p1 + p4
+    q2 = q2 + p2 + p3
+    q1 = q1 + p2 + p4
+    q0 = q0 + p1 + p3
+    return (e0 + q3, e1 + q2, e2 + q1, e3 + q0, e3 - q0, e2 - q1, e1 - q2, e0 - q3)
+
+
+def dequantise(coefficients: np.ndarray, quant: np.ndarray) -> np.ndarray:
+    """T.81 A.3.4: R_vu = Sq_vu · Q_vu as (N, 8, 8) int64 [v][u]."""
+    c = np.asarray(coefficients, dtype=np.int64).reshape(-1, DCTSIZE, DCTSIZE)
+    return c * np.asarray(quant, dtype=np.int64).reshape(DCTSIZE, DCTSIZE)
+
+
+def islow_blocks(r: np.ndarray, out: np.ndarray) -> None:
+    """jidctint.c block by block, as the C code runs: ``r`` (N, 8, 8) int64 dequantised [v][u],
+    ``out`` (N, 8, 8) int64 receives y [y][x] (before level shift and range limit).
+
+    The specification of :func:`islow_core` written as loops; :data:`islow_blocks_jit` is this
+    same function compiled by numba (the fast path).
+    """
+    ws = np.empty((DCTSIZE, DCTSIZE), dtype=np.int64)
+    for n in range(r.shape[0]):
+        for u in range(DCTSIZE):  # pass 1: column u of the coefficients -> column u of ws
+            o = islow_1d(r[n, 0, u], r[n, 1, u], r[n, 2, u], r[n, 3, u],
+                         r[n, 4, u], r[n, 5, u], r[n, 6, u], r[n, 7, u])
+            for k in range(DCTSIZE):
+                ws[k, u] = descale(o[k], CONST_BITS - PASS1_BITS)
+        for row in range(DCTSIZE):  # pass 2: row of ws -> row of samples
+            o = islow_1d(ws[row, 0], ws[row, 1], ws[row, 2], ws[row, 3],
+                         ws[row, 4], ws[row, 5], ws[row, 6], ws[row, 7])
+            for x in range(DCTSIZE):
+                out[n, row, x] = descale(o[x], CONST_BITS + PASS1_BITS + PASS2_EXTRA_BITS)
+
+
+# Same source, compiled; cached on disk so only the first run pays the compilation.
+islow_blocks_jit = njit(cache=True)(islow_blocks)
+
+
+def islow_core(dequantised: np.ndarray, use_numba: bool = True) -> np.ndarray:
+    """jidctint.c's two passes on dequantised (N, 8, 8) [v][u] blocks: y (N, 8, 8) int64 [y][x],
+    before the level shift and the range limit (what IEEE 1180 tests).
+
+    ``use_numba``: run :data:`islow_blocks_jit` (the block loop, compiled). Otherwise every block
+    is transformed at once with numpy: the kernel's eight inputs are eight arrays, input k
+    holding coefficient row k (pass 1) or workspace column k (pass 2) of all blocks. Both give
+    the same integers (tests/test_jpeg_idct.py).
+    """
+    r = np.asarray(dequantised, dtype=np.int64)
+    if use_numba:
+        out = np.empty(r.shape, dtype=np.int64)
+        islow_blocks_jit(np.ascontiguousarray(r), out)
+        return out
+    # Pass 1: columns. by_row[v] = R[n][v][u] for all n, u; output k is workspace row k.
+    by_row = np.ascontiguousarray(r.transpose(1, 0, 2))  # (v, N, u)
+    ws = [descale(o, CONST_BITS - PASS1_BITS) for o in islow_1d(*by_row)]  # ws[k]: (N, u)
+    # Pass 2: rows of the workspace. by_col[u] = ws[n][row][u] for all rows, n; output is x.
+    by_col = np.ascontiguousarray(np.stack(ws).transpose(2, 0, 1))  # (u, row, N)
+    y = [descale(o, CONST_BITS + PASS1_BITS + PASS2_EXTRA_BITS) for o in islow_1d(*by_col)]
+    return np.stack(y).transpose(2, 1, 0)  # (x, row, N) -> (N, row, x)
+
+
+def range_limit(y: np.ndarray, rule: str = "saturate") -> np.ndarray:
+    """Level shift and clamp of the IDCT output to uint8, by ``rule`` (module docstring)."""
+    if rule == "saturate":
+        return np.clip(y + CENTERJSAMPLE, 0, MAXJSAMPLE).astype(np.uint8)
+    if rule == "wrap":  # sample_range_limit[CENTERJSAMPLE + (y & RANGE_MASK)], table in jdmaster.c
+        wrapped = ((y + 512) & RANGE_MASK) - 512
+        return np.clip(wrapped + CENTERJSAMPLE, 0, MAXJSAMPLE).astype(np.uint8)
+    raise ValueError(f"unknown range limit {rule!r}; known: {', '.join(RANGE_LIMITS)}")
+
+
+def islow(coefficients: np.ndarray, quant: np.ndarray, *, limit: str = "saturate",
+          use_numba: bool = True) -> np.ndarray:
+    """libjpeg-turbo JDCT_ISLOW of (N, 64) quantised blocks -> (N, 8, 8) uint8 (docstring above)."""
+    return range_limit(islow_core(dequantise(coefficients, quant), use_numba), limit)
+
+
+def zune_idct(coefficients: np.ndarray, quant: np.ndarray) -> np.ndarray:
+    """zune-jpeg's integer IDCT of (N, 64) quantised blocks -> (N, 8, 8) uint8 (docstring above)."""
+    by_row = np.ascontiguousarray(dequantise(coefficients, quant).transpose(1, 0, 2))
+    ws = [o >> ZUNE_PASS1_SHIFT for o in zune_1d(*by_row, bias=ZUNE_PASS1_BIAS)]
+    by_col = np.ascontiguousarray(np.stack(ws).transpose(2, 0, 1))
+    y = [o >> ZUNE_PASS2_SHIFT for o in zune_1d(*by_col, bias=ZUNE_PASS2_BIAS)]
+    return np.clip(np.stack(y).transpose(2, 1, 0), 0, MAXJSAMPLE).astype(np.uint8)
+
+
+def _float_basis() -> np.ndarray:
+    """M (64, 64) with s_flat = M @ R_flat: M[8y+x, 8v+u] = 1/4·C_u·C_v·cos((2x+1)uπ/16)·cos((2y+1)vπ/16).
+
+    Entries with u, v ∈ {0, 4} are exactly ±1/8 (see the module docstring) and stored exactly.
+    """
+    k = np.arange(DCTSIZE)
+    c = np.where(k == 0, 1 / math.sqrt(2), 1.0)
+    # b[u, x] = C_u / 2 · cos((2x+1)uπ/16)
+    b = c[:, None] / 2 * np.cos((2 * k[None, :] + 1) * k[:, None] * math.pi / 16)
+    m = np.einsum("vy,ux->yxvu", b, b).reshape(64, 64)
+    rational = np.isin(k, (0, 4))  # C_u·cos(...) = ±1/√2 exactly for u = 0 and u = 4
+    sign = np.sign(b)
+    exact = np.einsum("vy,ux->yxvu", sign, sign).reshape(64, 64) / 8
+    mask = np.einsum("v,y,u,x->yxvu", rational, np.ones(8, bool), rational, np.ones(8, bool))
+    return np.where(mask.reshape(64, 64), exact, m)
+
+
+FLOAT_BASIS = _float_basis()
+
+
+def float_core(dequantised: np.ndarray) -> np.ndarray:
+    """T.81 A.3.3 in float64 on dequantised (N, 8, 8) [v][u] blocks -> s (N, 8, 8) [y][x]."""
+    r = np.asarray(dequantised, dtype=np.float64).reshape(-1, 64)
+    return (r @ FLOAT_BASIS.T).reshape(-1, DCTSIZE, DCTSIZE)
+
+
+def float_idct(coefficients: np.ndarray, quant: np.ndarray) -> np.ndarray:
+    """Exact float64 IDCT of (N, 64) quantised blocks -> (N, 8, 8) uint8: clamp(floor(s + 0.5) + 128)."""
+    s = float_core(dequantise(coefficients, quant))
+    return np.clip(np.floor(s + 0.5) + CENTERJSAMPLE, 0, MAXJSAMPLE).astype(np.uint8)
+
