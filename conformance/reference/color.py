@@ -77,12 +77,44 @@ def composite_over(rgba: np.ndarray, background: tuple) -> np.ndarray:
     return composite(rgba[..., :3], rgba[..., 3:4], background)
 
 
-# JFIF full-range YCbCr (T.871 §7): Y = 0.299R + 0.587G + 0.114B,
-# Cb = −0.168736R − 0.331264G + 0.5B + 128, Cr = 0.5R − 0.418688G − 0.081312B + 128.
-_RGB_TO_YCBCR = np.array([[0.299, 0.587, 0.114],
-                          [-0.168735892, -0.331264108, 0.5],
-                          [0.5, -0.418687589, -0.081312411]])
-_YCBCR_OFFSET = np.array([0.0, 128.0, 128.0])
+# JFIF full-range YCbCr (ITU-T T.871 §7), from the BT.601 luma weights Kr, Kb (Kg = 1 − Kr − Kb):
+#   Y  = Kr·R + Kg·G + Kb·B
+#   Cb = (B − Y) / (2·(1 − Kb)) + 128   (= −0.168736R − 0.331264G + 0.5B + 128)
+#   Cr = (R − Y) / (2·(1 − Kr)) + 128   (= 0.5R − 0.418688G − 0.081312B + 128)
+# and its exact inverse (Cb' = Cb − 128, Cr' = Cr − 128):
+#   R = Y + 2·(1 − Kr)·Cr'              (= Y + 1.402Cr')
+#   G = Y − (2·Kb·(1 − Kb)/Kg)·Cb' − (2·Kr·(1 − Kr)/Kg)·Cr'
+#   B = Y + 2·(1 − Kb)·Cb'              (= Y + 1.772Cb')
+# Every coefficient is computed once in float64 from Kr and Kb, and every sum is evaluated left to
+# right as written (never a BLAS matrix product, whose summation order and fused multiply-adds
+# depend on the machine and decide exact .5 ties).
+_KR, _KB = 0.299, 0.114
+_KG = 1.0 - _KR - _KB
+_CB_B, _CR_R = 2.0 * (1.0 - _KB), 2.0 * (1.0 - _KR)
+_RGB_TO_YCBCR = ((_KR, _KG, _KB),
+                 (-_KR / _CB_B, -_KG / _CB_B, (1.0 - _KB) / _CB_B),
+                 ((1.0 - _KR) / _CR_R, -_KG / _CR_R, -_KB / _CR_R))
+_YCBCR_TO_RGB = ((1.0, 0.0, _CR_R),
+                 (1.0, -_KB * _CB_B / _KG, -_KR * _CR_R / _KG),
+                 (1.0, _CB_B, 0.0))
+YCBCR_OFFSET = 128.0
+
+
+def _rows_times(m: tuple, a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """(m[i][0]·a + m[i][1]·b) + m[i][2]·c for each row i, stacked on the last axis."""
+    return np.stack([(row[0] * a + row[1] * b) + row[2] * c for row in m], axis=-1)
+
+
+def rgb_to_ycbcr(x: np.ndarray) -> np.ndarray:
+    """Float64 (..., 3) RGB -> JFIF YCbCr (T.871 §7), sums left to right."""
+    out = _rows_times(_RGB_TO_YCBCR, x[..., 0], x[..., 1], x[..., 2])
+    out[..., 1:] += YCBCR_OFFSET
+    return out
+
+
+def ycbcr_to_rgb(x: np.ndarray) -> np.ndarray:
+    """Float64 (..., 3) JFIF YCbCr -> RGB, the exact inverse of :func:`rgb_to_ycbcr`."""
+    return _rows_times(_YCBCR_TO_RGB, x[..., 0], x[..., 1] - YCBCR_OFFSET, x[..., 2] - YCBCR_OFFSET)
 
 
 def _convert3(image: np.ndarray, fn, rounding: str) -> np.ndarray:
@@ -110,6 +142,5 @@ def color(image: np.ndarray, step: Color) -> np.ndarray:
     if conv == "rgba_to_rgb":
         return image[..., :3].copy() if step.alpha == "drop" else composite_over(image, step.background)
     if conv == "rgb_to_ycbcr":
-        return _convert3(image, lambda x: x @ _RGB_TO_YCBCR.T + _YCBCR_OFFSET, step.rounding)
-    inverse = np.linalg.inv(_RGB_TO_YCBCR)
-    return _convert3(image, lambda x: (x - _YCBCR_OFFSET) @ inverse.T, step.rounding)
+        return _convert3(image, rgb_to_ycbcr, step.rounding)
+    return _convert3(image, ycbcr_to_rgb, step.rounding)
