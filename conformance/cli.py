@@ -287,7 +287,8 @@ def _score_and_report(results: Path, out_dir: Path, formats: tuple[str, ...],
     scores = _load_scores(results, expectations)
     written = write_reports(scores, out_dir, formats=formats, console=console)
     for fmt, path in written.items():
-        console.print(f"{fmt}: {path}")
+        if path is not None:  # the terminal report has no file
+            console.print(f"{fmt}: {path}")
 
 
 @cli.command()

@@ -173,8 +173,8 @@ class Scores:
         for c in self.cases:
             per_mode = out.setdefault(c.harness, {}).setdefault(c.mode, {})
             rows = [(s.op, s.verdict, s.metrics) for s in c.steps]
-            if c.error and not c.steps:
-                rows = [("(case)", "error", None)]
+            if c.error:  # the case as a whole failed (crash, timeout), possibly after some steps
+                rows.append(("(case)", "error", None))
             for op, verdict, metrics in rows:
                 for key in (op, "*"):
                     cell = per_mode.setdefault(key, {**{v: 0 for v in VERDICTS}, "worst_max_abs": None})
@@ -190,12 +190,14 @@ class Scores:
         for c in self.cases:
             for s in c.steps:
                 out[s.verdict] += 1
-            if c.error and not c.steps:
+            if c.error:
                 out["error"] += 1
         return out
 
     def worst_cases(self, n: int = 10) -> list[CaseScore]:
-        """Failing cases, largest max abs error of their first divergent step first."""
+        """Failing cases (fail, error; lenient negatives are listed apart), largest max abs error
+        of their first divergent step relative to its tolerance first; a case without metrics
+        (shape mismatch, crash) ranks as infinitely bad."""
         def key(c: CaseScore) -> float:
             fd = c.first_divergent_step
             step = next((s for s in c.steps if s.index == fd), None)
@@ -203,11 +205,12 @@ class Scores:
                 return math.inf
             tol = (step.tolerance or {}).get("max_abs") or 0
             return step.metrics["max_abs"] / tol if tol else step.metrics["max_abs"] * 1e6
-        failing = [c for c in self.cases if c.verdict in ("fail", "error", "lenient")]
+        failing = [c for c in self.cases if c.verdict in ("fail", "error")]
         return sorted(failing, key=key, reverse=True)[:n]
 
     def to_json(self) -> dict:
-        return {"format": SCORES_FORMAT, "version": 1, "bundle": self.bundle,
+        return {"format": SCORES_FORMAT, "version": 1, "results_dir": self.results_dir,
+                "bundle": self.bundle,
                 "bundle_sha256": self.bundle_sha256, "harnesses": self.harnesses,
                 "modes": self.modes, "expectations": self.expectations,
                 "totals": self.counts(), "summary": self.summary(),

@@ -4,6 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --test
+# Headless Chromium opens the HTML report in tests/test_report_html.py
+bash scripts/install_chromium.sh
 # numba caches compiled functions next to the sources; keep that out of the way of a read-only tree
 export NUMBA_CACHE_DIR="${NUMBA_CACHE_DIR:-$PWD/.venv/numba-cache}"
 exec .venv/bin/python -m pytest -n 2 --dist loadfile -q "$@"

@@ -131,6 +131,8 @@ class ExternalHarness:
                     shutil.move(str(found[0]), dest / rel)
                     rec["output"] = rel
             steps.append(rec)
+        if entry.get("error"):  # failed as a whole after some steps: keep both
+            return {"case": case_id, "status": "error", "steps": steps, "error": str(entry["error"])}
         return {"case": case_id, "status": "done", "steps": steps}
 
     # -- a whole run ---------------------------------------------------------------------------

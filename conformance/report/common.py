@@ -1,0 +1,244 @@
+"""What every report format shares: verdict glyphs and order, op order, number formatting, and
+the selections reports show (failing steps worst first, lenient negative vectors grouped).
+
+Pure functions of a :class:`~conformance.score.Scores`; no I/O.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import shlex
+from dataclasses import dataclass
+from typing import Iterable
+
+from ..score import VERDICTS, CaseScore, Scores, StepScore
+
+# Display order of verdicts in a summary cell: what passed, what is wrong, then what was not
+# compared. Every verdict of score.VERDICTS appears exactly once.
+CELL_ORDER = ("pass", "fail", "xfail", "lenient", "error", "unsupported", "skipped")
+assert sorted(CELL_ORDER) == sorted(VERDICTS), "CELL_ORDER must list every verdict once"
+
+# One glyph per verdict, Unicode for terminals and browsers, ASCII where the output encoding
+# cannot carry Unicode (a legacy CI log). Each is one cell wide, so counts line up.
+GLYPHS = {"pass": "✓", "fail": "✗", "xfail": "x", "lenient": "~", "error": "!",
+          "unsupported": "–", "skipped": "·"}
+ASCII_GLYPHS = {"pass": "P", "fail": "F", "xfail": "X", "lenient": "L", "error": "E",
+                "unsupported": "U", "skipped": "S"}
+
+# Verdicts that make a step (or a cell) a problem to look at, as opposed to information.
+PROBLEM_VERDICTS = ("fail", "error", "lenient")
+
+# Op columns in pipeline order (spec.STEP_TYPES's order of definition); ops a foreign bundle
+# adds come after, alphabetically. "(case)" holds case-level errors with no step records and
+# "*" is the all-ops total of Scores.summary().
+OP_ORDER = ("decode", "resize", "crop", "pad", "letterbox", "color", "normalize", "layout")
+CASE_LEVEL_OP = "(case)"
+ALL_OPS = "*"
+
+# Number of significant digits shown for metrics in reports (the JSON keeps Scores' 9).
+SHOWN_DIGITS = 3
+
+# Severity of a zero-tolerance failure: its max abs error times this, so that any error on an
+# exact step outranks a ratio to a non-zero tolerance (the same rule as Scores.worst_cases).
+ZERO_TOLERANCE_WEIGHT = 1e6
+
+
+# C0 and C1 control characters other than tab and newline: a message quoting a corrupt file must
+# not ring a terminal's bell or move its cursor, nor put a NUL into an HTML page.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: object, *, ascii_only: bool = False) -> str:
+    """``text`` with control characters (except tab and newline) written as ``\\xNN``; with
+    ``ascii_only`` every non-ASCII character too (backslash escapes)."""
+    out = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(text))
+    return out.encode("ascii", "backslashreplace").decode("ascii") if ascii_only else out
+
+
+def ordered_ops(ops: Iterable[str]) -> list[str]:
+    """``ops`` in pipeline order, unknown ops alphabetically after, then "(case)", then "*"."""
+    ops = set(ops)
+    known = [o for o in OP_ORDER if o in ops]
+    extra = sorted(o for o in ops if o not in OP_ORDER and o not in (CASE_LEVEL_OP, ALL_OPS))
+    tail = [o for o in (CASE_LEVEL_OP, ALL_OPS) if o in ops]
+    return known + extra + tail
+
+
+def fmt_num(v: float | int | None) -> str:
+    """A metric for people: integers as integers, others with SHOWN_DIGITS significant digits."""
+    if v is None:
+        return "–"
+    if isinstance(v, float) and not math.isfinite(v):
+        return "inf" if v > 0 else ("-inf" if v < 0 else "nan")
+    if float(v) == int(v) and abs(v) < 1e15:
+        return str(int(v))
+    return f"{v:.{SHOWN_DIGITS}g}"
+
+
+def tolerance_of(step: StepScore) -> float | None:
+    return None if not step.tolerance else step.tolerance.get("max_abs")
+
+
+def step_severity(step: StepScore) -> float:
+    """How far outside its tolerance a step is: max_abs / tolerance (max_abs · 1e6 for a zero
+    tolerance); +inf when there is no number to compare (shape mismatch, error, lenient)."""
+    if not step.metrics or step.metrics.get("max_abs") is None:
+        return math.inf
+    tol = tolerance_of(step) or 0
+    m = step.metrics["max_abs"]
+    return m / tol if tol else m * ZERO_TOLERANCE_WEIGHT
+
+
+def error_vs_tolerance(step: StepScore) -> str:
+    """"254 > 0", "shape" (no metrics: shape mismatch or unreadable output), or the verdict."""
+    if step.verdict in ("error", "lenient", "unsupported", "skipped"):
+        return step.verdict
+    if not step.metrics:
+        return "shape" if step.message.startswith("shape") else "–"
+    m, tol = step.metrics.get("max_abs"), tolerance_of(step)
+    rel = ">" if m is None or tol is None or m > tol else "<="
+    return f"{fmt_num(m if m is not None else math.inf)} {rel} {fmt_num(tol)}"
+
+
+@dataclass(frozen=True)
+class FailingStep:
+    """A step with verdict ``fail`` and its case; ``first`` if it is the case's first divergence."""
+
+    case: CaseScore
+    step: StepScore
+
+    @property
+    def first(self) -> bool:
+        return self.case.first_divergent_step == self.step.index
+
+    @property
+    def severity(self) -> float:
+        return step_severity(self.step)
+
+
+def _spread(items: list, group) -> list:
+    """``items`` (already in preference order) reordered in rounds: the first item of every
+    group, then the second of every group, ...; within a round the original order is kept."""
+    seen: dict = {}
+    ranked = []
+    for pos, item in enumerate(items):
+        key = group(item)
+        seen[key] = seen.get(key, 0) + 1
+        ranked.append((seen[key], pos, item))
+    return [item for *_, item in sorted(ranked, key=lambda t: t[:2])]
+
+
+def failing_steps(scores: Scores) -> list[FailingStep]:
+    """Every ``fail`` step, ordered for a report that shows only the first N:
+
+    1. first divergent steps before the steps downstream of them (which mostly repeat the cause);
+    2. one step per (harness, pipeline) before a second one of the same pair, so a cap shows
+       many different problems rather than one pipeline on every input and in both modes;
+    3. worst first by :func:`step_severity`;
+    4. then harness, mode, case, step index, so the order is total and reproducible.
+    """
+    items = [FailingStep(c, s) for c in scores.cases for s in c.steps if s.verdict == "fail"]
+    mode_pos = {m: i for i, m in enumerate(scores.modes)}
+    base = sorted(items, key=lambda f: (-f.severity, f.case.harness,
+                                        mode_pos.get(f.case.mode, len(mode_pos)), f.case.case,
+                                        f.step.index))
+    firsts = [f for f in base if f.first]
+    later = [f for f in base if not f.first]
+    by_pair = lambda f: (f.case.harness, f.case.pipeline)  # noqa: E731
+    return _spread(firsts, by_pair) + _spread(later, by_pair)
+
+
+def worst_problem_cases(scores: Scores, n: int) -> tuple[list[CaseScore], int]:
+    """(the ``n`` worst cases whose verdict is fail or error; how many such cases there are).
+
+    Order: Scores.worst_cases's (largest error of the first divergent step relative to its
+    tolerance first), spread so that each (harness, pipeline) appears once before any appears
+    twice. Lenient negative vectors are listed apart (:func:`lenient_groups`)."""
+    everything = [c for c in scores.worst_cases(len(scores.cases)) if c.verdict in ("fail", "error")]
+    spread = _spread(everything, lambda c: (c.harness, c.pipeline))
+    return spread[:n], len(everything)
+
+
+def divergent_step(case: CaseScore) -> StepScore | None:
+    fd = case.first_divergent_step
+    return next((s for s in case.steps if s.index == fd), None)
+
+
+@dataclass
+class LenientGroup:
+    """Negative vectors one harness decoded anyway, grouped by input (one input usually runs
+    through several decode pipelines)."""
+
+    harness: str
+    input: str
+    modes: list[str]
+    cases: list[str]
+    message: str
+
+
+def lenient_groups(scores: Scores) -> list[LenientGroup]:
+    """Lenient cases grouped by (harness, input), in harness then input order."""
+    groups: dict[tuple[str, str], LenientGroup] = {}
+    for c in scores.cases:
+        if c.verdict != "lenient":
+            continue
+        g = groups.setdefault((c.harness, c.input), LenientGroup(c.harness, c.input, [], [], ""))
+        if c.mode not in g.modes:
+            g.modes.append(c.mode)
+        if c.case not in g.cases:
+            g.cases.append(c.case)
+        step = next((s for s in c.steps if s.verdict == "lenient"), None)
+        if step and not g.message:
+            g.message = step.message
+    return [groups[k] for k in sorted(groups)]
+
+
+# score.py writes a lenient step's message as this prefix, the reference's error, and ")".
+LENIENT_PREFIX = "decoded a file a conforming decoder rejects (reference: "
+
+
+def lenient_reason(message: str) -> str:
+    """The reference's error out of a lenient step's message (the message itself if it is not
+    in score.py's form)."""
+    if message.startswith(LENIENT_PREFIX) and message.endswith(")"):
+        return message[len(LENIENT_PREFIX):-1]
+    return message
+
+
+def problem_steps(scores: Scores, verdict: str) -> list[tuple[CaseScore, StepScore | None]]:
+    """(case, step) pairs with ``verdict``; for "error" also (case, None) for a case-level error
+    (the harness crashed or timed out: ``CaseScore.error``)."""
+    out: list[tuple[CaseScore, StepScore | None]] = []
+    for c in scores.cases:
+        if verdict == "error" and c.error:
+            out.append((c, None))
+        out.extend((c, s) for s in c.steps if s.verdict == verdict)
+    return out
+
+
+def case_verdict_counts(scores: Scores) -> dict[str, int]:
+    """Cases (per harness x mode) by overall verdict, every verdict present."""
+    out = {v: 0 for v in CELL_ORDER}
+    for c in scores.cases:
+        out[c.verdict] += 1
+    return out
+
+
+def harness_label(name: str, identity: dict) -> str:
+    """"opencv (cv2 5.0.0, opencv-python-headless 5.0.0.93)" from a run.json harness identity;
+    an external program shows the version it reported and its command."""
+    versions = dict(identity.get("versions") or {})
+    if identity.get("kind") == "external":
+        reported = identity.get("reported") or {}
+        if reported.get("version"):
+            versions[str(reported.get("name") or name)] = reported["version"]
+        libraries = reported.get("libraries")
+        if isinstance(libraries, dict):
+            versions.update({str(k): v for k, v in libraries.items()})
+        command = identity.get("command") or []
+        command = shlex.join(command) if isinstance(command, list) else str(command)
+        parts = [", ".join(f"{k} {v}" for k, v in sorted(versions.items())), f"external: {command}"]
+        return f"{name} ({'; '.join(p for p in parts if p)})"
+    vs = ", ".join(f"{k} {v}" for k, v in sorted(versions.items()))
+    return f"{name} ({vs})" if vs else name

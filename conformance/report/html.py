@@ -1,0 +1,280 @@
+"""The HTML report: one self-contained file (inline CSS, images as data: URIs, no script, nothing
+fetched from a network; a Content-Security-Policy in the page forbids any fetch).
+
+Sections: header (bundle, harnesses and versions, modes, expectation files, totals); a summary
+matrix per mode (harness rows × op columns, coloured by the worst verdict of the cell); the
+negative vectors decoded anyway (lenient); errors; the failing steps (``fail``), each with the
+reference output, the harness output and an amplified difference heatmap side by side, the
+metrics, the tolerance, the call and the message; and a text list of every failing case.
+
+Failing steps shown with images are at most ``max_failures``, in :func:`common.failing_steps`
+order (first divergent steps first; one per harness × pipeline before repeats; worst first), and
+their images stop once ``image_budget`` bytes of data: URIs are spent (the rest keep their text);
+the page says how many were left out. Images are drawn by :mod:`.images`.
+
+Arrays are read from the bundle (``Scores.bundle``, hash-checked) and the results directory
+(``Scores.results_dir``). If either cannot be read the report is still written, without images,
+and says why.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from jinja2 import Environment, PackageLoader, StrictUndefined
+
+from .. import __version__
+from ..bundle import Bundle, load_npy
+from ..errors import ConformanceError
+from ..results import harness_dir
+from ..score import Scores
+from . import images
+from .common import (ALL_OPS, CELL_ORDER, GLYPHS, FailingStep, case_verdict_counts,
+                     error_vs_tolerance, failing_steps, fmt_num, harness_label, lenient_groups,
+                     lenient_reason, ordered_ops, printable, problem_steps, worst_problem_cases)
+
+TEMPLATE = "report.html.j2"
+# Failing steps drawn as images, by default: enough to see the patterns, small enough to scroll.
+DEFAULT_MAX_FAILURES = 40
+# Bytes of image data: URIs after which further failing steps are shown without images; keeps
+# the file a few megabytes even for a bundle of large photographs.
+DEFAULT_IMAGE_BUDGET = 3_000_000
+# Rows of the error table and of the list of failing cases (text only) before "N more".
+MAX_LISTED = 2000
+
+# Cell classes of the summary matrix, worst first: the first that applies colours the cell.
+CELL_CLASS = (("bad", ("fail", "error", "lenient")), ("warn", ("xfail",)), ("ok", ("pass",)),
+              ("info", ("unsupported", "skipped")))
+
+
+@dataclass
+class Figure:
+    """Everything the template shows for one failing step."""
+
+    anchor: str
+    harness: str
+    mode: str
+    case: str
+    pipeline: str
+    input: str
+    index: int
+    op: str
+    first: bool
+    message: str
+    call: str
+    error_vs_tol: str
+    tolerance: dict
+    metrics: list[tuple[str, str]]
+    pictures: list[tuple[str, images.Picture]] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+class _Arrays:
+    """Reads expected outputs from the bundle and harness outputs from the results directory."""
+
+    def __init__(self, scores: Scores):
+        self.scores = scores
+        self.problem = ""
+        self.bundle: Bundle | None = None
+        try:
+            # The scorer already validated the manifest; every read below is still hash-checked.
+            self.bundle = Bundle(scores.bundle, validate_schema=False)
+            self.cases = {c["id"]: c for c in self.bundle.cases}
+        except (ConformanceError, OSError) as e:
+            self.problem = f"the bundle cannot be read, so no images are shown: {e}"
+
+    def pipeline_steps(self, pipeline: str) -> list[dict]:
+        if self.bundle is None:
+            return []
+        return self.bundle.manifest["pipelines"].get(pipeline, {}).get("steps", [])
+
+    def expected(self, case: str, index: int) -> np.ndarray:
+        """The reference output of step ``index`` (KeyError/StopIteration if not in the bundle)."""
+        entry = next(s for s in self.cases[case]["steps"] if s["index"] == index)
+        return self.bundle.expected(entry)
+
+    def output(self, harness: str, mode: str, rel: str) -> np.ndarray:
+        root = harness_dir(Path(self.scores.results_dir), harness, mode)
+        path = (root / rel).resolve()
+        if not path.is_relative_to(root.resolve()):
+            raise ConformanceError(f"{rel}: output path leaves the results directory")
+        return load_npy(path.read_bytes(), where=str(path))
+
+
+def _metric_rows(f: FailingStep, expected: np.ndarray | None, got: np.ndarray | None) -> list[tuple[str, str]]:
+    m = f.step.metrics or {}
+    rows = []
+    if expected is not None:
+        rows.append(("reference", f"{expected.dtype.name} {list(expected.shape)}"))
+    if got is not None:
+        rows.append(("harness output", f"{got.dtype.name} {list(got.shape)}"))
+    if m:
+        rows.append(("max abs error", fmt_num(m.get("max_abs") if m.get("max_abs") is not None
+                                              else float("inf"))))
+        rows.append(("mean abs error", fmt_num(m.get("mean_abs"))))
+        rows.append(("RMSE", fmt_num(m.get("rmse"))))
+        if "psnr" in m:
+            rows.append(("PSNR", "identical" if m["psnr"] is None and m.get("rmse") == 0
+                         else f"{fmt_num(m['psnr'])} dB"))
+        rows.append(("over tolerance", f"{fmt_num(100 * (m.get('over_tolerance') or 0))}% of elements"))
+        if m.get("nonfinite"):
+            rows.append(("non-finite", str(m["nonfinite"])))
+        if "max_rel" in m:
+            rows.append(("max relative error", fmt_num(m["max_rel"])))
+        if "max_ulp" in m:
+            rows.append(("max ULP distance", str(m["max_ulp"])))
+        w = m.get("worst") or {}
+        rows.append(("worst element", f"index {w.get('index')}: reference {fmt_num(w.get('expected'))}, "
+                                       f"harness {fmt_num(w.get('got'))}"))
+    return rows
+
+
+def _figure(n: int, f: FailingStep, arrays: _Arrays, draw: bool) -> tuple[Figure, int]:
+    """The figure of failing step ``f`` and the bytes its images take (0 if not drawn)."""
+    c, s = f.case, f.step
+    fig = Figure(anchor=f"failure-{n}", harness=c.harness, mode=c.mode, case=c.case,
+                 pipeline=c.pipeline, input=c.input, index=s.index, op=s.op, first=f.first,
+                 message=s.message, call=s.call or "", error_vs_tol=error_vs_tolerance(s),
+                 tolerance=s.tolerance or {}, metrics=[])
+    expected = got = None
+    if arrays.bundle is not None:
+        try:
+            expected = arrays.expected(c.case, s.index)
+        except (ConformanceError, OSError, StopIteration, KeyError) as e:
+            fig.problems.append(f"reference output unavailable: {e or 'not in the bundle'}")
+        if s.output:
+            try:
+                got = arrays.output(c.harness, c.mode, s.output)
+            except (ConformanceError, OSError) as e:
+                fig.problems.append(f"harness output unavailable: {e}")
+        else:
+            fig.problems.append("the harness recorded no output file")
+    fig.metrics = _metric_rows(f, expected, got)
+    if not draw or expected is None:
+        return fig, 0
+    try:
+        fig.pictures = _pictures(c.harness, expected, got,
+                                 images.channel_state(arrays.pipeline_steps(c.pipeline), s.index))
+    except (ValueError, TypeError) as e:  # an array no rule can draw (e.g. complex values)
+        fig.problems.append(f"cannot draw these arrays: {e}")
+    used = sum(len(p.uri or "") for _, p in fig.pictures)
+    return fig, used
+
+
+def _pictures(harness: str, expected: np.ndarray, got: np.ndarray | None,
+              state: images.ChannelState) -> list[tuple[str, images.Picture]]:
+    """Reference, harness output (on the reference's value map when the dtypes agree) and the
+    difference heatmap."""
+    vmap = images.value_map(expected)
+    out = [("reference", images.picture(expected, state, vmap))]
+    if got is not None:
+        same_scale = got.dtype == expected.dtype
+        pic = images.picture(got, state, vmap if same_scale else images.value_map(got))
+        if not same_scale:
+            pic.notes.insert(0, f"drawn on its own {got.dtype.name} scale: the reference is "
+                                f"{expected.dtype.name}")
+        out.append((f"{harness} output", pic))
+        out.append(("difference", images.heatmap(expected, got, state, vmap)))
+    return out
+
+
+def _cell(cell: dict | None) -> dict | None:
+    if not cell:
+        return None
+    cls = next((name for name, verdicts in CELL_CLASS if any(cell.get(v) for v in verdicts)), "info")
+    parts = [(v, cell[v], GLYPHS[v]) for v in CELL_ORDER if cell.get(v)]
+    return {"cls": cls, "parts": parts,
+            "worst": fmt_num(cell["worst_max_abs"]) if cell.get("worst_max_abs") is not None else "",
+            "title": ", ".join(f"{v} {cell.get(v, 0)}" for v in CELL_ORDER)}
+
+
+def _matrices(scores: Scores) -> list[dict]:
+    summary = scores.summary()
+    out = []
+    for mode in scores.modes:
+        harnesses = [h for h in sorted(summary) if mode in summary[h]]
+        ops = ordered_ops(op for h in harnesses for op in summary[h][mode])
+        rows = [{"harness": h, "cells": [_cell(summary[h][mode].get(op)) for op in ops]}
+                for h in harnesses]
+        out.append({"mode": mode, "ops": ["all ops" if o == ALL_OPS else o for o in ops],
+                    "rows": rows, "all_col": ALL_OPS in ops})
+    return out
+
+
+def build_context(scores: Scores, *, max_failures: int = DEFAULT_MAX_FAILURES,
+                  image_budget: int = DEFAULT_IMAGE_BUDGET) -> dict[str, Any]:
+    """Everything the template renders (plain data; the template escapes all text)."""
+    arrays = _Arrays(scores)
+    failing = failing_steps(scores)
+    figures, spent, undrawn = [], 0, 0
+    for n, f in enumerate(failing[:max_failures]):
+        draw = spent < image_budget
+        fig, used = _figure(n, f, arrays, draw)
+        undrawn += not draw
+        spent += used
+        figures.append(fig)
+    errors = [{"harness": c.harness, "mode": c.mode, "case": c.case,
+               "step": "case" if s is None else f"{s.index} {s.op}",
+               "message": c.error if s is None else s.message, "call": "" if s is None else (s.call or "")}
+              for c, s in problem_steps(scores, "error")]
+    cases, n_failing_cases = worst_problem_cases(scores, len(scores.cases))
+    step_counts = scores.counts()
+    case_rows = []
+    for c in cases[:MAX_LISTED]:
+        fd = c.first_divergent_step
+        step = next((s for s in c.steps if s.index == fd), None)
+        case_rows.append({"harness": c.harness, "mode": c.mode, "case": c.case, "verdict": c.verdict,
+                          "step": "case" if step is None else f"{step.index} {step.op}",
+                          "error_vs_tol": "error" if step is None else error_vs_tolerance(step),
+                          "message": (c.error or "") if step is None else step.message})
+    return {
+        "version": __version__,
+        "bundle": scores.bundle, "bundle_sha256": scores.bundle_sha256,
+        "results_dir": scores.results_dir,
+        "harnesses": [harness_label(h, scores.harnesses[h]) for h in sorted(scores.harnesses)],
+        "modes": scores.modes, "expectations": scores.expectations,
+        "n_cases": len({c.case for c in scores.cases}),
+        "step_totals": [(v, step_counts[v], GLYPHS[v]) for v in CELL_ORDER if step_counts[v]],
+        "case_totals": [(v, n, GLYPHS[v]) for v, n in case_verdict_counts(scores).items() if n],
+        "legend": [(v, GLYPHS[v]) for v in CELL_ORDER],
+        "matrices": _matrices(scores),
+        "lenient": [(g, lenient_reason(g.message)) for g in lenient_groups(scores)],
+        "n_lenient": sum(1 for c in scores.cases if c.verdict == "lenient"),
+        "errors": errors[:MAX_LISTED], "errors_omitted": max(0, len(errors) - MAX_LISTED),
+        "figures": figures, "n_failing_steps": len(failing),
+        "figures_omitted": max(0, len(failing) - len(figures)), "undrawn": undrawn,
+        "image_budget": image_budget, "source_problem": arrays.problem,
+        "case_rows": case_rows, "n_failing_cases": n_failing_cases,
+        "case_rows_omitted": max(0, n_failing_cases - len(case_rows)),
+    }
+
+
+def environment() -> Environment:
+    """The jinja2 environment: the package's templates, HTML autoescaping, strict undefined."""
+    env = Environment(loader=PackageLoader("conformance.report", "templates"), autoescape=True,
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                      keep_trailing_newline=True,
+                      # every {{ value }}: control characters escaped, then HTML-escaped
+                      finalize=lambda v: printable(v) if isinstance(v, str) else v)
+    env.filters["num"] = fmt_num
+    return env
+
+
+def render_html(scores: Scores, *, max_failures: int = DEFAULT_MAX_FAILURES,
+                image_budget: int = DEFAULT_IMAGE_BUDGET) -> str:
+    """The report as an HTML string."""
+    ctx = build_context(scores, max_failures=max_failures, image_budget=image_budget)
+    return environment().get_template(TEMPLATE).render(**ctx)
+
+
+def write_html(scores: Scores, path: str | Path, *, max_failures: int = DEFAULT_MAX_FAILURES,
+               image_budget: int = DEFAULT_IMAGE_BUDGET) -> Path:
+    """Write the self-contained HTML report of ``scores`` to ``path`` and return the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render_html(scores, max_failures=max_failures, image_budget=image_budget),
+                    encoding="utf-8")
+    return path

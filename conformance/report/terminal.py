@@ -1,0 +1,197 @@
+"""The terminal report: header, a verdict matrix per mode, totals, the worst cases, and the
+negative vectors a harness decoded anyway (lenient).
+
+The matrix has one row per op and one column per harness (a harness × op matrix, transposed so
+that its width grows with the number of harnesses, not ops: it fits 100 columns for the three
+built-in Python harnesses). A cell counts step verdicts with one glyph each, e.g.
+``1174✓ 88✗ 54–``, and on a second line the worst max abs error over the steps that were
+compared (pass, fail, xfail). Without a terminal (CI logs) rich writes no colour codes; where
+the output encoding is not UTF-8 the glyphs and table borders are ASCII.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich import box
+from rich.console import Console, Group
+from rich.table import Table
+from rich.text import Text
+
+from ..score import Scores
+from .common import (ALL_OPS, ASCII_GLYPHS, CELL_ORDER, GLYPHS, case_verdict_counts, divergent_step,
+                     error_vs_tolerance, fmt_num, harness_label, lenient_groups, lenient_reason,
+                     ordered_ops, printable, worst_problem_cases)
+
+STYLES = {"pass": "green", "fail": "bold red", "xfail": "yellow", "lenient": "magenta",
+          "error": "bold red", "unsupported": "dim", "skipped": "dim"}
+
+# Characters of a call or message shown in the worst-cases table before "…" (the JSON and HTML
+# reports keep them whole).
+MAX_TEXT = 300
+
+
+@dataclass(frozen=True)
+class Style:
+    """What the console can show: Unicode glyphs and borders, or ASCII only."""
+
+    unicode: bool
+
+    @classmethod
+    def of(cls, console: Console) -> "Style":
+        return cls((console.encoding or "").lower().replace("-", "").startswith("utf"))
+
+    @property
+    def glyphs(self) -> dict[str, str]:
+        return GLYPHS if self.unicode else ASCII_GLYPHS
+
+    @property
+    def box(self) -> box.Box:
+        return box.SIMPLE_HEAD if self.unicode else box.ASCII
+
+    def text(self, value: object, style: str = "") -> Text:
+        """Data (names, messages) as a Text: never parsed as markup, controls escaped."""
+        return Text(printable(value, ascii_only=not self.unicode), style=style)
+
+    def short(self, value: str | None) -> str:
+        t = printable((value or "").replace("\n", " "), ascii_only=not self.unicode)
+        ellipsis = "…" if self.unicode else "..."
+        return t if len(t) <= MAX_TEXT else t[:MAX_TEXT - len(ellipsis)] + ellipsis
+
+
+def _cell(cell: dict | None, st: Style) -> Text:
+    """"1174✓ 88✗ 54–" (non-zero counts only) and "max 254" on a second line."""
+    if not cell:
+        return Text("")
+    out = Text()
+    for v in CELL_ORDER:
+        if cell.get(v):
+            if out:
+                out.append(" ")
+            out.append(f"{cell[v]}{st.glyphs[v]}", style=STYLES[v])
+    if cell.get("worst_max_abs") is not None:
+        out.append(f"\nmax {fmt_num(cell['worst_max_abs'])}", style="dim")
+    return out
+
+
+def header(scores: Scores, st: Style) -> Table:
+    n_cases = len({c.case for c in scores.cases})
+    t = Table.grid(padding=(0, 1))
+    t.add_column(style="bold", no_wrap=True)
+    t.add_column(overflow="fold")
+    t.add_row("bundle", st.text(f"{scores.bundle}  (manifest sha256 {scores.bundle_sha256[:12]})"))
+    t.add_row("cases", Text(f"{n_cases} x {len(scores.harnesses)} harness(es) x "
+                            f"{len(scores.modes)} mode(s): {', '.join(scores.modes)}"))
+    for name in sorted(scores.harnesses):
+        t.add_row("harness", st.text(harness_label(name, scores.harnesses[name])))
+    t.add_row("expectations", st.text(", ".join(scores.expectations) or "none"))
+    return t
+
+
+def matrix(scores: Scores, mode: str, st: Style) -> Group:
+    """Step verdicts per op (rows) and harness (columns) for one mode; last row: all ops."""
+    summary = scores.summary()
+    harnesses = [h for h in sorted(summary) if mode in summary[h]]
+    ops = ordered_ops(op for h in harnesses for op in summary[h][mode])
+    t = Table(box=st.box, pad_edge=False)
+    t.add_column("op", style="bold", no_wrap=True)
+    for h in harnesses:
+        t.add_column(st.text(h), overflow="fold")
+    for i, op in enumerate(ops):
+        label = "all ops" if op == ALL_OPS else op
+        before_total = i + 1 < len(ops) and ops[i + 1] == ALL_OPS
+        t.add_row(st.text(label), *(_cell(summary[h][mode].get(op), st) for h in harnesses),
+                  end_section=before_total)
+    return Group(Text(f"{mode} mode: step verdicts per op", style="bold"), t)
+
+
+def legend(st: Style) -> Text:
+    out = Text("legend: ", style="dim")
+    for v in CELL_ORDER:
+        out.append(f"{st.glyphs[v]} {v}", style=STYLES[v])
+        out.append("  ")
+    out.append("max: worst |error|", style="dim")
+    return out
+
+
+def _counts_text(counts: dict[str, int], st: Style) -> Text:
+    out = Text()
+    for v in CELL_ORDER:
+        if counts.get(v):
+            if out:
+                out.append(", ")
+            out.append(f"{counts[v]} {st.glyphs[v]} {v}", style=STYLES[v])
+    return out if out else Text("none")
+
+
+def totals(scores: Scores, st: Style) -> Text:
+    out = Text("steps: ", style="bold")
+    out.append_text(_counts_text(scores.counts(), st))
+    out.append("\ncases x harness x mode: ", style="bold")
+    out.append_text(_counts_text(case_verdict_counts(scores), st))
+    return out
+
+
+def worst_table(scores: Scores, n: int, st: Style) -> Group | Text:
+    cases, total = worst_problem_cases(scores, n)
+    if not total:
+        return Text("no failing or erroring cases", style="green")
+    if not cases:
+        return Text(f"{total} failing or erroring case(s)", style="bold red")
+    title = Text(f"worst cases: {len(cases)} of {total} failing", style="bold")
+    title.append(" (first divergent step; largest error relative to tolerance first, one per "
+                 "harness x pipeline before repeats)", style="dim")
+    t = Table(box=st.box, show_lines=True, pad_edge=False)
+    t.add_column("harness\nmode", no_wrap=True)
+    t.add_column("step", no_wrap=True)
+    t.add_column("max abs\nvs tol", no_wrap=True)
+    t.add_column("case / call / message", overflow="fold", ratio=1)
+    for c in cases:
+        step = divergent_step(c)
+        detail = st.text(c.case, "bold")
+        if step is None:  # a case-level error: the harness crashed or timed out
+            where, err = "case", "error"
+            detail.append("\n" + st.short(c.error), style=STYLES["error"])
+        else:
+            where, err = f"{step.index} {step.op}", error_vs_tolerance(step)
+            if step.call:
+                detail.append("\n" + st.short(step.call), style="cyan")
+            if step.message:
+                detail.append("\n" + st.short(step.message))
+            if c.error:
+                detail.append("\n" + st.short(f"case error: {c.error}"), style=STYLES["error"])
+        t.add_row(st.text(f"{c.harness}\n{c.mode}"), st.text(where), st.text(err, STYLES[c.verdict]),
+                  detail)
+    return Group(title, t)
+
+
+def lenient_table(scores: Scores, st: Style) -> Group | None:
+    groups = lenient_groups(scores)
+    if not groups:
+        return None
+    results = sum(1 for c in scores.cases if c.verdict == "lenient")
+    title = Text(f"lenient: {results} result(s)", style="bold")
+    title.append(" (negative vectors decoded although a conforming decoder rejects them)",
+                 style="dim")
+    t = Table(box=st.box, pad_edge=False)
+    t.add_column("harness", no_wrap=True)
+    t.add_column("input", no_wrap=True)
+    t.add_column("cases", no_wrap=True)
+    t.add_column("the reference rejects it with", overflow="fold", ratio=1)
+    for g in groups:
+        t.add_row(st.text(g.harness), st.text(g.input),
+                  f"{len(g.cases)} pipeline(s)\n{', '.join(g.modes)}", st.short(lenient_reason(g.message)))
+    return Group(title, t)
+
+
+def render_terminal(scores: Scores, console: Console, *, worst: int = 10) -> None:
+    """Print the report of ``scores`` on ``console`` (see the module docstring for the layout)."""
+    st = Style.of(console)
+    parts = [header(scores, st), Text("")]
+    for mode in scores.modes:
+        parts += [matrix(scores, mode, st), Text("")]
+    parts += [legend(st), totals(scores, st), Text(""), worst_table(scores, worst, st)]
+    lenient = lenient_table(scores, st)
+    if lenient is not None:
+        parts += [Text(""), lenient]
+    console.print(Group(*parts))
