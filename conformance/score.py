@@ -18,6 +18,13 @@ error exceeds the tolerance), ``worst`` (index, expected value, harness value of
 error), and for float outputs ``max_rel`` (|e| / max(|expected|, tiny)) and ``max_ulp`` (distance
 in units in the last place of the expected dtype).
 
+Tolerance in chained mode: a data-movement step (``crop``, ``pad``, ``letterbox``, ``layout``)
+neither adds nor removes error, so it is held to the larger of its own tolerance and that of the
+step before it: the error a harness legitimately carries into a crop is not the crop's fault.
+Every other step keeps its own tolerance, so an upstream error a step amplifies (a 1-LSB resize
+difference divided by 255·std in ``normalize``) shows as that step's failure: that is how
+chained mode shows error accumulating to the final tensor.
+
 The *first divergent step* of a case (per harness and mode) is the lowest step index whose
 verdict is ``fail`` or ``error``.
 """
@@ -36,6 +43,7 @@ from .expectations import Expectations
 from .results import harness_dir, read_records, read_run
 
 SCORES_FORMAT = "preprocessing-scores"
+DATA_MOVEMENT_OPS = ("crop", "pad", "letterbox", "layout")
 VERDICTS = ("pass", "fail", "xfail", "unsupported", "error", "skipped", "lenient")
 BAD_VERDICTS = ("fail", "error", "lenient")  # what makes `score --strict` exit 1
 
@@ -241,6 +249,7 @@ def _score_case(expected_of: _ExpectedCache, case: dict, harness: str, mode: str
         cs.error = record.get("error") or "case failed"
     root = harness_dir(results, harness, mode)
     negative = case["expect"] == "error"
+    carried: dict | None = None  # chained mode: the previous step's tolerance
     for rs in record.get("steps", []):
         index, op, status = rs["index"], rs.get("op", ""), rs["status"]
         st = StepScore(index, op, "error", rs.get("message", ""), rs.get("call"), output=rs.get("output"))
@@ -263,6 +272,11 @@ def _score_case(expected_of: _ExpectedCache, case: dict, harness: str, mode: str
             else:
                 entry = entries[0]
                 tol = expectations.tolerance(harness, mode, case, entry)
+                if (mode == "chained" and op in DATA_MOVEMENT_OPS and carried is not None
+                        and carried["max_abs"] > tol["max_abs"]):
+                    tol = {**carried, "source": f"carried from step {index - 1} (chained mode: "
+                                                 f"{op} moves data, it adds no error)"}
+                carried = tol
                 st.tolerance = tol
                 try:
                     expected = expected_of(entry)

@@ -7,7 +7,6 @@ pipelines, so every test runs in seconds. The fakes under tests/fakes misbehave 
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import pytest
 
 from conformance.bundle import Bundle
 from conformance.corpus import builtin_corpus
-from conformance.errors import ConformanceError, SpecError
+from conformance.errors import SpecError
 from conformance.expectations import Expectations
 from conformance.generate import Plan, generate
 from conformance.harnesses.external import ExternalHarness
@@ -221,3 +220,17 @@ def test_bad_expectation_files_name_the_file_and_entry(tmp_path, text, match):
     with pytest.raises(SpecError, match=match) as info:
         Expectations.load([f])
     assert str(f) in str(info.value)
+
+
+def test_a_harness_without_a_decoder_chains_from_the_reference_decode(small_bundle, tmp_path):
+    out = tmp_path / "res"
+    run_bundle(small_bundle, out, harnesses=["tests.fakes.harnesses:NoDecodeHarness"], jobs=1)
+    scores = score_results(out)
+    by = {(c.mode, c.case): c for c in scores.cases}
+    chained = by[("chained", "p.gray__syn.checker.33x31")]
+    assert [s.verdict for s in chained.steps] == ["unsupported", "fail", "fail"]
+    assert "chain starts from the reference decode output" in chained.steps[0].message
+    # the echo of the reference decode has 3 channels where gray has 1: the colour step ran
+    assert chained.steps[1].message.startswith("shape")
+    neg = by[("chained", "p.gray__neg.bad_crc")]
+    assert [s.verdict for s in neg.steps] == ["unsupported"]

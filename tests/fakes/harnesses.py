@@ -44,3 +44,12 @@ class EchoHarness(Harness):
                 time.sleep(3600)
             return np.frombuffer(bytes(value[:12]), dtype=np.uint8).reshape(2, 2, 3).copy()
         return np.asarray(value).copy()
+
+
+class NoDecodeHarness(EchoHarness):
+    """Like a model runtime: no decoder; every other step echoes its input."""
+
+    name = "fake-nodecode"
+
+    def check(self, step):
+        return "fake: no image decoder" if step["op"] == "decode" else None
