@@ -8,6 +8,18 @@ losslessly and reduced with an integer box filter, no library resampling).
 Tags say what an input is for, so pipelines can pick inputs: ``png``, ``rgb8`` (8-bit RGB, fit for
 every resize/colour pipeline), ``photo``, ``synthetic``, ``variant`` (a PNG colour type / depth /
 interlace variant), ``small`` (both sides <= 48: upscaling inputs), ``exif`` (eXIf orientation), ``alpha``, ``16bit``, ``gray``, ``negative``.
+
+JPEG inputs (:func:`jpeg_inputs`, negatives in :func:`negative_inputs`) are written by Pillow and
+OpenCV with pinned parameters plus byte-level edits (``conformance/encoders/jpeg.py``); their
+bytes are those of the pinned Pillow 13.0.0 / opencv-python-headless 5.0.0 builds. Their tags:
+``jpeg`` on every one; the writer (``pillow``, ``opencv``); ``jpeg_q<N>``; the sampling
+(``jpeg_444``, ``jpeg_422``, ``jpeg_420``, ``jpeg_440``, ``jpeg_411``, ``gray``, ``cmyk``,
+``adobe_rgb``); ``baseline`` or ``progressive``; ``optimized``, ``restart``, ``jpeg_exif``,
+``icc``, ``partial_scans`` (a progressive file cut after its first scans), ``partial_mcu``,
+``tiny_side``; ``jpeg_negative`` for the hostile ones. No JPEG carries a tag the default plan
+selects (``exif``, ``negative``, ``variant``, ``main``, ``small``, ``edge``...): they are in the
+corpus but run in no default pipeline until the reference decodes JPEG (adding ``jpeg`` to a
+pipeline's tags selects them all, negatives included when it also asks for ``negative``).
 """
 
 from __future__ import annotations
@@ -20,10 +32,12 @@ import numpy as np
 
 from . import synthetic as syn
 from .bundle import InputFile
+from .encoders import jpeg as jpeg_encoder
 from .encoders import png as png_encoder
 from .errors import ConformanceError
 
 PNG = "image/png"
+JPEG = jpeg_encoder.JPEG
 
 # Photographs shipped by scikit-image whose licence allows redistribution:
 # astronaut (NASA, public domain), chelsea and coffee (CC0), moon (public domain).
@@ -199,8 +213,25 @@ def photo_inputs() -> list[InputFile]:
     return items
 
 
+def jpeg_inputs(*, photos: bool = True) -> list[InputFile]:
+    """JPEG variants (conformance/encoders/jpeg.py): qualities, subsamplings, gray, CMYK, Adobe
+    RGB, progressive (whole and cut after k scans), optimised tables, restart intervals, EXIF
+    orientations 1-8, ICC, odd sizes; synthetic images and the corpus photographs."""
+    items = [InputFile(id=v.id, data=v.data, media_type=JPEG, description=v.description,
+                       origin=v.origin, tags=v.tags)
+             for v in jpeg_encoder.jpeg_variants(photo if photos else None)]
+    # valid files of JPEG processes the reference does not implement: generate lists them as
+    # skipped (UnsupportedFeature), a record of what the reference cannot check
+    items += [InputFile(id=u.id, data=u.data, media_type=JPEG, description=u.description,
+                        origin=u.origin, tags=u.tags, meta={"reference": u.reject_as})
+              for u in jpeg_encoder.unsupported_jpegs()]
+    return items
+
+
 def negative_inputs() -> list[InputFile]:
-    """Inputs a conforming decoder must reject (expect='error')."""
+    """Inputs a conforming decoder must reject (expect='error'): PNG ones (tagged ``negative``),
+    then JPEG ones (tagged ``jpeg_negative``; ``meta.reject_as`` names the error class a
+    conforming decoder raises)."""
     good = png_encoder.encode_png(syn.gradients(8, 8), colour_type=2, bit_depth=8)
     cases = {
         "bad_crc": (png_encoder.corrupt_crc(good, b"IDAT"), "IDAT chunk CRC does not match"),
@@ -210,15 +241,20 @@ def negative_inputs() -> list[InputFile]:
         "huge_header": (png_encoder.huge_dimensions_png(100_000, 100_000), "IHDR claims 100000x100000 pixels"),
         "bad_zlib": (png_encoder.corrupt_zlib(good), "IDAT holds a corrupt zlib stream (CRC valid)"),
     }
-    return [InputFile(id=f"neg.{name}", data=data, media_type=PNG if data.startswith(b"\x89PNG") else
-                      "application/octet-stream", description=desc, expect="error",
-                      origin="corpus: negative", tags=("negative",))
-            for name, (data, desc) in cases.items()]
+    items = [InputFile(id=f"neg.{name}", data=data, media_type=PNG if data.startswith(b"\x89PNG") else
+                       "application/octet-stream", description=desc, expect="error",
+                       origin="corpus: negative", tags=("negative",))
+             for name, (data, desc) in cases.items()]
+    items += [InputFile(id=n.id, data=n.data, media_type=JPEG, description=n.description, expect="error",
+                        origin=n.origin, tags=n.tags, meta={"reject_as": n.reject_as})
+              for n in jpeg_encoder.negative_jpegs()]
+    return items
 
 
 def builtin_corpus(*, photos: bool = True) -> list[InputFile]:
     """The whole built-in corpus, in a fixed order."""
-    items = png_variants() + synthetic_inputs() + (photo_inputs() if photos else []) + negative_inputs()
+    items = (png_variants() + synthetic_inputs() + (photo_inputs() if photos else [])
+             + jpeg_inputs(photos=photos) + negative_inputs())
     ids = [i.id for i in items]
     assert len(ids) == len(set(ids)), "corpus ids must be unique"
     return items

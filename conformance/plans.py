@@ -37,7 +37,26 @@ DECODE_PIPELINES = [
     ("decode.gray.pillow_fixed.clip16", [{"op": "decode", "output": "gray", "gray_arithmetic": "pillow_fixed",
                                           "depth16": "clip", "orientation": "ignore"}]),
 ]
-DECODE_TAGS = ("variant", "exif", "trns", "negative")
+DECODE_TAGS = ("variant", "exif", "trns", "negative", "jpeg", "jpeg_negative")
+# the PNG-knob pipelines (16-bit, alpha, tRNS) see only the JPEGs whose knobs they touch
+DECODE_KNOB_TAGS = ("variant", "exif", "trns", "negative", "jpeg_exif", "cmyk", "gray", "jpeg_negative")
+
+# The JPEG reconstruction knobs away from libjpeg-turbo's defaults, each on its own (a port that
+# implements another IDCT, upsampler or colour transform sees which one it matches).
+JPEG_DECODE_PIPELINES = [
+    ("decode.jpeg.idct_float", [{"op": "decode", "preset": "libjpeg-turbo", "idct": "float"}]),
+    ("decode.jpeg.upsampling_nearest", [{"op": "decode", "preset": "libjpeg-turbo",
+                                         "upsampling": "nearest"}]),
+    ("decode.jpeg.ycc_float", [{"op": "decode", "preset": "libjpeg-turbo", "ycc": "float"}]),
+    ("decode.jpeg.smoothing_off", [{"op": "decode", "preset": "libjpeg-turbo", "block_smoothing": "off"}]),
+    ("decode.jpeg.cmyk_plain", [{"op": "decode", "preset": "libjpeg-turbo", "cmyk": "plain",
+                                 "output": "unchanged"}]),
+]
+JPEG_DECODE_TAGS = {"decode.jpeg.smoothing_off": ("partial_scans",), "decode.jpeg.cmyk_plain": ("cmyk",)}
+JPEG_KNOB_TAGS = ("jpeg_knobs",)
+# JPEG inputs up to this many pixels run through the knob pipelines and (photographs) the
+# end-to-end ones; the larger photographs only through the decode presets, to keep the bundle small.
+JPEG_SMALL_PIXELS = 75 * 112
 
 END_TO_END = [
     ("e2e.torchvision.bilinear_s40.center32.imagenet.chw",
@@ -110,7 +129,10 @@ def default_pipelines() -> tuple[list[Pipeline], dict[str, tuple[str, ...]]]:
     pipelines, selection = [], {}
     for pid, steps in DECODE_PIPELINES:
         pipelines.append(_pipeline(pid, steps, "decode knobs"))
-        selection[pid] = DECODE_TAGS
+        selection[pid] = DECODE_TAGS if "preset" in steps[0] else DECODE_KNOB_TAGS
+    for pid, steps in JPEG_DECODE_PIPELINES:
+        pipelines.append(_pipeline(pid, steps, "JPEG reconstruction knobs"))
+        selection[pid] = JPEG_DECODE_TAGS.get(pid, JPEG_KNOB_TAGS)
     for preset in list(RESIZE_PRESETS) + onnx_preset_names():
         for name, target, tag in RESIZE_TARGETS:
             pid = f"resize.{preset}.{name}"
@@ -124,7 +146,7 @@ def default_pipelines() -> tuple[list[Pipeline], dict[str, tuple[str, ...]]]:
             selection[pid] = ("edge",)
     for pid, desc, steps in END_TO_END:
         pipelines.append(_pipeline(pid, steps, desc))
-        selection[pid] = END_TO_END_TAGS.get(pid, ("main",))
+        selection[pid] = END_TO_END_TAGS.get(pid, ("main", "jpeg_main"))
     return pipelines, selection
 
 
@@ -141,14 +163,22 @@ identical bytes).
   CC0; moon: public domain), reduced with an integer box mean; negative inputs (bad CRC,
   truncated, no IEND, not an image, a 100000x100000 header, a corrupt zlib stream), and a
   robustness input whose zlib stream inflates far beyond what its header needs.
+- **JPEG inputs** (`conformance/encoders/jpeg.py`): written by Pillow 13.0.0 (libjpeg-turbo) and
+  opencv-python-headless 5.0.0 (for 4:4:0 and 4:1:1) from the same synthetic images and photos:
+  qualities 50-95, subsampling 4:4:4/4:2:2/4:2:0/4:4:0/4:1:1, gray, CMYK (Adobe, inverted),
+  Adobe RGB, progressive (whole, and cut after k scans, which libjpeg-turbo block-smooths),
+  optimised Huffman tables, restart intervals, EXIF orientations 1-8 (APP1), ICC (APP2), odd
+  sizes down to 1x1; negative JPEGs (truncated in a scan or a segment, an invalid Huffman code,
+  no SOS, no EOI, a zero dimension, a 65535x65535 header without data); and two valid files of
+  processes the reference does not implement (arithmetic coding, 12-bit), listed as skipped.
 - **Expected outputs** (`expected/<case>/<index>_<op>.npy`): the reference preprocessor
   (`conformance/reference/`), which implements every op itself in numpy: PNG decoding (chunks,
-  CRC, unfiltering, Adam7, sample unpacking, palette/tRNS), EXIF orientation, every resize knob,
+  CRC, unfiltering, Adam7, sample unpacking, palette/tRNS), JPEG decoding (markers, Huffman
+  baseline and progressive, IDCT, upsampling, colour, block smoothing), EXIF orientation, every resize knob,
   colour, normalisation, layout. No expected value was computed by Pillow or OpenCV; they are
   the oracles the tests compare the reference with.
 - **Modelled vs delegated**: DEFLATE decompression is delegated to Python's zlib (RFC 1951 has
   a single correct output). Everything else is modelled.
-- **Not included yet**: JPEG inputs (the reference JPEG decoder is its own issue).
 - **Skipped cases**: listed in `manifest.json` under `skipped`, each with the reason.
 """
 
@@ -164,8 +194,19 @@ def default_plan() -> Plan:
     for item in inputs:
         if item.id in onnx_inputs:
             item.tags = item.tags + (onnx_inputs[item.id],)
+        if item.media_type == "image/jpeg" and item.expect == "ok" and _pixels(item.id) <= JPEG_SMALL_PIXELS:
+            item.tags = item.tags + ("jpeg_knobs",)
+            # whole colour photographs also run through the end-to-end pipelines
+            if "photo" in item.tags and not {"partial_scans", "gray"} & set(item.tags):
+                item.tags = item.tags + ("jpeg_main",)
     pipelines, selection = default_pipelines()
     return Plan(inputs=inputs, pipelines=pipelines, selection=selection, readme=PROVENANCE)
+
+
+def _pixels(input_id: str) -> int:
+    """H·W from a corpus id ending in ``.<H>x<W>`` (0 if it has no size)."""
+    h, _, w = input_id.rsplit(".", 1)[-1].partition("x")
+    return int(h) * int(w) if h.isdigit() and w.isdigit() else 0
 
 
 IMAGE_SUFFIXES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}

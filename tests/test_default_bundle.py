@@ -41,12 +41,16 @@ def test_covers_every_op_and_preset_on_several_inputs(bundle):
     for op in STEP_TYPES:
         assert len(inputs_per.get(op, ())) >= 3, op
     named = ([f"resize:{p}" for p in list(RESIZE_PRESETS) + onnx_preset_names()]
-             + [f"decode:{p}" for p in DECODE_PRESETS if p != "libjpeg-turbo"]
+             + [f"decode:{p}" for p in DECODE_PRESETS]
              + [f"color:{p}" for p in COLOR_PRESETS] + [f"normalize:{p}" for p in NORMALIZE_PRESETS])
     missing = [k for k in named if len(inputs_per.get(k, ())) < 3]
     assert not missing, missing
     assert sum(c["expect"] == "error" for c in bundle.cases) >= 6
-    assert not bundle.manifest["skipped"], bundle.manifest["skipped"][:3]
+    # the only cases the reference cannot produce: valid JPEGs of processes it does not
+    # implement (arithmetic coding, 12-bit), kept so the bundle records what it cannot check
+    skipped = bundle.manifest["skipped"]
+    assert skipped and all(s["input"].startswith("jpeg.unsupported.") and
+                           s["error"]["type"] == "UnsupportedFeature" for s in skipped), skipped[:3]
 
 
 def test_committed_inputs_are_what_the_corpus_makes_today(bundle):
@@ -57,7 +61,8 @@ def test_committed_inputs_are_what_the_corpus_makes_today(bundle):
 
 def test_regenerates_byte_for_byte(tmp_path):
     report = regenerate_from_bundle(DEFAULT, tmp_path / "again", jobs=os.cpu_count() or 1)
-    assert not report.problems and not report.skipped
+    assert not report.problems
+    assert len(report.skipped) == len(Bundle(DEFAULT).manifest["skipped"])
     committed = {p.relative_to(DEFAULT).as_posix(): p for p in DEFAULT.rglob("*") if p.is_file()}
     again = {p.relative_to(tmp_path / "again").as_posix(): p for p in (tmp_path / "again").rglob("*") if p.is_file()}
     assert sorted(committed) == sorted(again)

@@ -126,12 +126,18 @@ def test_whole_bundle_runs_without_harness_errors(bundle, everything):
     assert asked == {("resize", "gaussian"), ("resize", "hamming")}
 
 
+# Negative vectors cv2.imdecode decodes anyway: libjpeg-turbo only warns "Corrupt JPEG data: bad
+# Huffman code" and fills the rest of the scan (measured, pinned). Every PNG negative is rejected.
+OPENCV_LENIENT = {"neg.jpeg.invalid_huffman_code"}
+
+
 def test_negative_vectors_rejected(everything):
     _, negatives = everything
     assert negatives
-    lenient = [n.case for n in negatives if not n.rejected]
-    print(f"\nnegative vectors: {sum(n.rejected for n in negatives)}/{len(negatives)} rejected")
-    assert not lenient, lenient
+    lenient = {n.case.split("__", 1)[1] for n in negatives if not n.rejected}
+    print(f"\nnegative vectors: {sum(n.rejected for n in negatives)}/{len(negatives)} rejected; "
+          f"lenient on {sorted(lenient)}")
+    assert lenient == OPENCV_LENIENT
 
 
 def test_photo_downscale_differs_from_pillow_bilinear():
