@@ -16,10 +16,12 @@ bytes are those of the pinned Pillow 13.0.0 / opencv-python-headless 5.0.0 build
 (``jpeg_444``, ``jpeg_422``, ``jpeg_420``, ``jpeg_440``, ``jpeg_411``, ``gray``, ``cmyk``,
 ``adobe_rgb``); ``baseline`` or ``progressive``; ``optimized``, ``restart``, ``jpeg_exif``,
 ``icc``, ``partial_scans`` (a progressive file cut after its first scans), ``partial_mcu``,
-``tiny_side``; ``jpeg_negative`` for the hostile ones. No JPEG carries a tag the default plan
-selects (``exif``, ``negative``, ``variant``, ``main``, ``small``, ``edge``...): they are in the
-corpus but run in no default pipeline until the reference decodes JPEG (adding ``jpeg`` to a
-pipeline's tags selects them all, negatives included when it also asks for ``negative``).
+``tiny_side``; ``jpeg_negative`` for the hostile ones; ``jpeg_unsupported`` for valid files
+of processes the reference does not implement (arithmetic coding, 12-bit). JPEGs carry none of
+the PNG tags (``exif``, ``negative``, ``variant``, ``main``...), so the PNG pipelines do not pick
+them up by accident; the default plan (:mod:`conformance.plans`) selects them by their own tags
+(a pipeline's ``jpeg`` tag selects them all, negatives included when it also asks for
+``negative``).
 """
 
 from __future__ import annotations
