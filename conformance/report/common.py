@@ -110,7 +110,9 @@ class FailingStep:
 
     @property
     def first(self) -> bool:
-        return self.case.first_divergent_step == self.step.index
+        """No earlier step of the case failed (expected failures count as failures here)."""
+        return not any(s.index < self.step.index and s.verdict in ("fail", "xfail", "error")
+                       for s in self.case.steps)
 
     @property
     def severity(self) -> float:
@@ -129,8 +131,9 @@ def _spread(items: list, group) -> list:
     return [item for *_, item in sorted(ranked, key=lambda t: t[:2])]
 
 
-def failing_steps(scores: Scores) -> list[FailingStep]:
-    """Every ``fail`` step, ordered for a report that shows only the first N:
+def failing_steps(scores: Scores, verdict: str = "fail") -> list[FailingStep]:
+    """Every step with ``verdict`` (``fail``, or ``xfail`` for the known differences), ordered
+    for a report that shows only the first N:
 
     1. first divergent steps before the steps downstream of them (which mostly repeat the cause);
     2. one step per (harness, pipeline) before a second one of the same pair, so a cap shows
@@ -138,7 +141,7 @@ def failing_steps(scores: Scores) -> list[FailingStep]:
     3. worst first by :func:`step_severity`;
     4. then harness, mode, case, step index, so the order is total and reproducible.
     """
-    items = [FailingStep(c, s) for c in scores.cases for s in c.steps if s.verdict == "fail"]
+    items = [FailingStep(c, s) for c in scores.cases for s in c.steps if s.verdict == verdict]
     mode_pos = {m: i for i, m in enumerate(scores.modes)}
     base = sorted(items, key=lambda f: (-f.severity, f.case.harness,
                                         mode_pos.get(f.case.mode, len(mode_pos)), f.case.case,

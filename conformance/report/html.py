@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from markupsafe import Markup
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from .. import __version__
@@ -216,6 +217,16 @@ def build_context(scores: Scores, *, max_failures: int = DEFAULT_MAX_FAILURES,
         undrawn += not draw
         spent += used
         figures.append(fig)
+    # the known differences (xfail) get what is left of the caps: they are the suite's findings
+    known = failing_steps(scores, "xfail")
+    known_figures = []
+    for n, f in enumerate(known[:max(0, max_failures - len(figures))]):
+        draw = spent < image_budget
+        fig, used = _figure(n, f, arrays, draw)
+        fig.anchor = f"known-{n}"
+        undrawn += not draw
+        spent += used
+        known_figures.append(fig)
     errors = [{"harness": c.harness, "mode": c.mode, "case": c.case,
                "step": "case" if s is None else f"{s.index} {s.op}",
                "message": c.error if s is None else s.message, "call": "" if s is None else (s.call or "")}
@@ -246,6 +257,8 @@ def build_context(scores: Scores, *, max_failures: int = DEFAULT_MAX_FAILURES,
         "errors": errors[:MAX_LISTED], "errors_omitted": max(0, len(errors) - MAX_LISTED),
         "figures": figures, "n_failing_steps": len(failing),
         "figures_omitted": max(0, len(failing) - len(figures)), "undrawn": undrawn,
+        "known_figures": known_figures, "n_known_steps": len(known),
+        "known_omitted": max(0, len(known) - len(known_figures)),
         "image_budget": image_budget, "source_problem": arrays.problem,
         "case_rows": case_rows, "n_failing_cases": n_failing_cases,
         "case_rows_omitted": max(0, n_failing_cases - len(case_rows)),
@@ -257,8 +270,10 @@ def environment() -> Environment:
     env = Environment(loader=PackageLoader("conformance.report", "templates"), autoescape=True,
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
                       keep_trailing_newline=True,
-                      # every {{ value }}: control characters escaped, then HTML-escaped
-                      finalize=lambda v: printable(v) if isinstance(v, str) else v)
+                      # every {{ value }}: control characters escaped, then HTML-escaped;
+                      # Markup (a macro's rendered HTML) is already safe and passes unchanged
+                      finalize=lambda v: v if isinstance(v, Markup) or not isinstance(v, str)
+                      else printable(v))
     env.filters["num"] = fmt_num
     return env
 
