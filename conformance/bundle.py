@@ -92,6 +92,7 @@ class InputFile:
     origin: str = ""  # how it was made (corpus recipe or user file name)
     tags: tuple[str, ...] = ()
     meta: dict = field(default_factory=dict)
+    header: dict | None = None  # what the file's headers say (generate fills it from probe)
 
     @property
     def sha256(self) -> str:
@@ -175,7 +176,8 @@ class BundleWriter:
             inputs_doc[iid] = {"path": item.path, "sha256": item.sha256, "media_type": item.media_type,
                                "bytes": len(item.data), "description": item.description,
                                "expect": item.expect, "origin": item.origin, "tags": list(item.tags),
-                               **({"meta": item.meta} if item.meta else {})}
+                               **({"meta": item.meta} if item.meta else {}),
+                               **({"header": item.header} if item.header else {})}
         used_pipelines = {c.pipeline.id for c in self.cases.values()} | {s["pipeline"] for s in self.skipped}
         cases_doc = []
         for cid in sorted(self.cases):

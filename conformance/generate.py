@@ -93,6 +93,7 @@ def generate(plan: Plan, out_dir: str | Path, *, jobs: int = 1, overwrite: bool 
     writer = BundleWriter(generator)
     writer.readme = plan.readme
     for item in plan.inputs:
+        item.header = input_header(item.data, item.origin or item.id)
         writer.add_input(item)
     cases = plan.cases()
     seen = set()
@@ -124,6 +125,24 @@ def generate(plan: Plan, out_dir: str | Path, *, jobs: int = 1, overwrite: bool 
             on_case(outcome.case)
     writer.write(out_dir, overwrite=overwrite)
     return report
+
+
+ICC_NOTE = "embedded; kept, not applied (the reference does no colour management)"
+
+
+def input_header(data: bytes, source: str) -> dict | None:
+    """What the manifest records of an input's headers (:func:`reference.decode.probe`), or None
+    for a file whose headers cannot be read (negative vectors, mostly)."""
+    from .reference.decode import probe
+
+    try:
+        info = probe(data, source)
+    except ConformanceError:
+        return None
+    out = {k: info.get(k) for k in ("format", "width", "height", "colour_type", "bit_depth",
+                                     "interlaced", "orientation")}
+    out["icc_profile"] = ICC_NOTE if info.get("has_icc") else None
+    return out
 
 
 def _map(fn: Callable, items: list, jobs: int) -> Iterable:

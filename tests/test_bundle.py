@@ -132,3 +132,17 @@ def test_refuses_to_overwrite_a_non_empty_directory(tmp_path):
     (tmp_path / "b" / "keep.txt").write_text("mine")
     with pytest.raises(BundleError, match="not empty"):
         small_bundle(tmp_path / "b")
+
+
+def test_manifest_records_each_inputs_headers_and_that_icc_is_not_applied():
+    """T.81-era metadata a porter needs to know about: size, EXIF orientation as stored, and an
+    embedded ICC profile, which the reference keeps but never applies."""
+    from conformance.bundle import Bundle
+
+    inputs = Bundle("vectors/default").manifest["inputs"]
+    icc = inputs["jpeg.pillow.q90.420.seq.icc.gradients.12x20"]["header"]
+    assert icc["format"] == "jpeg" and (icc["height"], icc["width"]) == (12, 20)
+    assert "not applied" in icc["icc_profile"]
+    assert inputs["png.exif6.6x10"]["header"]["orientation"] == 6
+    assert inputs["jpeg.pillow.q90.420.seq.exif6.gradients.12x20"]["header"]["orientation"] == 6
+    assert inputs["jpeg.pillow.q90.420.prog.chelsea.75x112"]["header"]["interlaced"] is True
