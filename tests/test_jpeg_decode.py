@@ -390,3 +390,21 @@ def test_reconstruct_colour_models():
         assert reconstruct(im, colour="native").shape[2] == native
         assert reconstruct(im, colour="rgb").shape[2] == rgb
         assert reconstruct(im, colour="gray").shape[2] == gray
+
+
+def test_entropy_decoding_is_cached_and_the_cache_is_read_only():
+    """One entropy decode per file and process: a second decode under other knobs reuses the
+    coefficients, which are read-only so a reconstruction cannot corrupt them."""
+    from conformance.corpus import jpeg_inputs
+    from conformance.reference.decode import decode_image, read_jpeg_cached
+    from conformance.spec import make_step
+
+    data = next(i.data for i in jpeg_inputs(photos=False) if "jpeg_420" in i.tags)
+    read_jpeg_cached.cache_clear()
+    a = decode_image(data, make_step({"op": "decode", "preset": "pillow"}), source="t.jpg")
+    b = decode_image(data, make_step({"op": "decode", "preset": "pillow", "upsampling": "nearest"}),
+                     source="t.jpg")
+    info = read_jpeg_cached.cache_info()
+    assert (info.hits, info.misses) == (1, 1) and a.shape == b.shape
+    image = read_jpeg_cached(data, "t.jpg", 1 << 26)
+    assert not image.components[0].coefficients.flags.writeable

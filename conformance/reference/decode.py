@@ -133,6 +133,7 @@ rejects an Adobe transform other than 0..2, which libjpeg reads as YCbCr/YCCK.
 
 from __future__ import annotations
 
+import functools
 import struct
 
 import numpy as np
@@ -191,10 +192,28 @@ def decode_image(data: bytes, step: Decode, *, source: str = "<bytes>") -> np.nd
     data = bytes(data)
     fmt = sniff_format(data, source)
     if fmt == "jpeg":
-        return jpeg_to_array(read_jpeg(data, source=source, max_pixels=step.max_pixels), step,
-                             source=source)
+        return jpeg_to_array(read_jpeg_cached(data, source, step.max_pixels), step, source=source)
     image = read_png(data, source=source, max_pixels=step.max_pixels)
     return png_to_array(image, step)
+
+
+# Entropy decoding is exact and knob-free, so a file decoded under several knob sets (every
+# pipeline of a bundle that starts with its own decode step) is entropy-decoded once per process.
+JPEG_CACHE_SIZE = 16
+
+
+@functools.lru_cache(maxsize=JPEG_CACHE_SIZE)
+def read_jpeg_cached(data: bytes, source: str, max_pixels: int) -> JpegImage:
+    """:func:`~.jpeg.read_jpeg`, memoised on (bytes, source, limit). The coefficient arrays of the
+    returned image are made read-only, so a reconstruction that tried to modify them in place
+    would fail loudly instead of corrupting the next decode. Errors are not cached."""
+    image = read_jpeg(data, source=source, max_pixels=max_pixels)
+    for c in image.components:
+        c.coefficients.flags.writeable = False
+        c.quant.flags.writeable = False
+        if c.coef_bits is not None:
+            c.coef_bits.flags.writeable = False
+    return image
 
 
 def jpeg_to_array(image: JpegImage, step: Decode, *, source: str = "<jpeg>") -> np.ndarray:
