@@ -1,7 +1,7 @@
 """``conformance run``: every harness x mode x case of a bundle, robustly, resumably.
 
-Built-in harnesses run in a :class:`~conformance.workers.WorkerPool` (separate processes,
-per-case timeout, crash isolation); external programs through
+Built-in harnesses run in a :class:`~conformance.workers.WorkerPool` each (separate processes
+per harness, per-case timeout, crash isolation); external programs through
 :class:`~conformance.harnesses.external.ExternalHarness` (batches, per-case retry). Records and
 outputs land in a results directory (:mod:`conformance.results`) as they are produced; running
 again with the same ``--out`` resumes: only cases without a record run.
@@ -132,12 +132,13 @@ def run_bundle(bundle_dir: Path, out_dir: Path, *, harnesses: list[str],
                 on_record(h, mode, record)
 
     try:
-        spec_of = {name: spec for spec, name in names.items()}
-        tasks = [(spec_of[h], mode, cid) for (h, mode), ids in todo.items() if h in spec_of
-                 for cid in ids]
-        if tasks:
-            pool = WorkerPool(bundle_dir, out_dir, jobs=jobs, timeout=timeout)
-            pool.run(tasks, lambda task, rec: deliver(names[task[0]], task[1], rec))
+        # one pool per harness: a harness's library state (threads, global switches, a crash)
+        # never shares a process with another harness
+        for spec, name in names.items():
+            tasks = [(spec, mode, cid) for (h, mode), ids in todo.items() if h == name for cid in ids]
+            if tasks:
+                pool = WorkerPool(bundle_dir, out_dir, jobs=jobs, timeout=timeout)
+                pool.run(tasks, lambda task, rec: deliver(names[task[0]], task[1], rec))
         for ext in externals:
             for mode in modes:
                 ext.run(bundle_dir, mode, todo[(ext.name, mode)], harness_dir(out_dir, ext.name, mode),
