@@ -86,6 +86,17 @@ def read_records(results: Path, harness: str, mode: str) -> dict[str, dict]:
     return out
 
 
+def _drop_partial_last_line(path: Path) -> None:
+    """Cut a last line without its newline (a run killed mid-write), so the next record starts
+    on a line of its own instead of being glued to the fragment."""
+    if not path.exists():
+        return
+    data = path.read_bytes()
+    if data and not data.endswith(b"\n"):
+        with path.open("r+b") as f:
+            f.truncate(data.rfind(b"\n") + 1)
+
+
 @dataclass
 class RecordWriter:
     """Appends records of one harness x mode, one flushed line each."""
@@ -94,6 +105,7 @@ class RecordWriter:
 
     def __post_init__(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        _drop_partial_last_line(self.path)
         self._f = self.path.open("a", encoding="utf-8")
 
     def write(self, record: dict) -> None:

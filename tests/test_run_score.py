@@ -234,3 +234,18 @@ def test_a_harness_without_a_decoder_chains_from_the_reference_decode(small_bund
     assert chained.steps[1].message.startswith("shape")
     neg = by[("chained", "p.gray__neg.bad_crc")]
     assert [s.verdict for s in neg.steps] == ["unsupported"]
+
+
+def test_a_killed_run_resumes_from_its_last_complete_record(small_bundle, tmp_path):
+    """Records are flushed one line at a time: cut the file mid-line as a kill would, rerun, and
+    only the cases without a complete record run again."""
+    out = tmp_path / "res"
+    run_bundle(small_bundle, out, harnesses=[ECHO], modes=("isolated",), jobs=1)
+    path = out / "fake-echo" / "isolated" / "results.jsonl"
+    lines = path.read_text().splitlines(keepends=True)
+    kept = len(lines) // 2
+    path.write_text("".join(lines[:kept]) + lines[kept][: len(lines[kept]) // 2])
+    again = run_bundle(small_bundle, out, harnesses=[ECHO], modes=("isolated",), jobs=1)
+    assert (again.resumed, again.ran) == (kept, len(lines) - kept)
+    assert len(read_records(out, "fake-echo", "isolated")) == len(lines)
+    assert all(c.error is None for c in score_results(out).cases)
