@@ -9,7 +9,8 @@ Verdicts:
 - ``error``: the harness raised, crashed or timed out on this step or case.
 - ``skipped``: chained mode only: an earlier step did not produce an output.
 - ``lenient``: a negative vector (a file a conforming decoder rejects) was decoded anyway.
-- ``xfail``: a failure an expectations file declares expected (with its reason).
+- ``xfail``: a failure (or a lenient decode) an expectations file declares expected, with its
+  reason.
 
 Metrics (``metrics_for``), computed in float64 over all elements (per channel, never summed):
 ``max_abs``, ``mean_abs``, ``rmse``, ``psnr`` (integer outputs: 20·log10(peak / rmse), peak =
@@ -289,7 +290,7 @@ def _score_case(expected_of: _ExpectedCache, case: dict, harness: str, mode: str
             st.verdict = "error"
             if status == "rejected":
                 st.message = "rejected a valid input: " + st.message
-        if st.verdict == "fail":
+        if st.verdict in ("fail", "lenient"):  # a known leniency is an expected failure too
             xf = expectations.expected_failure(harness, mode, case, index, op)
             if xf:
                 st.verdict, st.message = "xfail", f"{st.message} (expected: {xf})"
