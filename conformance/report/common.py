@@ -138,12 +138,19 @@ def failing_steps(scores: Scores, verdict: str = "fail") -> list[FailingStep]:
     1. first divergent steps before the steps downstream of them (which mostly repeat the cause);
     2. one step per (harness, pipeline) before a second one of the same pair, so a cap shows
        many different problems rather than one pipeline on every input and in both modes;
-    3. worst first by :func:`step_severity`;
+    3. worst first by :func:`step_severity` (for ``xfail``, steps without metrics, e.g. a shape
+       mismatch, come last: they have no difference picture);
     4. then harness, mode, case, step index, so the order is total and reproducible.
     """
     items = [FailingStep(c, s) for c in scores.cases for s in c.steps if s.verdict == verdict]
     mode_pos = {m: i for i, m in enumerate(scores.modes)}
-    base = sorted(items, key=lambda f: (-f.severity, f.case.harness,
+
+    def rank(f: FailingStep) -> float:
+        # An unexpected shape mismatch is the worst failure; among known differences it is the
+        # least telling picture (no difference image), so those go after the measured ones.
+        return -1.0 if verdict == "xfail" and math.isinf(f.severity) else f.severity
+
+    base = sorted(items, key=lambda f: (-rank(f), f.case.harness,
                                         mode_pos.get(f.case.mode, len(mode_pos)), f.case.case,
                                         f.step.index))
     firsts = [f for f in base if f.first]
