@@ -141,8 +141,9 @@ import numpy as np
 from ..errors import DecodeError, SpecError
 from ..spec import Decode
 from .color import composite, fixed_luma, rgb_to_gray
-from .exif import EXIF_IDENTIFIER, read_orientation
+from .exif import read_orientation
 from .jpeg import JpegImage, read_jpeg, reconstruct
+from .jpeg import markers as jpeg_markers
 from .jpeg.colorconvert import jpeg_color_space
 from .orientation import apply_orientation
 from .png import COLOUR_TYPES, PNG_SIGNATURE, PngImage, read_png, read_png_info
@@ -367,47 +368,44 @@ def probe(data: bytes, source: str = "<bytes>") -> dict:
             "warnings": list(info.warnings)}
 
 
-# T.81 Table B.1: SOFn markers that carry the frame header (not DHT C4, JPG C8, DAC CC).
-JPEG_SOF_MARKERS = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
+# T.81 Table B.1: every SOFn marker (the processes the reader decodes and those it does not);
+# probe describes a file's header whatever its process.
+JPEG_SOF_MARKERS = set(jpeg_markers.SOF_PROCESSES) | set(jpeg_markers.UNSUPPORTED_SOF)
 JPEG_PROGRESSIVE_SOF = {0xC2, 0xC6, 0xCA, 0xCE}
-ICC_IDENTIFIER = b"ICC_PROFILE\x00"  # ICC.1 Annex B.4: JPEG APP2 embedding
+FRAME_HEADER_FIXED = ">BHHB"  # B.2.2: P, Y, X, Nf before the component specifications
 
 
 def _probe_jpeg(data: bytes, source: str) -> dict:
-    """Walk the marker segments (T.81 B.1.1.2, B.2.2) up to SOS: frame header, Exif, ICC."""
-    pos, n = 2, len(data)
+    """Walk the marker segments (T.81 B.1.1) up to SOS with the reader's marker functions:
+    frame header, Exif orientation, ICC presence."""
     info: dict = {"format": "jpeg", "orientation": None, "has_icc": False, "warnings": []}
+    pos = 2  # after SOI
     while True:
-        while pos < n and data[pos] == 0xFF and pos + 1 < n and data[pos + 1] == 0xFF:
-            pos += 1  # B.1.1.2: any number of 0xFF fill bytes may precede a marker
-        if pos + 4 > n:
+        found = jpeg_markers.next_marker(data, pos, source)
+        if found is None:
             raise DecodeError("truncated JPEG header (no SOS marker)", source=source, offset=pos)
-        if data[pos] != 0xFF:
-            raise DecodeError(f"expected a marker, found byte 0x{data[pos]:02x}", source=source,
-                              offset=pos)
-        marker = data[pos + 1]
-        if marker == 0xD9:
-            raise DecodeError("EOI before any scan", source=source, offset=pos)
-        length = struct.unpack_from(">H", data, pos + 2)[0]
-        if length < 2 or pos + 2 + length > n:
-            raise DecodeError(f"marker 0xFF{marker:02X} segment length {length} runs past the end",
-                              source=source, offset=pos)
-        body = data[pos + 4:pos + 2 + length]
-        if marker == 0xE1 and body[:6] == EXIF_IDENTIFIER and info["orientation"] is None:
+        marker, at, pos = found
+        if marker == jpeg_markers.EOI:
+            raise DecodeError("EOI before any scan", source=source, offset=at)
+        if jpeg_markers.is_standalone(marker):
+            continue
+        body, end = jpeg_markers.read_segment(data, marker, at, source)
+        payload = jpeg_markers.exif_payload(body) if marker == jpeg_markers.APP0 + 1 else None
+        if payload is not None and info["orientation"] is None:
             info["orientation"], reason = read_orientation(body)
             if reason:
-                info["warnings"].append(f"APP1 Exif at byte {pos}: {reason}")
-        elif marker == 0xE2 and body[:12] == ICC_IDENTIFIER:
+                info["warnings"].append(f"APP1 Exif at byte {at}: {reason}")
+        elif marker == jpeg_markers.APP0 + 2 and jpeg_markers.icc_chunk(body) is not None:
             info["has_icc"] = True
         elif marker in JPEG_SOF_MARKERS:
-            if len(body) < 6:
-                raise DecodeError("frame header shorter than 6 bytes", source=source, offset=pos)
-            precision, height, width, components = struct.unpack_from(">BHHB", body, 0)
+            if len(body) < struct.calcsize(FRAME_HEADER_FIXED):
+                raise DecodeError("frame header shorter than 6 bytes", source=source, offset=at)
+            precision, height, width, components = struct.unpack_from(FRAME_HEADER_FIXED, body, 0)
             info.update(width=width, height=height, bit_depth=precision, channels=components,
                         colour_type="gray" if components == 1 else f"{components}-component",
                         interlaced=marker in JPEG_PROGRESSIVE_SOF)
-        elif marker == 0xDA:
+        elif marker == jpeg_markers.SOS:
             if "width" not in info:
-                raise DecodeError("SOS before a frame header (SOFn)", source=source, offset=pos)
+                raise DecodeError("SOS before a frame header (SOFn)", source=source, offset=at)
             return info
-        pos += 2 + length
+        pos = end
