@@ -81,14 +81,19 @@ def _redirect_stderr(log_dir: Path) -> None:
     os.close(fd)
 
 
-def _death_message(exitcode: int | None) -> str:
+def signal_name(number: int) -> str:
+    """``SIGSEGV`` for 11, ``signal 99`` for a number the platform does not name."""
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+
+
+def _death_message(exitcode: int | None, during: str = "while running this case") -> str:
+    """Why a worker process ended: the signal's name (SIGSEGV...) or its exit code."""
     if exitcode is not None and exitcode < 0:
-        try:
-            name = signal.Signals(-exitcode).name
-        except ValueError:
-            name = f"signal {-exitcode}"
-        return f"harness process crashed ({name}) while running this case"
-    return f"harness process exited (code {exitcode}) while running this case"
+        return f"harness process crashed ({signal_name(-exitcode)}) {during}"
+    return f"harness process exited (code {exitcode}) {during}"
 
 
 @dataclass
@@ -123,13 +128,13 @@ class WorkerPool:
         p.start()
         child.close()
         # Handshake: a worker that cannot even start would otherwise fail every task in turn.
-        message = "no answer within {STARTUP_TIMEOUT:g} s"
+        message = f"no answer within {STARTUP_TIMEOUT:g} s"
         if parent.poll(STARTUP_TIMEOUT):
             try:
                 status, message = parent.recv()
             except (EOFError, OSError):
-                status, message = "failed", _death_message(p.join(5) or p.exitcode).replace(
-                    " while running this case", "")
+                p.join(5)
+                status, message = "failed", _death_message(p.exitcode, during="while starting")
             if status == "ready":
                 return _Worker(p, parent)
         p.kill()

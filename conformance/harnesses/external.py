@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..results import output_rel
+from ..workers import signal_name
 
 PROTOCOL_VERSION = 1
 STATUSES = ("ok", "unsupported", "error", "rejected", "skipped")
@@ -85,10 +86,7 @@ class ExternalHarness:
             return None, f"timed out after {budget:g} s (program killed)", out
         tail = err.decode("utf-8", "replace")[-STDERR_TAIL:].strip()
         if proc.returncode < 0:
-            try:
-                sig = signal.Signals(-proc.returncode).name
-            except ValueError:
-                sig = f"signal {-proc.returncode}"
+            sig = signal_name(-proc.returncode)
             return None, f"program crashed ({sig})" + (f": {tail}" if tail else ""), out
         try:
             doc = json.loads((out / "harness.json").read_text("utf-8"))
