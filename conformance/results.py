@@ -28,14 +28,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from .errors import ConformanceError
 
 RUN_FILE = "run.json"
 RECORDS_FILE = "results.jsonl"
 MODES = ("isolated", "chained")
-STEP_STATUSES = ("ok", "unsupported", "error", "skipped", "rejected")
 
 
 class ResultsError(ConformanceError):
@@ -114,12 +113,3 @@ class RecordWriter:
 
     def close(self) -> None:
         self._f.close()
-
-
-def iter_all_records(results: Path) -> Iterator[tuple[str, str, dict]]:
-    """(harness, mode, record) for every finished case of every harness and mode in run.json."""
-    run = read_run(results)
-    for harness in run["harnesses"]:
-        for mode in run["modes"]:
-            for rec in read_records(results, harness, mode).values():
-                yield harness, mode, rec

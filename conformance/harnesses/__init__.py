@@ -43,17 +43,5 @@ def load(name: str) -> Harness:
     return cls()
 
 
-def available() -> dict[str, str | None]:
-    """Harness name -> ``None`` if it loads here, else the reason it does not."""
-    out: dict[str, str | None] = {}
-    for name in BUILTIN:
-        try:
-            load(name)
-            out[name] = None
-        except HarnessUnavailable as e:
-            out[name] = str(e)
-    return out
-
-
-__all__ = ["BUILTIN", "Harness", "HarnessUnavailable", "Unsupported", "available", "load",
+__all__ = ["BUILTIN", "Harness", "HarnessUnavailable", "Unsupported", "load",
            "resize_target"]
