@@ -202,6 +202,7 @@ def _split_list(value: str) -> list[str]:
 def harnesses() -> None:
     """List the built-in harnesses, their library versions and what each supports."""
     from .harnesses import BUILTIN, HarnessUnavailable, load
+    from .harnesses.programs import PROGRAMS, program_path
 
     for name in BUILTIN:
         try:
@@ -216,6 +217,10 @@ def harnesses() -> None:
         for op, text in h.capabilities().items():
             t.add_row(op, escape(text))
         console.print(t)
+    for name in PROGRAMS:
+        path = program_path(name)
+        state = f"program {escape(path)}" if path else "[yellow]unavailable[/] (not installed)"
+        console.print(f"[bold]{name}[/]: {state}, run through the external protocol")
     console.print("external: any program speaking the harness protocol "
                   "(docs/harness-protocol.md): `conformance run BUNDLE --external 'NAME=COMMAND'`")
 
@@ -223,8 +228,9 @@ def harnesses() -> None:
 @cli.command()
 @click.argument("bundle", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--harness", "harness_list", default="all", show_default=True,
-              help="Comma-separated built-in harnesses (opencv, pillow, onnxruntime), "
-                   "package.module:Class, or 'all' (every harness available here).")
+              help="Comma-separated built-in harnesses (opencv, pillow, onnxruntime, rust-image, "
+                   "rust-fir, tract, rust-cli), package.module:Class, or 'all' (every harness "
+                   "available here).")
 @click.option("--external", "externals", multiple=True, metavar="[NAME=]COMMAND",
               help="A program speaking the harness protocol (repeatable).")
 @click.option("--no-builtin", is_flag=True, help="Run only the --external harnesses.")

@@ -19,6 +19,7 @@ from typing import Callable
 from .bundle import Bundle
 from .harnesses import BUILTIN, HarnessUnavailable, load
 from .harnesses.external import ExternalHarness
+from .harnesses.programs import program_command, split_programs
 from .results import (MODES, RECORDS_FILE, RUN_FILE, RecordWriter, ResultsError, harness_dir,
                       read_records, read_run, write_run)
 from .workers import WorkerPool
@@ -75,12 +76,20 @@ def run_bundle(bundle_dir: Path, out_dir: Path, *, harnesses: list[str],
                timeout: float = DEFAULT_TIMEOUT, fresh: bool = False,
                on_start: Callable[[int], None] | None = None,
                on_record: Callable[[str, str, dict], None] | None = None) -> RunSummary:
-    """Run ``harnesses`` (+ ``externals``) on every case of the bundle in each of ``modes``."""
+    """Run ``harnesses`` (+ ``externals``) on every case of the bundle in each of ``modes``.
+
+    A harness name of a shipped program (``rust-cli``, :mod:`.harnesses.programs`) runs that
+    program through the external protocol; ``all`` includes it when it is installed."""
     bundle_dir, out_dir = Path(bundle_dir).resolve(), Path(out_dir)
     bundle = Bundle(bundle_dir)
     manifest_sha = hashlib.sha256((bundle_dir / "manifest.json").read_bytes()).hexdigest()
+    try:
+        harnesses, programs, programs_missing = split_programs(list(harnesses))
+    except ValueError as e:
+        raise ResultsError(str(e)) from None
     names, unavailable, identity = resolve_harnesses(harnesses) if harnesses else ({}, {}, {})
-    externals = list(externals)
+    unavailable.update(programs_missing)
+    externals = [*(ExternalHarness(p, program_command(p), timeout=timeout) for p in programs), *externals]
     for e in externals:
         if e.name in identity:
             raise ResultsError(f"two harnesses are named {e.name!r}; name the external one NAME=COMMAND")

@@ -23,10 +23,15 @@ BUNDLE = ROOT / "vectors" / "default"
 KNOWN = ROOT / "vectors" / "known-divergences.toml"
 # Negative vectors a library decodes anyway (measured with the pinned wheels): Pillow's PNG
 # reader does not check the IDAT CRC nor need IEND; libjpeg-turbo only warns on a bad Huffman code.
+# zune-jpeg (the Rust image crate, strict mode off) returns an image for a JPEG without EOI, for
+# a truncated scan and past an invalid Huffman code.
+ZUNE_LENIENT = {"neg.jpeg.no_eoi", "neg.jpeg.truncated_scan", "neg.jpeg.invalid_huffman_code"}
 LENIENT = {"pillow": {"neg.bad_crc", "neg.no_iend", "neg.jpeg.invalid_huffman_code"},
-           "opencv": {"neg.jpeg.invalid_huffman_code"}}
+           "opencv": {"neg.jpeg.invalid_huffman_code"},
+           "rust-image": ZUNE_LENIENT, "rust-fir": ZUNE_LENIENT, "rust-cli": ZUNE_LENIENT}
 # Each library's own presets: every case must pass in isolated mode (no xfail allowed).
-OWN_PRESETS = {"opencv": ("resize.opencv.", "decode.opencv"), "pillow": ("resize.pillow.", "decode.pillow")}
+OWN_PRESETS = {"opencv": ("resize.opencv.", "decode.opencv"), "pillow": ("resize.pillow.", "decode.pillow"),
+               "rust-image": ("resize.image.", "decode.image"), "rust-cli": ("resize.image.", "decode.image")}
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,8 @@
 
 Each entry maps a harness name to ``module:Class``; a harness whose library is not installed
 (the Rust extension before it is built, say) is reported as unavailable with the import error,
-never as a crash. ``external`` harnesses are programs (:mod:`.external`), not listed here.
+never as a crash. ``external`` harnesses are programs (:mod:`.external`), not listed here; the
+programs the suite ships (``rust-cli``) are in :mod:`.programs`.
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ BUILTIN: dict[str, str] = {
     "opencv": "conformance.harnesses.opencv:OpenCVHarness",
     "pillow": "conformance.harnesses.pillow:PillowHarness",
     "onnxruntime": "conformance.harnesses.onnxruntime:OnnxRuntimeHarness",
+    "rust-image": "conformance.harnesses.rust:RustImageHarness",
+    "rust-fir": "conformance.harnesses.rust:RustFirHarness",
+    "tract": "conformance.harnesses.rust:TractHarness",
 }
 
 

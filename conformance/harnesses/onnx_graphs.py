@@ -94,7 +94,7 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
-from .base import Unsupported, resize_target
+from .base import Harness, Unsupported, resize_target
 
 # Resize-19 (ONNX 1.14+) has antialias, keep_aspect_ratio_policy, axes and half_pixel_symmetric;
 # Pad-19 has edge/reflect with an axes input; every other op used here is unchanged since.
@@ -623,3 +623,29 @@ def build_step_graph(step: dict[str, Any], shape: tuple, dtype: np.dtype) -> onn
 __all__ = ["INPUT", "OPSET", "OUTPUT", "build_step_graph", "check_step", "describe_step",
            "resize_attributes"]
 
+
+
+class GraphHarness(Harness):
+    """A harness that runs each step as the graph :func:`build_step_graph` makes (ONNX Runtime,
+    tract): subclasses set ``runtime`` (the name in ``describe``) and implement
+    :meth:`execute` (serialized graph + contiguous input -> output)."""
+
+    runtime = ""
+
+    def check(self, step: dict[str, Any]) -> str | None:
+        return check_step(step)
+
+    def describe(self, step: dict[str, Any]) -> str:
+        return f"{self.runtime}: {describe_step(step)}"
+
+    def run(self, step: dict[str, Any], value: bytes | np.ndarray) -> np.ndarray:
+        reason = check_step(step)
+        if reason is not None:
+            raise Unsupported(reason)
+        if not isinstance(value, np.ndarray):
+            raise TypeError(f"the {step.get('op')} step needs an array, got {type(value).__name__}")
+        array = np.ascontiguousarray(value)
+        return self.execute(build_step_graph(step, array.shape, array.dtype).SerializeToString(), array)
+
+    def execute(self, graph: bytes, array: np.ndarray) -> np.ndarray:
+        raise NotImplementedError

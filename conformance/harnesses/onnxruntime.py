@@ -20,14 +20,12 @@ from __future__ import annotations
 
 import hashlib
 from collections import OrderedDict
-from typing import Any
 
 import numpy as np
 import onnx
 import onnxruntime as ort
 
-from .base import Harness, Unsupported
-from .onnx_graphs import INPUT, OPSET, OUTPUT, build_step_graph, check_step, describe_step
+from .onnx_graphs import INPUT, OPSET, OUTPUT, GraphHarness
 
 # Sessions kept (least recently used dropped first): each holds a few small initializers; a
 # bundle has a few hundred distinct (step, shape) graphs.
@@ -36,10 +34,11 @@ SESSION_CACHE_SIZE = 512
 LOG_SEVERITY_FATAL = 4
 
 
-class OnnxRuntimeHarness(Harness):
+class OnnxRuntimeHarness(GraphHarness):
     """ONNX Runtime (CPU) running each step as an opset-19 ONNX graph; see :mod:`.onnx_graphs`."""
 
     name = "onnxruntime"
+    runtime = "onnxruntime"
     summary = f"ONNX Runtime CPU provider running each step as an ONNX graph (opset {OPSET})"
 
     def __init__(self) -> None:
@@ -62,22 +61,8 @@ class OnnxRuntimeHarness(Harness):
             "layout": "Gather, Transpose, Unsqueeze",
         }
 
-    def check(self, step: dict[str, Any]) -> str | None:
-        return check_step(step)
-
-    def describe(self, step: dict[str, Any]) -> str:
-        return f"onnxruntime: {describe_step(step)}"
-
-    def run(self, step: dict[str, Any], value: bytes | np.ndarray) -> np.ndarray:
-        reason = check_step(step)
-        if reason is not None:
-            raise Unsupported(reason)
-        if not isinstance(value, np.ndarray):
-            raise TypeError(f"the {step.get('op')} step needs an array, got {type(value).__name__}")
-        array = np.ascontiguousarray(value)
-        model = build_step_graph(step, array.shape, array.dtype)
-        session = self.session(model.SerializeToString())
-        return session.run([OUTPUT], {INPUT: array})[0]
+    def execute(self, graph: bytes, array: np.ndarray) -> np.ndarray:
+        return self.session(graph).run([OUTPUT], {INPUT: array})[0]
 
     def session(self, model_bytes: bytes) -> ort.InferenceSession:
         """The cached session for a serialized model (keyed by its SHA-256)."""

@@ -1,0 +1,141 @@
+"""The Rust harnesses: the ``conformance_rust`` extension (``rust_harness/``, PyO3 + maturin).
+
+Every decision about which knob maps to which Rust call lives in the Rust crate, documented in
+its modules (``rust_harness/src/{decode,resize_image,resize_fir,color,geometry,normalize,
+layout}.rs``), because the CLI (``conformance-rust-harness``) runs the same code; these classes
+only pass the bundle's JSON steps and numpy arrays across.
+
+- ``rust-image``: the ``image`` crate 0.25 as a Rust user calls it: ``ImageReader`` decode
+  (zune-jpeg, the png crate) under ``Limits``, ``apply_orientation``, ``imageops::resize``
+  (Nearest/Triangle/CatmullRom/Gaussian/Lanczos3), ``to_luma8``/``to_rgb8``/``overlay``;
+  crop/pad/letterbox, normalize (f32) and layout with ``ndarray``.
+- ``rust-fir``: the same with resize by ``fast_image_resize`` 5.5 (``Nearest``,
+  ``Convolution(..)`` when ``antialias`` is true, ``Interpolation(..)`` when false).
+- ``tract``: the pipeline steps as the ONNX graphs :mod:`.onnx_graphs` builds (the bytes ONNX
+  Runtime runs), run by tract-onnx 0.23 through the extension's ``OnnxModel``. A graph tract
+  cannot load or optimise is ``unsupported`` with tract's own message.
+
+The CLI is run by the ``rust-cli`` program harness (:mod:`.programs`), so the external protocol
+is exercised end to end.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import OrderedDict
+from typing import Any
+
+import numpy as np
+
+import conformance_rust as native
+
+from .base import Harness, Unsupported
+from .onnx_graphs import OPSET, GraphHarness
+
+# Compiled tract plans kept (least recently used dropped first).
+MODEL_CACHE_SIZE = 512
+
+
+def _step_json(step: dict[str, Any]) -> str:
+    return json.dumps(step, sort_keys=True)
+
+
+class _RustEngineHarness(Harness):
+    """A step engine of the extension (``engine`` = "image" or "fir")."""
+
+    engine = ""
+
+    def versions(self) -> dict[str, str]:
+        return dict(native.versions())
+
+    def check(self, step: dict[str, Any]) -> str | None:
+        return native.check(self.engine, _step_json(step))
+
+    def describe(self, step: dict[str, Any]) -> str:
+        return native.describe(self.engine, _step_json(step))
+
+    def run(self, step: dict[str, Any], value: bytes | np.ndarray) -> np.ndarray:
+        if not isinstance(value, np.ndarray):
+            value = bytes(value)
+        try:
+            return native.run_step(self.engine, _step_json(step), value)
+        except native.UnsupportedStep as e:
+            raise Unsupported(str(e)) from None
+
+
+class RustImageHarness(_RustEngineHarness):
+    """The ``image`` crate (+ ndarray) through the extension; see the module docstring."""
+
+    name = "rust-image"
+    summary = "Rust image 0.25: ImageReader (zune-jpeg, png), imageops::resize, to_luma8; ndarray"
+    engine = "image"
+
+    def capabilities(self) -> dict[str, str]:
+        return {
+            "decode": "ImageReader + Limits + apply_orientation, to_rgb8/to_luma8/to_rgba8/16-bit",
+            "resize": "imageops::resize Nearest/Triangle/CatmullRom/Gaussian/Lanczos3 "
+                      "(no box, hamming, area)",
+            "crop": "ndarray slice, centre offset (H - h) / 2",
+            "pad": "ndarray constant/edge/reflect",
+            "letterbox": "ndarray canvas, offset (H_out - H) / 2",
+            "color": "swap, to_luma8 (BT.709 integer), to_rgb8, overlay; no YCbCr",
+            "normalize": "f32 arithmetic",
+            "layout": "ndarray permuted_axes / insert_axis",
+        }
+
+
+class RustFirHarness(_RustEngineHarness):
+    """``fast_image_resize`` for resize, the rest as ``rust-image``."""
+
+    name = "rust-fir"
+    summary = "Rust fast_image_resize 5.5 (resize); image 0.25 + ndarray for the other steps"
+    engine = "fir"
+
+    def capabilities(self) -> dict[str, str]:
+        return {**RustImageHarness().capabilities(),
+                "resize": "fast_image_resize Nearest, Convolution/Interpolation(Box, Bilinear, "
+                          "Hamming, CatmullRom, Gaussian, Lanczos3) (no area)"}
+
+
+class TractHarness(GraphHarness):
+    """tract-onnx running the :mod:`.onnx_graphs` step graphs (the bytes ONNX Runtime runs)."""
+
+    name = "tract"
+    runtime = "tract"
+    summary = f"tract-onnx (Rust) running each step as an ONNX graph (opset {OPSET})"
+
+    def __init__(self) -> None:
+        self._models: OrderedDict[bytes, Any] = OrderedDict()
+
+    def versions(self) -> dict[str, str]:
+        libs = dict(native.versions())
+        return {"tract-onnx": libs.get("tract-onnx", "?"), "opset": str(OPSET),
+                "conformance-rust-harness": libs.get("conformance-rust-harness", "?")}
+
+    def capabilities(self) -> dict[str, str]:
+        return {"decode": "unsupported: ONNX has no image decoder op in the default domain",
+                "*": "the ONNX Runtime harness's graphs (Resize-19, Slice, Pad, Gather, ...), "
+                     "run by tract; a graph tract rejects is unsupported with its message"}
+
+    def execute(self, graph: bytes, array: np.ndarray) -> np.ndarray:
+        try:
+            return self.model(graph).run(array)[0]
+        except native.UnsupportedStep as e:
+            raise Unsupported(str(e)) from None
+
+    def model(self, graph: bytes) -> Any:
+        """The cached tract model for a serialized graph (keyed by its SHA-256)."""
+        key = hashlib.sha256(graph).digest()
+        model = self._models.get(key)
+        if model is not None:
+            self._models.move_to_end(key)
+            return model
+        try:
+            model = native.OnnxModel(graph)
+        except native.UnsupportedStep as e:
+            raise Unsupported(str(e)) from None
+        self._models[key] = model
+        if len(self._models) > MODEL_CACHE_SIZE:
+            self._models.popitem(last=False)
+        return model
