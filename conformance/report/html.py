@@ -2,8 +2,9 @@
 fetched from a network; a Content-Security-Policy in the page forbids any fetch).
 
 Sections: header (bundle, harnesses and versions, modes, expectation files, totals); a summary
-matrix per mode (harness rows × op columns, coloured by the worst verdict of the cell); the
-negative vectors decoded anyway (lenient); errors; the failing steps (``fail``), each with the
+matrix per mode (harness rows × op columns, coloured by the worst verdict of the cell); JPEG
+decode by subsampling (:mod:`.jpeg_decode`: max and mean error per harness × mode × decode preset
+× chroma subsampling); the negative vectors decoded anyway (lenient); errors; the failing steps (``fail``), each with the
 reference output, the harness output and an amplified difference heatmap side by side, the
 metrics, the tolerance, the call and the message; and a text list of every failing case.
 
@@ -36,6 +37,7 @@ from . import images
 from .common import (ALL_OPS, CELL_ORDER, GLYPHS, FailingStep, case_verdict_counts,
                      error_vs_tolerance, failing_steps, fmt_num, harness_label, lenient_groups,
                      lenient_reason, ordered_ops, printable, problem_steps, worst_problem_cases)
+from .jpeg_decode import display_rows, jpeg_decode_table, models_sentence
 
 TEMPLATE = "report.html.j2"
 # Failing steps drawn as images, by default: enough to see the patterns, small enough to scroll.
@@ -205,6 +207,20 @@ def _matrices(scores: Scores) -> list[dict]:
     return out
 
 
+def _jpeg_section(scores: Scores) -> dict[str, Any]:
+    """The JPEG decode table as template rows (numbers formatted, verdict parts with glyphs)."""
+    table = jpeg_decode_table(scores)
+    rows = []
+    for r in display_rows(table.groups or []):
+        g = r.group
+        rows.append({"harness": r.harness, "mode": r.mode, "preset": r.preset,
+                     "new_block": r.new_block, "subsampling": g.subsampling, "steps": g.steps,
+                     "max_abs": fmt_num(g.max_abs), "mean_abs": fmt_num(g.mean_abs),
+                     "over_tolerance": g.over_tolerance, "cls": _cell(g.verdicts)["cls"],
+                     "parts": [(v, g.verdicts[v], GLYPHS[v]) for v in CELL_ORDER if g.verdicts.get(v)]})
+    return {"rows": rows, "problem": table.problem, "models": models_sentence(table.groups or [])}
+
+
 def build_context(scores: Scores, *, max_failures: int = DEFAULT_MAX_FAILURES,
                   image_budget: int = DEFAULT_IMAGE_BUDGET) -> dict[str, Any]:
     """Everything the template renders (plain data; the template escapes all text)."""
@@ -252,6 +268,7 @@ def build_context(scores: Scores, *, max_failures: int = DEFAULT_MAX_FAILURES,
         "case_totals": [(v, n, GLYPHS[v]) for v, n in case_verdict_counts(scores).items() if n],
         "legend": [(v, GLYPHS[v]) for v in CELL_ORDER],
         "matrices": _matrices(scores),
+        "jpeg": _jpeg_section(scores),
         "lenient": [(g, lenient_reason(g.message)) for g in lenient_groups(scores)],
         "n_lenient": sum(1 for c in scores.cases if c.verdict == "lenient"),
         "errors": errors[:MAX_LISTED], "errors_omitted": max(0, len(errors) - MAX_LISTED),

@@ -5,6 +5,9 @@ described there). Determinism: keys sorted, one-space indent, ASCII, no NaN/Infi
 newline (the bundle's :func:`~conformance.bundle.json_bytes`); cases in (harness, mode as the run
 listed them, case id) order and steps by index; no timings and no host names.
 
+``jpeg_decode`` is the JPEG decode table of :mod:`.jpeg_decode` (one object per harness x mode x
+decode preset x subsampling, in its order), or null when the bundle manifest cannot be read.
+
 Paths: ``bundle`` and ``results_dir`` are written relative to the directory that holds the JSON
 file ('/'-separated; ``os.path.relpath`` semantics, so they may start with ``..``), because the
 run records them absolute and an absolute path differs between two CI machines. A path the
@@ -25,6 +28,7 @@ from typing import Any
 
 from ..bundle import json_bytes
 from ..score import Scores
+from .jpeg_decode import jpeg_decode_table
 
 SCHEMA_RESOURCE = "schemas/scores-v1.schema.json"
 
@@ -53,6 +57,7 @@ def scores_document(scores: Scores, *, base: Path | None = None) -> dict[str, An
                                                        c["case"]))
     for c in doc["cases"]:
         c["steps"] = sorted(c["steps"], key=lambda s: s["index"])
+    doc["jpeg_decode"] = jpeg_decode_table(scores).to_json()
     return doc
 
 

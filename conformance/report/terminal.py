@@ -1,5 +1,6 @@
-"""The terminal report: header, a verdict matrix per mode, totals, the worst cases, and the
-negative vectors a harness decoded anyway (lenient).
+"""The terminal report: header, a verdict matrix per mode, totals, the JPEG decode table (only if
+JPEG decode steps were compared), the worst cases, and the negative vectors a harness decoded
+anyway (lenient).
 
 The matrix has one row per op and one column per harness (a harness × op matrix, transposed so
 that its width grows with the number of harnesses, not ops: it fits 100 columns for the three
@@ -22,6 +23,7 @@ from ..score import Scores
 from .common import (ALL_OPS, ASCII_GLYPHS, CELL_ORDER, GLYPHS, case_verdict_counts, divergent_step,
                      error_vs_tolerance, fmt_num, harness_label, lenient_groups, lenient_reason,
                      ordered_ops, printable, worst_problem_cases)
+from .jpeg_decode import display_rows, jpeg_decode_table, models_sentence
 
 STYLES = {"pass": "green", "fail": "bold red", "xfail": "yellow", "lenient": "magenta",
           "error": "bold red", "unsupported": "dim", "skipped": "dim"}
@@ -165,6 +167,48 @@ def worst_table(scores: Scores, n: int, st: Style) -> Group | Text:
     return Group(title, t)
 
 
+def jpeg_table(scores: Scores, st: Style) -> Group | None:
+    """The JPEG decode table (:mod:`.jpeg_decode`): one row per harness x decode preset x
+    subsampling, under a "harness (mode)" line per block so that it fits 80 columns; None when
+    no JPEG decode step was compared, a one-line note when the bundle manifest is unreadable.
+
+    The terminal keeps it short: isolated mode only where it was run (decode is a pipeline's
+    first step, so chained mode decodes the same) and presets as defined (rows of pipelines that
+    override a preset's knob are in the JSON and HTML reports)."""
+    table = jpeg_decode_table(scores)
+    if table.groups is None:
+        return Group(Text(table.problem, style="dim"))
+    groups = table.groups
+    if any(g.mode == "isolated" for g in groups):
+        groups = [g for g in groups if g.mode == "isolated"]
+    groups = [g for g in groups if not g.overrides] or groups
+    if not groups:
+        return None
+    title = Text("JPEG decode by subsampling", style="bold")
+    title.append(" (|harness - reference| of the compared steps; presets as defined; every "
+                 "row in the JSON/HTML reports)", style="dim")
+    t = Table(box=st.box, pad_edge=False)
+    t.add_column("decode preset", overflow="fold")
+    t.add_column("sampling", no_wrap=True)
+    for name in ("steps", "max", "mean", ">tol"):
+        t.add_column(name, justify="right", no_wrap=True)
+    t.add_column("verdicts", overflow="fold")
+    rows = display_rows(groups)
+    for i, r in enumerate(rows):
+        g = r.group
+        if r.new_block:
+            t.add_row(st.text(f"{g.harness} ({g.mode})", "bold"))
+        last_of_block = i + 1 == len(rows) or rows[i + 1].new_block
+        t.add_row(st.text(r.preset), st.text(g.subsampling), str(g.steps), fmt_num(g.max_abs),
+                  fmt_num(g.mean_abs), str(g.over_tolerance), _cell(g.verdicts, st),
+                  end_section=last_of_block)
+    out = [title, t]
+    models = models_sentence(groups)
+    if models:
+        out.append(Text(models + "; >tol: steps over their tolerance", style="dim"))
+    return Group(*out)
+
+
 def lenient_table(scores: Scores, st: Style) -> Group | None:
     groups = lenient_groups(scores)
     if not groups:
@@ -190,7 +234,11 @@ def render_terminal(scores: Scores, console: Console, *, worst: int = 10) -> Non
     parts = [header(scores, st), Text("")]
     for mode in scores.modes:
         parts += [matrix(scores, mode, st), Text("")]
-    parts += [legend(st), totals(scores, st), Text(""), worst_table(scores, worst, st)]
+    parts += [legend(st), totals(scores, st), Text("")]
+    jpeg = jpeg_table(scores, st)
+    if jpeg is not None:
+        parts += [jpeg, Text("")]
+    parts += [worst_table(scores, worst, st)]
     lenient = lenient_table(scores, st)
     if lenient is not None:
         parts += [Text(""), lenient]
