@@ -229,3 +229,19 @@ def test_tract_rejection_is_unsupported_with_tracts_message():
     from conformance.harnesses import Unsupported
     with pytest.raises(Unsupported, match="tract.*RoundHalfToEven does not support F64"):
         load("tract").run(step, np.zeros((3, 4, 3), np.uint8))
+
+
+def test_run_chain_equals_the_steps_one_by_one(bundle):
+    """The whole pipeline inside Rust (one call) gives the chained outputs of per-step calls."""
+    for engine in ("rust-image", "rust-fir"):
+        harness = load(engine)
+        for case in cases_of(bundle, "e2e.")[:12]:
+            steps = bundle.manifest["pipelines"][case["pipeline"]]["steps"]
+            if any(harness.check(s) for s in steps):
+                continue
+            data = bundle.input_bytes(case["input"])
+            value = data
+            for s in steps:
+                value = harness.run(s, value)
+            out = harness.run_chain(steps, data)
+            assert out.dtype == value.dtype and np.array_equal(out, value), case["id"]

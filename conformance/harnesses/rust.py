@@ -63,6 +63,14 @@ class _RustEngineHarness(Harness):
         except native.UnsupportedStep as e:
             raise Unsupported(str(e)) from None
 
+    def run_chain(self, steps: list[dict[str, Any]], data: bytes) -> np.ndarray:
+        """A whole pipeline (decode first) on the encoded ``data`` inside Rust, in one call (no
+        crossing back to Python between steps, as a Rust deployment runs it); the last output."""
+        try:
+            return native.run_chain(self.engine, json.dumps(steps, sort_keys=True), bytes(data))
+        except native.UnsupportedStep as e:
+            raise Unsupported(str(e)) from None
+
 
 class RustImageHarness(_RustEngineHarness):
     """The ``image`` crate (+ ndarray) through the extension; see the module docstring."""

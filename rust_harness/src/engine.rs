@@ -110,6 +110,34 @@ impl Engine {
     }
 }
 
+impl Engine {
+    /// Runs a whole pipeline on an encoded file, each step on the previous step's output (the
+    /// chained mode of one case, without crossing back to the caller between steps): what a
+    /// Rust deployment's preprocessing function does. Returns the last step's output; the error
+    /// of the first step that fails, prefixed with its index and op.
+    pub fn run_chain(self, steps: &[Step], data: &[u8]) -> Result<Tensor> {
+        let mut value: Option<Tensor> = None;
+        for (index, step) in steps.iter().enumerate() {
+            let input = match value.take() {
+                None if index == 0 => StepInput::Bytes(data),
+                None => unreachable!("every step before produced a value"),
+                Some(t) => StepInput::Array(t),
+            };
+            let out = self.run(step, input).map_err(|e| {
+                let prefix = format!("step {index} ({})", step.op());
+                match e {
+                    HarnessError::Unsupported(m) => HarnessError::Unsupported(format!("{prefix}: {m}")),
+                    HarnessError::Rejected(m) => HarnessError::Rejected(format!("{prefix}: {m}")),
+                    HarnessError::Failed(m) => HarnessError::Failed(format!("{prefix}: {m}")),
+                    HarnessError::Io(m) => HarnessError::Io(format!("{prefix}: {m}")),
+                }
+            })?;
+            value = Some(out);
+        }
+        value.ok_or_else(|| HarnessError::Failed("a pipeline needs at least one step".into()))
+    }
+}
+
 /// Runs `f`, turning a panic inside a library into a `Failed` error with the panic's message,
 /// so one bad case never takes the process (or the Python interpreter) down.
 pub fn catching_panics<T>(what: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {

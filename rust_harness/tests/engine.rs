@@ -184,3 +184,26 @@ fn a_step_with_a_missing_knob_is_an_error_naming_it() {
     let e = Engine::Fir.run(&s, StepInput::Array(u8_tensor(&gradient(4, 4)))).unwrap_err();
     assert!(e.message().contains("antialias"), "{e}");
 }
+
+#[test]
+fn a_chain_equals_its_steps_run_one_by_one() {
+    let data = png_bytes(&gradient(40, 30));
+    let steps = [
+        decode_step("rgb"),
+        resize_step("triangle", 15, 20),
+        step(json!({"op": "crop", "mode": "center", "height": 10, "width": 10, "top": 0, "left": 0})),
+        step(json!({"op": "normalize", "dtype": "float32", "scale": 1.0 / 255.0, "divisor": null,
+                    "mean": [0.5], "std": [0.25], "order": "scale_first"})),
+        step(json!({"op": "layout", "layout": "chw", "batch": true, "channel_order": "keep"})),
+    ];
+    for engine in [Engine::Image, Engine::Fir] {
+        let mut value = engine.run(&steps[0], StepInput::Bytes(&data)).unwrap();
+        for s in &steps[1..] {
+            value = engine.run(s, StepInput::Array(value)).unwrap();
+        }
+        assert_eq!(engine.run_chain(&steps, &data).unwrap(), value);
+        assert_eq!(value.shape(), &[1, 3, 10, 10]);
+    }
+    let e = Engine::Image.run_chain(&[decode_step("rgb"), resize_step("box", 3, 3)], &data).unwrap_err();
+    assert!(e.message().starts_with("step 1 (resize)"), "{e}");
+}
