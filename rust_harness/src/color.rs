@@ -79,13 +79,19 @@ pub fn run(step: &Step, input: Tensor) -> Result<Tensor> {
             let Tensor::U8(a) = input else {
                 return Err(unsupported!("compositing (imageops::overlay) is written here for 8-bit RGBA only, got {}", input.dtype()));
             };
-            let bg = per_channel(&step.f64_list("background")?, 3, "background")?;
-            let rgba = to_dynamic_u8(a)?.to_rgba8();
-            let mut canvas = RgbaImage::from_pixel(rgba.width(), rgba.height(), Rgba([bg[0] as u8, bg[1] as u8, bg[2] as u8, 255]));
-            imageops::overlay(&mut canvas, &rgba, 0, 0);
-            from_dynamic(DynamicImage::ImageRgb8(DynamicImage::ImageRgba8(canvas).to_rgb8()))
+            let rgb = composite(&to_dynamic_u8(a)?.to_rgba8(), &step.f64_list("background")?)?;
+            from_dynamic(DynamicImage::ImageRgb8(rgb))
         }
     }
+}
+
+/// `imageops::overlay` of an RGBA image on an opaque canvas of the `background` colour (one
+/// value or three, cast with `as`), as RGB: the image crate's own blending and rounding.
+pub fn composite(rgba: &RgbaImage, background: &[f64]) -> Result<image::RgbImage> {
+    let bg = per_channel(background, 3, "background")?;
+    let mut canvas = RgbaImage::from_pixel(rgba.width(), rgba.height(), Rgba([bg[0] as u8, bg[1] as u8, bg[2] as u8, 255]));
+    imageops::overlay(&mut canvas, rgba, 0, 0);
+    Ok(DynamicImage::ImageRgba8(canvas).to_rgb8())
 }
 
 /// The crate's luma of a 3-channel image, by sample type.

@@ -23,7 +23,7 @@
 
 use std::io::Cursor;
 
-use image::{imageops, DynamicImage, ImageDecoder, ImageError, ImageReader, Limits, Rgba, RgbaImage};
+use image::{DynamicImage, ImageDecoder, ImageError, ImageReader, Limits};
 use ndarray::ArrayD;
 
 use crate::error::{HarnessError, Result};
@@ -119,13 +119,9 @@ fn convert(step: &Step, img: DynamicImage) -> Result<Tensor> {
     let keep_alpha = has_alpha && alpha == "keep";
 
     let img = if has_alpha && alpha == "composite" {
-        let bg = step.f64_list("background")?;
-        let bg = crate::step::per_channel(&bg, 3, "background")?;
-        let mut canvas = RgbaImage::from_pixel(img.width(), img.height(), Rgba([bg[0] as u8, bg[1] as u8, bg[2] as u8, 255]));
-        imageops::overlay(&mut canvas, &img.to_rgba8(), 0, 0);
-        let rgb = DynamicImage::ImageRgba8(canvas).to_rgb8();
+        let rgb = crate::color::composite(&img.to_rgba8(), &step.f64_list("background")?)?;
         if gray_file && output == "unchanged" {
-            DynamicImage::ImageRgb8(rgb).to_luma8().into()
+            DynamicImage::ImageLuma8(DynamicImage::ImageRgb8(rgb).to_luma8())
         } else {
             DynamicImage::ImageRgb8(rgb)
         }
