@@ -110,7 +110,7 @@ fn luma(input: Tensor) -> Result<Tensor> {
 /// The crate's float image types: Rgb32F and Rgba32F.
 fn float_image(a: ArrayD<f32>) -> Result<DynamicImage> {
     let (h, w, c) = (a.shape()[0] as u32, a.shape()[1] as u32, a.shape()[2]);
-    let raw = a.as_standard_layout().into_owned().into_raw_vec_and_offset().0;
+    let raw = crate::tensor::into_c_vec(a);
     let bad = || failed!("the image crate's float images have 3 or 4 channels, got {c}");
     Ok(match c {
         3 => DynamicImage::ImageRgb32F(ImageBuffer::from_raw(w, h, raw).ok_or_else(bad)?),

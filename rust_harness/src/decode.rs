@@ -7,16 +7,16 @@
 //! pixel is decoded, `decoder.orientation()`, `DynamicImage::from_decoder`, then
 //! `apply_orientation` when `orientation="apply"`, then the output conversion:
 //!
-//! - `output` (intent): rgb -> `to_rgb8()`; bgr -> the same with the colour channels reversed;
-//!   gray -> `to_luma8()` (the image crate's luma: BT.709 weights in integers,
+//! - `output` (intent): rgb -> `into_rgb8()`; bgr -> the same with the colour channels reversed;
+//!   gray -> `into_luma8()` (the image crate's luma: BT.709 weights in integers,
 //!   `(2126·R + 7152·G + 722·B) / 10000` truncated; `gray_coefficients`/`gray_arithmetic` are
 //!   behaviour and get that); unchanged -> the decoded colour type (L8, La8, Rgb8, Rgba8, their
 //!   16-bit forms).
-//! - `alpha` (intent for keep): `keep` -> `to_rgba8()`/`to_luma_alpha8()` when the image has
+//! - `alpha` (intent for keep): `keep` -> `into_rgba8()`/`into_luma_alpha8()` when the image has
 //!   alpha (the png crate always expands tRNS to alpha: `trns` is behaviour); `drop` -> no alpha
 //!   channel; `composite` -> `imageops::overlay` of the RGBA image on an opaque `background`
 //!   canvas (the crate's own blending), then the output conversion.
-//! - `depth16`: `keep` (intent: uint16 samples) -> the 16-bit conversions (`to_rgb16()`, ...) for
+//! - `depth16`: `keep` (intent: uint16 samples) -> the 16-bit conversions (`into_rgb16()`, ...) for
 //!   16-bit files; any other value gets the crate's 16->8 rule, `(v + 128) / 257`.
 //! - JPEG knobs (`idct`, `upsampling`, `ycc`, `block_smoothing`, ...) are behaviour: zune-jpeg
 //!   runs its own (the reference's `image` decode preset models them).
@@ -48,9 +48,9 @@ pub fn describe(step: &Step) -> String {
     let keep = alpha == "keep";
     parts.push(
         match step.str("output").unwrap_or("rgb") {
-            "rgb" => if keep { "to_rgba8() if it has alpha, else to_rgb8()" } else { "to_rgb8()" },
-            "bgr" => if keep { "to_rgba8()/to_rgb8(), colour channels reversed" } else { "to_rgb8(), channels reversed" },
-            "gray" => if keep { "to_luma_alpha8() if it has alpha, else to_luma8()" } else { "to_luma8()" },
+            "rgb" => if keep { "into_rgba8() if it has alpha, else into_rgb8()" } else { "into_rgb8()" },
+            "bgr" => if keep { "into_rgba8()/into_rgb8(), colour channels reversed" } else { "into_rgb8(), channels reversed" },
+            "gray" => if keep { "into_luma_alpha8() if it has alpha, else into_luma8()" } else { "into_luma8()" },
             _ => "the decoded colour type (16-bit as 8 unless depth16=keep)",
         }
         .into(),
@@ -121,7 +121,7 @@ fn convert(step: &Step, img: DynamicImage) -> Result<Tensor> {
     let img = if has_alpha && alpha == "composite" {
         let rgb = crate::color::composite(&img.to_rgba8(), &step.f64_list("background")?)?;
         if gray_file && output == "unchanged" {
-            DynamicImage::ImageLuma8(DynamicImage::ImageRgb8(rgb).to_luma8())
+            DynamicImage::ImageLuma8(DynamicImage::ImageRgb8(rgb).into_luma8())
         } else {
             DynamicImage::ImageRgb8(rgb)
         }
@@ -132,10 +132,10 @@ fn convert(step: &Step, img: DynamicImage) -> Result<Tensor> {
     match output {
         "rgb" | "bgr" => {
             let mut t = match (keep_alpha, keep16) {
-                (true, true) => from_dynamic(DynamicImage::ImageRgba16(img.to_rgba16())),
-                (true, false) => from_dynamic(DynamicImage::ImageRgba8(img.to_rgba8())),
-                (false, true) => from_dynamic(DynamicImage::ImageRgb16(img.to_rgb16())),
-                (false, false) => from_dynamic(DynamicImage::ImageRgb8(img.to_rgb8())),
+                (true, true) => from_dynamic(DynamicImage::ImageRgba16(img.into_rgba16())),
+                (true, false) => from_dynamic(DynamicImage::ImageRgba8(img.into_rgba8())),
+                (false, true) => from_dynamic(DynamicImage::ImageRgb16(img.into_rgb16())),
+                (false, false) => from_dynamic(DynamicImage::ImageRgb8(img.into_rgb8())),
             }?;
             if output == "bgr" {
                 t = crate::color::reverse_first_three(t)?;
@@ -143,21 +143,21 @@ fn convert(step: &Step, img: DynamicImage) -> Result<Tensor> {
             Ok(t)
         }
         "gray" => match (keep_alpha, keep16) {
-            (true, true) => from_dynamic(DynamicImage::ImageLumaA16(img.to_luma_alpha16())),
-            (true, false) => from_dynamic(DynamicImage::ImageLumaA8(img.to_luma_alpha8())),
-            (false, true) => from_dynamic(DynamicImage::ImageLuma16(img.to_luma16())),
-            (false, false) => from_dynamic(DynamicImage::ImageLuma8(img.to_luma8())),
+            (true, true) => from_dynamic(DynamicImage::ImageLumaA16(img.into_luma_alpha16())),
+            (true, false) => from_dynamic(DynamicImage::ImageLumaA8(img.into_luma_alpha8())),
+            (false, true) => from_dynamic(DynamicImage::ImageLuma16(img.into_luma16())),
+            (false, false) => from_dynamic(DynamicImage::ImageLuma8(img.into_luma8())),
         },
         "unchanged" => {
             let out = match (gray_file, keep_alpha, keep16) {
-                (true, true, true) => DynamicImage::ImageLumaA16(img.to_luma_alpha16()),
-                (true, true, false) => DynamicImage::ImageLumaA8(img.to_luma_alpha8()),
-                (true, false, true) => DynamicImage::ImageLuma16(img.to_luma16()),
-                (true, false, false) => DynamicImage::ImageLuma8(img.to_luma8()),
-                (false, true, true) => DynamicImage::ImageRgba16(img.to_rgba16()),
-                (false, true, false) => DynamicImage::ImageRgba8(img.to_rgba8()),
-                (false, false, true) => DynamicImage::ImageRgb16(img.to_rgb16()),
-                (false, false, false) => DynamicImage::ImageRgb8(img.to_rgb8()),
+                (true, true, true) => DynamicImage::ImageLumaA16(img.into_luma_alpha16()),
+                (true, true, false) => DynamicImage::ImageLumaA8(img.into_luma_alpha8()),
+                (true, false, true) => DynamicImage::ImageLuma16(img.into_luma16()),
+                (true, false, false) => DynamicImage::ImageLuma8(img.into_luma8()),
+                (false, true, true) => DynamicImage::ImageRgba16(img.into_rgba16()),
+                (false, true, false) => DynamicImage::ImageRgba8(img.into_rgba8()),
+                (false, false, true) => DynamicImage::ImageRgb16(img.into_rgb16()),
+                (false, false, false) => DynamicImage::ImageRgb8(img.into_rgb8()),
             };
             from_dynamic(out)
         }
@@ -194,7 +194,7 @@ macro_rules! to_dynamic {
                 [h, w, c] => (h as u32, w as u32, c),
                 ref s => return Err(failed!("expected an (H, W, C) image, got shape {s:?}")),
             };
-            let raw = a.as_standard_layout().into_owned().into_raw_vec_and_offset().0;
+            let raw = crate::tensor::into_c_vec(a);
             let bad = || failed!("{c} channels do not fill a {w}x{h} image buffer");
             Ok(match c {
                 1 => DynamicImage::$l(image::ImageBuffer::from_raw(w, h, raw).ok_or_else(bad)?),

@@ -72,8 +72,21 @@ pub fn run(step: &Step, input: Tensor) -> Result<Tensor> {
 trait FirSample: Copy + Default + 'static {
     /// The pixel type of `channels` samples of this type (1..4).
     fn pixel_type(channels: usize) -> PixelType;
-    fn to_bytes(data: &[Self]) -> Vec<u8>;
-    fn from_bytes(bytes: &[u8]) -> Vec<Self>;
+    /// The samples as the crate's byte buffer (native byte order).
+    fn into_bytes(data: Vec<Self>) -> Vec<u8>;
+    fn from_bytes(bytes: Vec<u8>) -> Vec<Self>;
+}
+
+impl FirSample for u8 {
+    fn pixel_type(channels: usize) -> PixelType {
+        [PixelType::U8, PixelType::U8x2, PixelType::U8x3, PixelType::U8x4][channels - 1]
+    }
+    fn into_bytes(data: Vec<u8>) -> Vec<u8> {
+        data
+    }
+    fn from_bytes(bytes: Vec<u8>) -> Vec<u8> {
+        bytes
+    }
 }
 
 macro_rules! fir_sample {
@@ -82,10 +95,10 @@ macro_rules! fir_sample {
             fn pixel_type(channels: usize) -> PixelType {
                 [PixelType::$p1, PixelType::$p2, PixelType::$p3, PixelType::$p4][channels - 1]
             }
-            fn to_bytes(data: &[Self]) -> Vec<u8> {
+            fn into_bytes(data: Vec<Self>) -> Vec<u8> {
                 data.iter().flat_map(|v| v.to_ne_bytes()).collect()
             }
-            fn from_bytes(bytes: &[u8]) -> Vec<Self> {
+            fn from_bytes(bytes: Vec<u8>) -> Vec<Self> {
                 const N: usize = std::mem::size_of::<$t>();
                 bytes.chunks_exact(N).map(|c| <$t>::from_ne_bytes(c.try_into().expect("chunk"))).collect()
             }
@@ -93,7 +106,6 @@ macro_rules! fir_sample {
     };
 }
 
-fir_sample!(u8, [U8, U8x2, U8x3, U8x4]);
 fir_sample!(u16, [U16, U16x2, U16x3, U16x4]);
 fir_sample!(f32, [F32, F32x2, F32x3, F32x4]);
 
@@ -115,13 +127,12 @@ fn resize_any<T: FirSample>(a: ArrayD<T>, oh: usize, ow: usize, alg: ResizeAlg) 
 fn resize_pixels<T: FirSample>(a: ArrayD<T>, oh: usize, ow: usize, alg: ResizeAlg) -> Result<ArrayD<T>> {
     let (h, w, c) = (a.shape()[0], a.shape()[1], a.shape()[2]);
     let pixel_type = T::pixel_type(c);
-    let data = a.as_standard_layout();
-    let bytes = T::to_bytes(data.as_slice().expect("standard layout"));
+    let bytes = T::into_bytes(crate::tensor::into_c_vec(a));
     let src = Image::from_vec_u8(w as u32, h as u32, bytes, pixel_type)
         .map_err(|e| failed!("fast_image_resize source image: {e}"))?;
     let mut dst = Image::new(ow as u32, oh as u32, pixel_type);
     Resizer::new()
         .resize(&src, &mut dst, &ResizeOptions::new().resize_alg(alg))
         .map_err(|e| failed!("fast_image_resize: {e}"))?;
-    shaped(&[oh, ow, c], T::from_bytes(&dst.into_vec()))
+    shaped(&[oh, ow, c], T::from_bytes(dst.into_vec()))
 }

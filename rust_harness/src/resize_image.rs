@@ -86,7 +86,7 @@ where
     P::Subpixel: 'static,
 {
     let (h, w, c) = (a.shape()[0], a.shape()[1], a.shape()[2]);
-    let raw = a.as_standard_layout().into_owned().into_raw_vec_and_offset().0;
+    let raw = crate::tensor::into_c_vec(a);
     let buf: ImageBuffer<P, Vec<P::Subpixel>> = ImageBuffer::from_raw(w as u32, h as u32, raw)
         .ok_or_else(|| failed!("a {h}x{w}x{c} array does not fill an image buffer"))?;
     let out = imageops::resize(&buf, ow, oh, filter);

@@ -88,6 +88,22 @@ impl Tensor {
     }
 }
 
+/// The samples of an array in C order, without copying when it already owns them in that
+/// order (a fresh array from a decoder or a previous step), else one copy.
+pub fn into_c_vec<T: Clone>(a: ArrayD<T>) -> Vec<T> {
+    if a.is_standard_layout() {
+        let n = a.len();
+        let (data, offset) = a.into_raw_vec_and_offset();
+        if offset.unwrap_or(0) == 0 && data.len() == n {
+            return data;
+        }
+        // a standard-layout view into a larger buffer: keep just its elements
+        let start = offset.unwrap_or(0);
+        return data[start..start + n].to_vec();
+    }
+    a.iter().cloned().collect()
+}
+
 /// A C-order array of `shape` over `data`, or a clear error if the lengths disagree.
 pub fn shaped<T>(shape: &[usize], data: Vec<T>) -> Result<ArrayD<T>> {
     let n = data.len();
