@@ -248,3 +248,14 @@ def test_real_tiny_run_all_formats(tmp_path_factory, tmp_path):
     assert int(root.get("skipped")) == c["unsupported"] + c["skipped"] + c["xfail"]
     assert {s.get("name") for s in root} == {"opencv.isolated", "opencv.chained", "pillow.isolated",
                                              "pillow.chained"}
+
+
+def test_matrix_blocks_keep_harness_names_whole_at_80_columns():
+    from conformance.report.terminal import harness_blocks
+
+    names = ["onnxruntime", "opencv", "pillow", "rust-cli", "rust-fir", "rust-image", "tract"]
+    blocks = harness_blocks(names, 80)
+    assert [h for b in blocks for h in b] == names  # a partition, in order
+    assert len(blocks) == 2 and all(b for b in blocks)
+    assert harness_blocks(names, 200) == [names]
+    assert harness_blocks(["a-very-long-harness-name-indeed"], 20) == [["a-very-long-harness-name-indeed"]]

@@ -3,8 +3,9 @@ JPEG decode steps were compared), the worst cases, and the negative vectors a ha
 anyway (lenient).
 
 The matrix has one row per op and one column per harness (a harness × op matrix, transposed so
-that its width grows with the number of harnesses, not ops: it fits 100 columns for the three
-built-in Python harnesses). A cell counts step verdicts with one glyph each, e.g.
+that its width grows with the number of harnesses, not ops); when the harnesses do not fit the
+console width with their names whole, the matrix is printed in consecutive blocks of harness
+columns (the seven built-in harnesses take two blocks at 80 columns). A cell counts step verdicts with one glyph each, e.g.
 ``1174✓ 88✗ 54–``, and on a second line the worst max abs error over the steps that were
 compared (pass, fail, xfail). Without a terminal (CI logs) rich writes no colour codes; where
 the output encoding is not UTF-8 the glyphs and table borders are ASCII.
@@ -90,21 +91,44 @@ def header(scores: Scores, st: Style) -> Table:
     return t
 
 
-def matrix(scores: Scores, mode: str, st: Style) -> Group:
-    """Step verdicts per op (rows) and harness (columns) for one mode; last row: all ops."""
+# Narrowest useful matrix column: a count with its glyph and a worst error ("1238✓ 497x").
+MATRIX_CELL_WIDTH = 12
+MATRIX_OP_WIDTH = 10
+
+
+def harness_blocks(harnesses: list[str], width: int) -> list[list[str]]:
+    """Consecutive groups of harness columns that fit ``width`` characters with whole names."""
+    blocks: list[list[str]] = [[]]
+    used = MATRIX_OP_WIDTH
+    for h in harnesses:
+        need = max(len(h), MATRIX_CELL_WIDTH) + 3  # column + padding and border
+        if blocks[-1] and used + need > width:
+            blocks.append([])
+            used = MATRIX_OP_WIDTH
+        blocks[-1].append(h)
+        used += need
+    return blocks
+
+
+def matrix(scores: Scores, mode: str, st: Style, width: int = 200) -> Group:
+    """Step verdicts per op (rows) and harness (columns) for one mode; last row: all ops. In
+    blocks of harness columns when they do not fit ``width``."""
     summary = scores.summary()
     harnesses = [h for h in sorted(summary) if mode in summary[h]]
     ops = ordered_ops(op for h in harnesses for op in summary[h][mode])
-    t = Table(box=st.box, pad_edge=False)
-    t.add_column("op", style="bold", no_wrap=True)
-    for h in harnesses:
-        t.add_column(st.text(h), overflow="fold")
-    for i, op in enumerate(ops):
-        label = "all ops" if op == ALL_OPS else op
-        before_total = i + 1 < len(ops) and ops[i + 1] == ALL_OPS
-        t.add_row(st.text(label), *(_cell(summary[h][mode].get(op), st) for h in harnesses),
-                  end_section=before_total)
-    return Group(Text(f"{mode} mode: step verdicts per op", style="bold"), t)
+    tables = []
+    for block in harness_blocks(harnesses, width):
+        t = Table(box=st.box, pad_edge=False)
+        t.add_column("op", style="bold", no_wrap=True)
+        for h in block:
+            t.add_column(st.text(h), overflow="fold", min_width=min(len(h), MATRIX_CELL_WIDTH * 2))
+        for i, op in enumerate(ops):
+            label = "all ops" if op == ALL_OPS else op
+            before_total = i + 1 < len(ops) and ops[i + 1] == ALL_OPS
+            t.add_row(st.text(label), *(_cell(summary[h][mode].get(op), st) for h in block),
+                      end_section=before_total)
+        tables.append(t)
+    return Group(Text(f"{mode} mode: step verdicts per op", style="bold"), *tables)
 
 
 def legend(st: Style) -> Text:
@@ -233,7 +257,7 @@ def render_terminal(scores: Scores, console: Console, *, worst: int = 10) -> Non
     st = Style.of(console)
     parts = [header(scores, st), Text("")]
     for mode in scores.modes:
-        parts += [matrix(scores, mode, st), Text("")]
+        parts += [matrix(scores, mode, st, console.width), Text("")]
     parts += [legend(st), totals(scores, st), Text("")]
     jpeg = jpeg_table(scores, st)
     if jpeg is not None:
