@@ -91,6 +91,8 @@ END_TO_END = [
      [RGB_DECODE, {"op": "color", "preset": "pillow.gray"}]),
     ("color.gray.opencv_fixed", "cv2.cvtColor(COLOR_RGB2GRAY)",
      [RGB_DECODE, {"op": "color", "preset": "opencv.gray"}]),
+    ("color.gray.image_f32", "the Rust image crate's to_luma8 (float32 BT.709)",
+     [RGB_DECODE, {"op": "color", "preset": "image.gray"}]),
     ("color.gray.bt709.float.half_even", "float BT.709 luma",
      [RGB_DECODE, {"op": "color", "conversion": "rgb_to_gray", "gray_coefficients": "bt709",
                    "rounding": "half_even"}]),

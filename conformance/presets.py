@@ -2,7 +2,7 @@
 
 A preset is only shorthand: it expands to explicit knob values, which a pipeline may override.
 The values here are the measured behaviour of the versions pinned in ``pyproject.toml``
-(Pillow 13.0.0, opencv-python-headless 5.0.0, image 0.25.10, onnx 1.23.2); each row says what
+(Pillow 13.0.0, opencv-python-headless 5.0.0, image 0.25.10 via the Rust harness, onnx 1.23.2); each row says what
 was matched and how closely in the tests named beside it.
 
 ONNX Resize presets form a family named ``onnx.<mode>[.<coords>][.<nearest_mode>][.antialias]
@@ -166,9 +166,11 @@ DECODE_PRESETS: dict[str, dict[str, Any]] = {
                         depth16_gray="same", **LIBJPEG_TURBO_JPEG, cmyk_rgb="opencv",
                         jpeg_gray="y_plane"),
     # Rust image: ImageReader::decode()?.to_rgb8(): no rotation, alpha dropped, (v+128)/257;
-    # JPEG through zune-jpeg (not checked here: no Rust in the test environment).
+    # JPEG through zune-jpeg; to_luma8 = the crate's float32 BT.709 luma (image_f32). Matched bit for bit
+    # by the rust-image harness on every decode.image case (tests/test_harness_rust.py).
     "image": dict(output="rgb", orientation="ignore", alpha="drop", trns="ignore", depth16="round",
-                  depth16_gray="same", **ZUNE_JPEG, jpeg_gray="from_rgb"),
+                  depth16_gray="same", **ZUNE_JPEG, jpeg_gray="from_rgb", gray_coefficients="bt709",
+                  gray_arithmetic="image_f32"),
 }
 
 # --- color ------------------------------------------------------------------------------------
@@ -176,6 +178,8 @@ DECODE_PRESETS: dict[str, dict[str, Any]] = {
 COLOR_PRESETS: dict[str, dict[str, Any]] = {
     "pillow.gray": dict(conversion="rgb_to_gray", gray_coefficients="bt601", arithmetic="pillow_fixed"),
     "opencv.gray": dict(conversion="rgb_to_gray", gray_coefficients="bt601", arithmetic="opencv_fixed"),
+    # Rust image: DynamicImage::to_luma8(), float32 BT.709 (reference.color.image_luma).
+    "image.gray": dict(conversion="rgb_to_gray", gray_coefficients="bt709", arithmetic="image_f32"),
 }
 
 # --- normalize --------------------------------------------------------------------------------

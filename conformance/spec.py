@@ -58,6 +58,11 @@ def _valid_resize_arithmetic(v: str) -> bool:
 # ---------------------------------------------------------------------------------------------
 
 
+# The luma coefficients each fixed-point luma arithmetic is defined for (reference.color).
+FIXED_LUMA_COEFFICIENTS = {"pillow_fixed": "bt601", "opencv_fixed": "bt601", "libpng_fixed": "bt601",
+                           "image_f32": "bt709"}
+
+
 @dataclass(frozen=True)
 class Step:
     """Base of all steps. ``op`` names the operation; ``preset`` is provenance only."""
@@ -110,7 +115,9 @@ class Decode(Step):
       IMREAD_GRAYSCALE runs it (png_set_rgb_to_gray(png, 1, 0.299, 0.587): weights 9797, 19234,
       3737 over 2^15), applied to the colour samples at the file's native depth, *before* the
       16 -> 8 rule and before compositing: 8-bit (9797R + 19234G + 3737B) >> 15 (truncating),
-      16-bit (9797R + 19234G + 3737B + 2^14) >> 15. Fixed forms exist only for bt601.
+      16-bit (9797R + 19234G + 3737B + 2^14) >> 15. ``image_f32`` is the Rust image crate's
+      to_luma8 (float32, reference.color.IMAGE_LUMA_F32). Fixed forms exist only for bt601,
+      except image_f32 (bt709 only).
     JPEG reconstruction (no effect on PNG; formulas on the modules of ``reference/jpeg/``):
     - ``idct``: ``islow`` (libjpeg-turbo jidctint.c, 13-bit LL&M: Pillow, OpenCV), ``float``
       (the exact T.81 A.3.3 IDCT in float64, rounded half up; no library), ``zune`` (zune-jpeg's
@@ -148,7 +155,7 @@ class Decode(Step):
     depth16_gray: str = knob("same", "16-bit gray rule", ("same", "shift", "round", "clip", "keep"))
     gray_coefficients: str = knob("bt601", "luma weights for output=gray", ("bt601", "bt709"))
     gray_arithmetic: str = knob("pillow_fixed", "luma arithmetic for output=gray",
-                                ("float", "pillow_fixed", "opencv_fixed", "libpng_fixed"))
+                                ("float", "pillow_fixed", "opencv_fixed", "libpng_fixed", "image_f32"))
     idct: str = knob("islow", "JPEG inverse DCT", ("islow", "float", "zune"))
     range_limit: str = knob("saturate", "JPEG islow output clamp", ("saturate", "wrap"))
     upsampling: str = knob("fancy", "JPEG chroma upsampling", ("fancy", "nearest", "zune"))
@@ -167,8 +174,9 @@ class Decode(Step):
         if not (isinstance(bg, tuple) and len(bg) == 3 and all(isinstance(c, int) and 0 <= c <= 255
                                                                   for c in bg)):
             raise SpecError("must be three integers 0..255", field="background", value=bg, **where)
-        if self.gray_arithmetic == "libpng_fixed" and self.gray_coefficients != "bt601":
-            raise SpecError("gray_arithmetic 'libpng_fixed' exists only for bt601 coefficients "
+        needs = FIXED_LUMA_COEFFICIENTS.get(self.gray_arithmetic)
+        if needs is not None and self.gray_coefficients != needs:
+            raise SpecError(f"gray_arithmetic {self.gray_arithmetic!r} exists only for {needs} coefficients "
                             f"(got gray_coefficients {self.gray_coefficients!r})",
                             field="gray_arithmetic", value=self.gray_arithmetic, **where)
         if not (isinstance(self.max_pixels, int) and self.max_pixels > 0):
@@ -424,7 +432,9 @@ class Color(Step):
       ``bt601`` (0.299, 0.587, 0.114) or ``bt709`` (0.2126, 0.7152, 0.0722), computed per
       ``arithmetic``: ``float`` (float64, then ``rounding``), ``pillow_fixed`` (Pillow's
       (19595·R + 38470·G + 7471·B + 0x8000) >> 16), ``opencv_fixed`` (OpenCV 5's cvtColor:
-      (9798·R + 19235·G + 3735·B + 2^14) >> 15). Fixed forms exist only for bt601.
+      (9798·R + 19235·G + 3735·B + 2^14) >> 15), ``image_f32`` (the Rust image crate's
+      to_luma8: float32 BT.709 from moxcms's derived coefficients, reference.color.image_luma). Fixed forms exist only for bt601,
+      except image_f32 (bt709 only).
     - ``gray_to_rgb``: replicate the channel.
     - ``rgba_to_rgb``: drop alpha (``alpha="drop"``) or composite over ``background``.
     - ``rgb_to_ycbcr`` / ``ycbcr_to_rgb``: JPEG (JFIF) full-range, float64, then ``rounding``.
@@ -435,15 +445,16 @@ class Color(Step):
                            ("rgb_to_bgr", "bgr_to_rgb", "rgb_to_gray", "bgr_to_gray", "gray_to_rgb",
                             "rgba_to_rgb", "rgb_to_ycbcr", "ycbcr_to_rgb"))
     gray_coefficients: str = knob("bt601", "luma weights", ("bt601", "bt709"))
-    arithmetic: str = knob("float", "luma arithmetic", ("float", "pillow_fixed", "opencv_fixed"))
+    arithmetic: str = knob("float", "luma arithmetic", ("float", "pillow_fixed", "opencv_fixed", "image_f32"))
     rounding: str = knob("half_up", "float results to integers", ("half_up", "half_even", "truncate"))
     alpha: str = knob("drop", "rgba_to_rgb: drop or composite", ("drop", "composite"))
     background: tuple = knob((255, 255, 255), "rgba_to_rgb composite background")
 
     def validate(self, where: dict) -> None:
         super().validate(where)
-        if self.arithmetic != "float" and self.gray_coefficients != "bt601":
-            raise SpecError(f"arithmetic {self.arithmetic!r} exists only for bt601 coefficients",
+        needs = FIXED_LUMA_COEFFICIENTS.get(self.arithmetic)
+        if needs is not None and self.gray_coefficients != needs:
+            raise SpecError(f"arithmetic {self.arithmetic!r} exists only for {needs} coefficients",
                             field="arithmetic", value=self.arithmetic, **where)
         _check_values(self.background, "background", where)
 

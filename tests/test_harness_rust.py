@@ -245,3 +245,18 @@ def test_run_chain_equals_the_steps_one_by_one(bundle):
                 value = harness.run(s, value)
             out = harness.run_chain(steps, data)
             assert out.dtype == value.dtype and np.array_equal(out, value), case["id"]
+
+
+def test_the_crates_luma_is_the_references_image_f32_on_every_rgb_triple():
+    """DynamicImage::to_luma8 (the crate is the oracle) == reference.color.image_luma on all 2^24
+    RGB triples (its float32 coefficients were identified this way), and on 16-bit samples."""
+    from conformance.reference.color import rgb_to_gray
+
+    i = np.arange(1 << 24, dtype=np.uint32)
+    rgb = np.stack([(i >> 16) & 255, (i >> 8) & 255, i & 255], -1).astype(np.uint8).reshape(4096, 4096, 3)
+    step = {"op": "color", "conversion": "rgb_to_gray", "gray_coefficients": "bt709",
+            "arithmetic": "image_f32", "rounding": "half_up", "alpha": "drop", "background": [255, 255, 255]}
+    crate = load("rust-image").run(step, rgb)
+    assert np.array_equal(crate, rgb_to_gray(rgb, "bt709", "image_f32"))
+    r16 = np.random.default_rng(1).integers(0, 65536, (97, 61, 3)).astype(np.uint16)
+    assert np.array_equal(load("rust-image").run(step, r16), rgb_to_gray(r16, "bt709", "image_f32"))

@@ -64,6 +64,12 @@ def test_each_library_passes_its_own_presets(scores):
                and c.pipeline.startswith(prefixes) and c.expect == "ok"]
         assert len(own) > 150
         assert all(c.verdict == "pass" for c in own), [c.case for c in own if c.verdict != "pass"][:5]
+    # The image crate's luma (preset image.gray) in every Rust harness, ONNX Runtime and tract; the
+    # decode before it is Pillow's (libjpeg-turbo), so only the colour step is the image crate's.
+    luma = [(c.harness, c.steps[1].verdict) for c in scores.cases if c.mode == "isolated"
+            and c.pipeline == "color.gray.image_f32"]
+    assert {h for h, _ in luma} >= {"rust-image", "rust-fir", "rust-cli", "onnxruntime", "tract"}
+    assert all(v == "pass" for h, v in luma if h not in ("opencv", "pillow")), luma
     # ONNX Runtime: every onnx.* linear/cubic case passes; nearest ones pass except where ORT's
     # float32 coordinates move a pick (known-divergences.toml)
     # (its decode step is unsupported: the resize step is what it implements)

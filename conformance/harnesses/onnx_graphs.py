@@ -65,11 +65,14 @@ color — channel reversal: ``Gather(axis=2, indices=[2, 1, 0])``. Gray with ``a
   exact x.5 ties (299R + 587G + 114B ≡ 500 mod 1000 for BT.601), where the float64 summation
   order decides the rounding; ONNX Runtime's float64 MatMul sums in another order and flips
   2965 of the 2^24 RGB triples for BT.601 with ``half_up`` (598 for BT.709), the elementwise
-  form none (measured on the development machine). ``pillow_fixed`` / ``opencv_fixed`` (uint8
-  only): ``Cast(int32)`` ->
-  ``MatMul`` with the integer weights (exact in int32: at most 255·2^16) -> ``Add(2^(s−1))`` ->
-  ``Div(2^s)`` (integer Div truncates, which is the shift for the non-negative sums) ->
-  ``Cast(uint8)``. gray -> rgb: ``Expand`` to 3 channels. rgba -> rgb: ``Slice`` channels 0..3
+  form none (measured on the development machine). ``pillow_fixed`` / ``opencv_fixed``
+  (uint8 only): ``Cast(int32)`` ->
+  ``MatMul`` with the integer weights (exact in int32: at most 255·2^16) -> ``Add(offset)`` ->
+  ``Div(divisor)`` (integer Div truncates, which is the shift for the non-negative sums) ->
+  ``Cast(uint8)``. ``image_f32`` (the Rust image crate's luma, uint8/uint16): ``Cast(float)``,
+  ``Mul(1/max)``, then per channel ``Mul(k)`` and ``Add`` left to right in float32 (each ONNX op
+  one IEEE float32 operation, as the crate computes), ``Mul(max)``, ``Floor(x + 0.5)`` (half
+  away from zero for the non-negative values), ``Clip``, ``Cast``. gray -> rgb: ``Expand`` to 3 channels. rgba -> rgb: ``Slice`` channels 0..3
   (drop) or, composite, ``a = alpha/max`` in float64, ``a·c + (1 − a)·bg`` in that order,
   ``Floor(x + 0.5)``, ``Clip``, ``Cast``. YCbCr (JFIF, ITU-T T.871 §7): per output channel
   ``((m0·R + m1·G) + m2·B) + offset`` in float64 (inverse: the matrix inverse of the forward one
@@ -119,7 +122,13 @@ RESIZE_UNSUPPORTED = {
 GRAY_COEFFICIENTS = {"bt601": (0.299, 0.587, 0.114), "bt709": (0.2126, 0.7152, 0.0722)}
 # Fixed-point luma ((wr, wg, wb), shift): (wr·R + wg·G + wb·B + 2^(shift−1)) >> shift.
 # Pillow Convert.c: round(k·2^16) = 19595, 38470, 7471. OpenCV 5 cvtColor RGB2GRAY: 15 bits.
-FIXED_GRAY = {"pillow_fixed": ((19595, 38470, 7471), 16), "opencv_fixed": ((9798, 19235, 3735), 15)}
+# Form: (weights, offset, divisor, coefficients): Y = (wr·R + wg·G + wb·B + offset) / divisor
+# (integer division, truncating the non-negative sums).
+FIXED_GRAY = {"pillow_fixed": ((19595, 38470, 7471), 1 << 15, 1 << 16, "bt601"),
+              "opencv_fixed": ((9798, 19235, 3735), 1 << 14, 1 << 15, "bt601")}
+# The Rust image crate 0.25.10's float32 luma coefficients (moxcms's derived BT.709/D65 Y row;
+# identified against the crate on all 2^24 RGB triples, see conformance/reference/color.py).
+IMAGE_LUMA_F32 = (0.21264784038066864, 0.7151792049407959, 0.07217303663492203)
 # JFIF full-range YCbCr, ITU-T T.871 §7: rows Y, Cb, Cr over (R, G, B), offsets 0, 128, 128,
 # derived from the BT.601 weights as the standard defines them: Y = Kr·R + Kg·G + Kb·B,
 # Cb = (B − Y) / (2(1 − Kb)), Cr = (R − Y) / (2(1 − Kr)); the inverse is exact (R = Y + 2(1 − Kr)Cr',
@@ -461,14 +470,15 @@ def _channel(g: _Graph, x: str, index: int, hint: str) -> str:
     return g.op("Gather", x, g.const(f"{hint}_index", [index], np.int64), hint=hint, axis=2)
 
 
-def _weighted_sum(g: _Graph, channels: list[str], weights: tuple, offset: float, hint: str) -> str:
-    """((w0·x0 + w1·x1) + w2·x2) + offset in float64, one rounded op at a time, left to right."""
+def _weighted_sum(g: _Graph, channels: list[str], weights: tuple, offset: float, hint: str,
+                  dtype=np.float64) -> str:
+    """((w0·x0 + w1·x1) + w2·x2) + offset in ``dtype``, one rounded op at a time, left to right."""
     acc = None
     for i, (x, w) in enumerate(zip(channels, weights)):
-        term = g.op("Mul", x, g.const(f"{hint}_w{i}", w, np.float64), hint=f"{hint}_term{i}")
+        term = g.op("Mul", x, g.const(f"{hint}_w{i}", w, dtype), hint=f"{hint}_term{i}")
         acc = term if acc is None else g.op("Add", acc, term, hint=f"{hint}_sum{i}")
     if offset:
-        acc = g.op("Add", acc, g.const(f"{hint}_offset", offset, np.float64), hint=f"{hint}_plus_offset")
+        acc = g.op("Add", acc, g.const(f"{hint}_offset", offset, dtype), hint=f"{hint}_plus_offset")
     return acc
 
 
@@ -497,22 +507,35 @@ def _color(g: _Graph, step: dict, shape: tuple, dtype: np.dtype):
             rgb = [_channel(g, xd, i, name) for i, name in zip(order, "RGB")]
             y = _weighted_sum(g, rgb, GRAY_COEFFICIENTS[coeffs], 0.0, "luma")
             y = _float_result(g, y, dtype, step["rounding"])
+        elif arithmetic == "image_f32":
+            if coeffs != "bt709" or dtype not in (np.uint8, np.uint16):
+                raise ValueError("arithmetic 'image_f32' is bt709 on uint8/uint16 input")
+            top = float(np.iinfo(dtype).max)
+            xf = _cast(g, INPUT, np.float32, hint="to_float")
+            xf = g.op("Mul", xf, g.const("inv_max", np.float32(1.0) / np.float32(top), np.float32), hint="unit")
+            rgb = [_channel(g, xf, i, name) for i, name in zip(order, "RGB")]
+            y = _weighted_sum(g, rgb, IMAGE_LUMA_F32, 0.0, "luma", np.float32)
+            y = g.op("Mul", y, g.const("max", top, np.float32), hint="scale")
+            y = g.op("Floor", g.op("Add", y, g.const("half", 0.5, np.float32), hint="plus_half"), hint="round")
+            y = g.op("Clip", y, g.const("lo", 0.0, np.float32), g.const("hi", top, np.float32), hint="clip")
+            y = _cast(g, y, dtype, hint="to_int")
         else:
             if arithmetic not in FIXED_GRAY:
                 raise ValueError(f"unknown gray arithmetic {arithmetic!r}")
             if dtype != np.uint8:
                 raise ValueError(f"arithmetic {arithmetic!r} is defined for uint8 input, got {dtype.name}")
-            if coeffs != "bt601":
-                raise ValueError(f"arithmetic {arithmetic!r} exists only for bt601")
-            (wr, wg, wb), shift = FIXED_GRAY[arithmetic]
+            (wr, wg, wb), offset, divisor, needs = FIXED_GRAY[arithmetic]
+            if coeffs != needs:
+                raise ValueError(f"arithmetic {arithmetic!r} exists only for {needs}")
             per_input_channel = [0, 0, 0]
             for i, wgt in zip(order, (wr, wg, wb)):
                 per_input_channel[i] = wgt
             xi = _cast(g, INPUT, np.int32, hint="to_int32")
             acc = g.op("MatMul", xi, g.const("weights", np.array(per_input_channel).reshape(3, 1), np.int32),
                        hint="weighted_sum")
-            acc = g.op("Add", acc, g.const("half", 1 << (shift - 1), np.int32), hint="plus_half")
-            acc = g.op("Div", acc, g.const("scale", 1 << shift, np.int32), hint="shift")
+            if offset:
+                acc = g.op("Add", acc, g.const("half", offset, np.int32), hint="plus_half")
+            acc = g.op("Div", acc, g.const("scale", divisor, np.int32), hint="divide")
             y = _cast(g, acc, np.uint8, hint="to_uint8")
         name = f"color_{conv}_{coeffs}_{arithmetic}"
         if arithmetic == "float":

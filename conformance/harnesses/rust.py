@@ -87,7 +87,7 @@ class RustImageHarness(_RustEngineHarness):
             "crop": "ndarray slice, centre offset (H - h) / 2",
             "pad": "ndarray constant/edge/reflect",
             "letterbox": "ndarray canvas, offset (H_out - H) / 2",
-            "color": "swap, to_luma8 (BT.709 integer), to_rgb8, overlay; no YCbCr",
+            "color": "swap, to_luma8 (float32 BT.709), to_rgb8, overlay; no YCbCr",
             "normalize": "f32 arithmetic",
             "layout": "ndarray permuted_axes / insert_axis",
         }

@@ -20,7 +20,19 @@ GRAY_COEFFICIENTS = {"bt601": (0.299, 0.587, 0.114), "bt709": (0.2126, 0.7152, 0
 # OpenCV 5 cvtColor COLOR_RGB2GRAY (color_rgb.simd.hpp, gray_shift = 15): 9798, 19235, 3735,
 # + 2^14, >> 15 (measured identical to cv2.cvtColor over all 2^24 RGB triples; the older 14-bit
 # 4899/9617/1868 table differs on 0.3 % of them).
-FIXED_GRAY = {"pillow_fixed": ((19595, 38470, 7471), 16), "opencv_fixed": ((9798, 19235, 3735), 15)}
+# Form: (weights, offset, divisor, coefficients): Y = (wr·R + wg·G + wb·B + offset) // divisor.
+FIXED_GRAY = {"pillow_fixed": ((19595, 38470, 7471), 1 << 15, 1 << 16, "bt601"),
+              "opencv_fixed": ((9798, 19235, 3735), 1 << 14, 1 << 15, "bt601")}
+
+# The Rust image crate 0.25.10's luma (DynamicImage::to_luma8 / to_luma16 -> CicpTransform's
+# fallback cast, metadata/cicp.rs): samples scaled to [0, 1] in float32 (v · f32(1/max)), then
+# Y = (R·kr + G·kg) + B·kb in float32, left to right, no fused multiply-add (the default x86-64
+# build), then round(Y · max) half away from zero, saturated. (kr, kg, kb) is the Y row of the
+# RGB -> XYZ matrix moxcms 0.8.1 derives in float32 from the BT.709 primaries and D65 — not the
+# rounded 0.2126/0.7152/0.0722. The three float32 values were identified against the crate on
+# all 2^24 RGB triples: 0 mismatches (59,696 with f32(0.2126, 0.7152, 0.0722)).
+IMAGE_LUMA_F32 = (np.float32(0.21264784038066864), np.float32(0.7151792049407959),
+                  np.float32(0.07217303663492203))
 
 
 def rgb_to_gray(rgb: np.ndarray, coefficients: str = "bt601", arithmetic: str = "float",
@@ -28,7 +40,9 @@ def rgb_to_gray(rgb: np.ndarray, coefficients: str = "bt601", arithmetic: str = 
     """Y = kr·R + kg·G + kb·B of an (H, W, 3) array, returned as (H, W, 1) in the input dtype.
 
     ``arithmetic="float"``: float64 sum, then ``rounding`` (integers) or kept (floats).
-    ``pillow_fixed``/``opencv_fixed``: the libraries' integer formulas (8-bit input only).
+    ``pillow_fixed``/``opencv_fixed`` (bt601): the libraries' integer formulas (:data:`FIXED_GRAY`;
+    8-bit input only). ``image_f32`` (bt709): the Rust image crate's float32 luma
+    (:data:`IMAGE_LUMA_F32`; uint8 or uint16 input).
     """
     if rgb.ndim != 3 or rgb.shape[2] != 3:
         raise SpecError(f"rgb_to_gray needs 3 channels, got shape {rgb.shape}", field="conversion")
@@ -41,22 +55,46 @@ def rgb_to_gray(rgb: np.ndarray, coefficients: str = "bt601", arithmetic: str = 
         else:
             y = y.astype(rgb.dtype)
         return y[..., None]
+    if arithmetic == "image_f32":
+        if coefficients != "bt709":
+            raise SpecError("arithmetic 'image_f32' exists only for bt709", field="arithmetic", value=arithmetic)
+        return image_luma(rgb)
     if rgb.dtype != np.uint8:
         raise SpecError(f"arithmetic {arithmetic!r} is defined for uint8 input, got {rgb.dtype}",
                         field="arithmetic", value=arithmetic)
-    if coefficients != "bt601":
-        raise SpecError(f"arithmetic {arithmetic!r} exists only for bt601", field="arithmetic", value=arithmetic)
+    if arithmetic not in FIXED_GRAY:
+        raise SpecError(f"unknown luma arithmetic {arithmetic!r}", field="arithmetic", value=arithmetic)
+    if coefficients != FIXED_GRAY[arithmetic][3]:
+        raise SpecError(f"arithmetic {arithmetic!r} exists only for {FIXED_GRAY[arithmetic][3]}",
+                        field="arithmetic", value=arithmetic)
     return fixed_luma(rgb, arithmetic)
 
 
 def fixed_luma(rgb: np.ndarray, arithmetic: str) -> np.ndarray:
-    """(wr·R + wg·G + wb·B + 2^(shift−1)) >> shift with :data:`FIXED_GRAY`'s weights, as (H, W, 1)
-    in the input's integer dtype. The weights sum to 2^shift, so the formula maps 0..max onto
+    """(wr·R + wg·G + wb·B + offset) // divisor with :data:`FIXED_GRAY`'s constants, as (H, W, 1)
+    in the input's integer dtype. The weights sum to the divisor, so the formula maps 0..max onto
     0..max for uint16 samples as well as uint8 (the decode op uses it on kept 16-bit samples)."""
-    (wr, wg, wb), shift = FIXED_GRAY[arithmetic]
+    (wr, wg, wb), offset, divisor, _ = FIXED_GRAY[arithmetic]
     x = rgb.astype(np.int64)
-    y = (wr * x[..., 0] + wg * x[..., 1] + wb * x[..., 2] + (1 << (shift - 1))) >> shift
+    y = (wr * x[..., 0] + wg * x[..., 1] + wb * x[..., 2] + offset) // divisor
     return y.astype(rgb.dtype)[..., None]
+
+
+def image_luma(rgb: np.ndarray) -> np.ndarray:
+    """The Rust image crate's luma (:data:`IMAGE_LUMA_F32`) of an (H, W, 3) uint8 or uint16 array,
+    as (H, W, 1) of the same dtype."""
+    if rgb.dtype not in (np.uint8, np.uint16):
+        raise SpecError(f"arithmetic 'image_f32' is defined for uint8 and uint16 input, got {rgb.dtype}",
+                        field="arithmetic", value="image_f32")
+    top = np.float32(np.iinfo(rgb.dtype).max)
+    x = rgb.astype(np.float32) * (np.float32(1.0) / top)
+    kr, kg, kb = IMAGE_LUMA_F32
+    y = x[..., 0] * kr          # float32 throughout: each product and sum rounded to float32
+    y = y + x[..., 1] * kg
+    y = y + x[..., 2] * kb
+    scaled = (y * top).astype(np.float64)
+    out = np.floor(np.abs(scaled) + 0.5) * np.sign(scaled)  # round half away from zero
+    return np.clip(out, 0, float(top)).astype(rgb.dtype)[..., None]
 
 
 def composite(colour: np.ndarray, alpha: np.ndarray, background) -> np.ndarray:

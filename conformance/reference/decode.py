@@ -37,7 +37,10 @@ The conversion is a fixed sequence of small steps; each knob acts in exactly one
    Y = kr·R + kg·G + kb·B with ``gray_coefficients`` (bt601 0.299/0.587/0.114, bt709
    0.2126/0.7152/0.0722) in ``gray_arithmetic``: ``float`` (float64, rounded half up),
    ``pillow_fixed`` (19595R + 38470G + 7471B + 2^15) >> 16 (Pillow Convert.c L24) or
-   ``opencv_fixed``, both via :data:`conformance.reference.color.FIXED_GRAY` so the decode op
+   ``opencv_fixed`` via :data:`conformance.reference.color.FIXED_GRAY`, or ``image_f32`` (the
+   Rust image crate's float32 luma, :func:`conformance.reference.color.image_luma`; the crate
+   computes it from 16-bit samples directly, the reference after the 16 -> 8 rule: modelled for
+   8-bit files), so the decode op
    and the ``color`` step share one definition. The fixed forms are integer identities whose
    weights sum to 2^shift, so they are applied unchanged to 16-bit (kept) samples too.
    (``libpng_fixed`` has already converted in step 2.)
@@ -139,8 +142,8 @@ import struct
 import numpy as np
 
 from ..errors import DecodeError, SpecError
-from ..spec import Decode
-from .color import composite, fixed_luma, rgb_to_gray
+from ..spec import FIXED_LUMA_COEFFICIENTS, Decode
+from .color import composite, fixed_luma, image_luma, rgb_to_gray
 from .exif import read_orientation
 from .jpeg import JpegImage, read_jpeg, reconstruct
 from .jpeg import markers as jpeg_markers
@@ -306,13 +309,16 @@ def to_output_depth(image: PngImage, colour, alpha, binary_alpha: bool, step: De
 
 def luma(rgb: np.ndarray, coefficients: str, arithmetic: str) -> np.ndarray:
     """Y of an (H, W, 3) uint8/uint16 array as (H, W, 1), same dtype (module docstring steps 2, 4)."""
-    if arithmetic != "float" and coefficients != "bt601":
-        raise SpecError(f"gray_arithmetic {arithmetic!r} exists only for bt601",
+    required = FIXED_LUMA_COEFFICIENTS.get(arithmetic)
+    if required is not None and coefficients != required:
+        raise SpecError(f"gray_arithmetic {arithmetic!r} exists only for {required}",
                         field="gray_arithmetic", value=arithmetic)
     if arithmetic == "libpng_fixed":
         return libpng_luma(rgb)
     if arithmetic == "float":
         return rgb_to_gray(rgb, coefficients, arithmetic, "half_up")
+    if arithmetic == "image_f32":
+        return image_luma(rgb)
     return fixed_luma(rgb, arithmetic)
 
 

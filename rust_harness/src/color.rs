@@ -3,8 +3,10 @@
 //!
 //! - rgb_to_bgr / bgr_to_rgb: channels reversed (any sample type).
 //! - rgb_to_gray: `to_luma8()` / `to_luma16()` / `to_luma32f()` by sample type: the crate's
-//!   luma is BT.709 `(2126·R + 7152·G + 722·B) / 10000` with integer (truncating) division for
-//!   integer samples; `gray_coefficients`, `arithmetic` and `rounding` are behaviour.
+//!   luma (0.25.10: its colour-space cast) scales samples to [0, 1] in f32, sums R·kr + G·kg +
+//!   B·kb left to right in f32 with moxcms's derived BT.709 coefficients and rounds half away
+//!   from zero (the reference's `arithmetic="image_f32"`, preset `image.gray`);
+//!   `gray_coefficients`, `arithmetic` and `rounding` are behaviour.
 //!   bgr_to_gray reverses the channels first.
 //! - gray_to_rgb: `to_rgb8()` etc. (the gray value in every channel).
 //! - rgba_to_rgb: `to_rgb8()` (drop) or `imageops::overlay` over an opaque `background`

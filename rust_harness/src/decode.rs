@@ -8,8 +8,8 @@
 //! `apply_orientation` when `orientation="apply"`, then the output conversion:
 //!
 //! - `output` (intent): rgb -> `into_rgb8()`; bgr -> the same with the colour channels reversed;
-//!   gray -> `into_luma8()` (the image crate's luma: BT.709 weights in integers,
-//!   `(2126·R + 7152·G + 722·B) / 10000` truncated; `gray_coefficients`/`gray_arithmetic` are
+//!   gray -> `into_luma8()` (the image crate's float32 BT.709 luma, the reference's
+//!   `gray_arithmetic="image_f32"`, computed from 16-bit samples directly; `gray_coefficients`/`gray_arithmetic` are
 //!   behaviour and get that); unchanged -> the decoded colour type (L8, La8, Rgb8, Rgba8, their
 //!   16-bit forms).
 //! - `alpha` (intent for keep): `keep` -> `into_rgba8()`/`into_luma_alpha8()` when the image has

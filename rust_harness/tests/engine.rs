@@ -51,13 +51,18 @@ fn png_decode_is_lossless_and_bgr_reverses() {
 }
 
 #[test]
-fn gray_decode_is_the_crates_bt709_integer_luma() {
-    let img = gradient(9, 4);
+fn gray_decode_is_the_crates_float32_bt709_luma() {
+    // The model the reference's gray_arithmetic="image_f32" implements (checked there on all
+    // 2^24 RGB triples): f32 samples / 255, left-to-right f32 sum, round half away.
+    let (kr, kg, kb) = (0.21264784038066864f32, 0.7151792049407959f32, 0.07217303663492203f32);
+    let img = gradient(64, 48);
     let data = png_bytes(&img);
     let Tensor::U8(g) = Engine::Image.run(&decode_step("gray"), StepInput::Bytes(&data)).unwrap() else { panic!() };
-    let p = img.get_pixel(5, 3).0;
-    let expected = (2126 * p[0] as u32 + 7152 * p[1] as u32 + 722 * p[2] as u32) / 10000;
-    assert_eq!(g[[3, 5, 0]] as u32, expected);
+    for (x, y, p) in img.enumerate_pixels() {
+        let f = |v: u8| v as f32 * (1.0 / 255.0);
+        let luma = f(p.0[0]) * kr + f(p.0[1]) * kg + f(p.0[2]) * kb;
+        assert_eq!(g[[y as usize, x as usize, 0]], (luma * 255.0).round() as u8, "pixel ({x}, {y})");
+    }
 }
 
 #[test]
