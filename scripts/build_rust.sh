@@ -2,8 +2,10 @@
 # Build and install the Rust harness into .venv: the PyO3 extension (maturin, release) as the
 # conformance_rust package, and the protocol CLI (cargo, release) as .venv/bin/conformance-rust-harness.
 # Both use rust_harness/Cargo.lock (--locked: the exact crate versions the suite was measured with)
-# and one target directory, so the dependencies compile once. Cold: about 6 minutes on 2 cores;
-# a second run only relinks what changed. Called by scripts/setup.sh.
+# and one target directory, so the dependencies compile once. Cold: about 9 minutes on 2 cores.
+# A second run rebuilds this crate (about 2 minutes): the cdylib and the plain build share the
+# crate's unhashed artifact names with different features, so each invalidates the other (a
+# workspace split of the PyO3 front end into its own crate would end that). Called by setup.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! command -v cargo >/dev/null; then

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up everything on a fresh machine: a virtualenv in .venv with the package and its pinned
 # dependencies, and the Rust harness (PyO3 extension + protocol CLI, scripts/build_rust.sh).
-# Idempotent: a second run only checks and relinks. Usage: bash scripts/setup.sh [--test]
+# Idempotent: a second run only checks, and rebuilds the harness crate itself (about 2 minutes).
+# Usage: bash scripts/setup.sh [--test]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3.11}
