@@ -123,15 +123,7 @@ impl Engine {
                 None => unreachable!("every step before produced a value"),
                 Some(t) => StepInput::Array(t),
             };
-            let out = self.run(step, input).map_err(|e| {
-                let prefix = format!("step {index} ({})", step.op());
-                match e {
-                    HarnessError::Unsupported(m) => HarnessError::Unsupported(format!("{prefix}: {m}")),
-                    HarnessError::Rejected(m) => HarnessError::Rejected(format!("{prefix}: {m}")),
-                    HarnessError::Failed(m) => HarnessError::Failed(format!("{prefix}: {m}")),
-                    HarnessError::Io(m) => HarnessError::Io(format!("{prefix}: {m}")),
-                }
-            })?;
+            let out = self.run(step, input).map_err(|e| e.with_prefix(&format!("step {index} ({})", step.op())))?;
             value = Some(out);
         }
         value.ok_or_else(|| HarnessError::Failed("a pipeline needs at least one step".into()))

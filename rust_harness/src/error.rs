@@ -28,6 +28,16 @@ impl HarnessError {
         }
     }
 
+    /// The same error with `prefix: ` before its message (e.g. which step of a pipeline).
+    pub fn with_prefix(self, prefix: &str) -> HarnessError {
+        match self {
+            HarnessError::Unsupported(m) => HarnessError::Unsupported(format!("{prefix}: {m}")),
+            HarnessError::Rejected(m) => HarnessError::Rejected(format!("{prefix}: {m}")),
+            HarnessError::Failed(m) => HarnessError::Failed(format!("{prefix}: {m}")),
+            HarnessError::Io(m) => HarnessError::Io(format!("{prefix}: {m}")),
+        }
+    }
+
     pub fn message(&self) -> &str {
         match self {
             HarnessError::Unsupported(m)

@@ -69,7 +69,7 @@ impl OnnxModel {
     pub fn from_path(path: &Path) -> Result<OnnxModel> {
         let bytes = std::fs::read(path).map_err(|e| HarnessError::Io(format!("{}: {e}", path.display())))?;
         OnnxModel::from_bytes(&bytes).map_err(|e| match e {
-            HarnessError::Unsupported(m) => HarnessError::Unsupported(format!("{}: {m}", path.display())),
+            HarnessError::Unsupported(_) => e.with_prefix(&path.display().to_string()),
             other => other,
         })
     }

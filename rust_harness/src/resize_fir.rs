@@ -17,11 +17,11 @@
 
 use fast_image_resize::images::Image;
 use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
-use ndarray::{ArrayD, Axis, IxDyn};
+use ndarray::ArrayD;
 
 use crate::error::Result;
 use crate::step::{resize_target, Step};
-use crate::tensor::{shaped, Tensor};
+use crate::tensor::{map_channels, shaped, Tensor};
 use crate::{failed, unsupported};
 
 /// The crate's algorithm for the step, with its name for reports.
@@ -114,14 +114,7 @@ fn resize_any<T: FirSample>(a: ArrayD<T>, oh: usize, ow: usize, alg: ResizeAlg) 
     if (1..=4).contains(&c) {
         return resize_pixels(a, oh, ow, alg);
     }
-    let mut planes = Vec::with_capacity(c);
-    for k in 0..c {
-        planes.push(resize_pixels(a.index_axis(Axis(2), k).insert_axis(Axis(2)).to_owned(), oh, ow, alg)?);
-    }
-    let views: Vec<_> = planes.iter().map(|p| p.view()).collect();
-    ndarray::concatenate(Axis(2), &views)
-        .map(|x| x.into_dimensionality::<IxDyn>().expect("dynamic"))
-        .map_err(|e| failed!("joining channels: {e}"))
+    map_channels(&a, |plane| resize_pixels(plane, oh, ow, alg))
 }
 
 fn resize_pixels<T: FirSample>(a: ArrayD<T>, oh: usize, ow: usize, alg: ResizeAlg) -> Result<ArrayD<T>> {

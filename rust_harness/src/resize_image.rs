@@ -14,11 +14,11 @@
 
 use image::imageops::{self, FilterType};
 use image::{ImageBuffer, Luma, LumaA, Pixel, Primitive, Rgb, Rgba};
-use ndarray::{ArrayD, Axis, IxDyn};
+use ndarray::ArrayD;
 
 use crate::error::Result;
 use crate::step::{resize_target, Step};
-use crate::tensor::{shaped, Tensor};
+use crate::tensor::{map_channels, shaped, Tensor};
 use crate::{failed, unsupported};
 
 /// The crate's filter for the step's `filter`, or why there is none.
@@ -98,14 +98,5 @@ where
     T: Primitive + 'static,
     Luma<T>: Pixel<Subpixel = T> + 'static,
 {
-    let c = a.shape()[2];
-    let mut planes = Vec::with_capacity(c);
-    for k in 0..c {
-        let plane = a.index_axis(Axis(2), k).insert_axis(Axis(2)).to_owned();
-        planes.push(resize_pixels::<Luma<T>>(plane, ow, oh, filter)?);
-    }
-    let views: Vec<_> = planes.iter().map(|p| p.view()).collect();
-    ndarray::concatenate(Axis(2), &views)
-        .map(|x| x.into_dimensionality::<IxDyn>().expect("dynamic"))
-        .map_err(|e| failed!("joining channels: {e}"))
+    map_channels(&a, |plane| resize_pixels::<Luma<T>>(plane, ow, oh, filter))
 }

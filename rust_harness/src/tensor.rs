@@ -104,6 +104,17 @@ pub fn into_c_vec<T: Clone>(a: ArrayD<T>) -> Vec<T> {
     a.iter().cloned().collect()
 }
 
+/// Runs `f` on each channel of an (H, W, C) array as an (H, W, 1) array and joins the results
+/// along the channel axis (for libraries without a pixel type of C channels).
+pub fn map_channels<T: Clone>(a: &ArrayD<T>, mut f: impl FnMut(ArrayD<T>) -> Result<ArrayD<T>>) -> Result<ArrayD<T>> {
+    let mut planes = Vec::with_capacity(a.shape()[2]);
+    for k in 0..a.shape()[2] {
+        planes.push(f(a.index_axis(Axis(2), k).insert_axis(Axis(2)).to_owned())?);
+    }
+    let views: Vec<_> = planes.iter().map(|p| p.view()).collect();
+    ndarray::concatenate(Axis(2), &views).map_err(|e| failed!("joining channels: {e}"))
+}
+
 /// A C-order array of `shape` over `data`, or a clear error if the lengths disagree.
 pub fn shaped<T>(shape: &[usize], data: Vec<T>) -> Result<ArrayD<T>> {
     let n = data.len();
