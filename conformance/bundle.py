@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import math
 import os
 import re
 import shutil
@@ -34,6 +35,7 @@ import numpy as np
 
 from . import __version__
 from .errors import BundleError
+from .safeio import UnsafeData, open_regular, read_limited, replace_dir, temp_sibling_dir
 from .spec import Pipeline, pipeline_from_json
 
 FORMAT = "preprocessing-vectors"
@@ -56,12 +58,89 @@ def npy_bytes(array: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
-def load_npy(data: bytes, *, where: str) -> np.ndarray:
-    """Read .npy bytes without pickle; a BundleError naming ``where`` if they are not a plain array."""
+#: The largest .npy array read (data bytes): a 12 MP float64 RGB image is about 290 MB.
+NPY_LIMIT = 1 << 30
+#: The largest manifest.json read: 2.3 MB for the default bundle's 1,700 cases.
+MANIFEST_LIMIT = 256 << 20
+#: The largest other file a bundle lists (encoded inputs, README).
+FILE_LIMIT = 512 << 20
+
+
+@dataclass(frozen=True)
+class NpyHeader:
+    """What a .npy header declares, checked against the bytes that follow it."""
+
+    shape: tuple[int, ...]
+    dtype: np.dtype
+    fortran_order: bool
+    offset: int  # where the data starts
+
+    @property
+    def nbytes(self) -> int:
+        return math.prod(self.shape) * self.dtype.itemsize
+
+
+def npy_header(f: Any, size: int, *, where: str, limit: int = NPY_LIMIT) -> NpyHeader:
+    """Parse the header of the .npy file open as ``f`` (``size`` bytes in all) without reading
+    its data: BundleError naming ``where`` unless it is a plain array (no object dtype, so no
+    pickle) whose declared data length is exactly what the file holds and at most ``limit``.
+    So a header claiming 10^12 elements costs nothing, where numpy would allocate them first."""
+    fmt = np.lib.format
     try:
-        return np.lib.format.read_array(io.BytesIO(data), allow_pickle=False)
+        version = fmt.read_magic(f)
+        read = {(1, 0): fmt.read_array_header_1_0, (2, 0): fmt.read_array_header_2_0}.get(version)
+        if read is None:
+            raise ValueError(f"format version {version} (1.0 and 2.0 are read)")
+        shape, fortran_order, dtype = read(f)
+    except (ValueError, OSError, EOFError, SyntaxError, TypeError) as e:
+        raise BundleError(f"not a valid .npy array: {e}", path=where) from None
+    if dtype.hasobject or dtype.itemsize == 0 or dtype.names is not None:
+        raise BundleError(f"not a valid .npy array: dtype {dtype} is not a plain numeric type",
+                          path=where)
+    h = NpyHeader(tuple(int(n) for n in shape), dtype, bool(fortran_order), f.tell())
+    if h.nbytes > limit:
+        raise BundleError(f"the .npy header declares {h.dtype.name}{list(h.shape)}: {h.nbytes:,} "
+                          f"bytes, over the limit of {limit:,}", path=where)
+    if size - h.offset != h.nbytes:
+        raise BundleError(f"the .npy header declares {h.dtype.name}{list(h.shape)} "
+                          f"({h.nbytes:,} data bytes) but the file holds {size - h.offset:,}",
+                          path=where)
+    return h
+
+
+def load_npy(data: bytes, *, where: str, limit: int = NPY_LIMIT) -> np.ndarray:
+    """Read .npy bytes without pickle; a BundleError naming ``where`` if they are not a plain
+    array whose header matches its length (checked before numpy allocates anything)."""
+    buf = io.BytesIO(data)
+    npy_header(buf, len(data), where=where, limit=limit)
+    buf.seek(0)
+    try:
+        return np.lib.format.read_array(buf, allow_pickle=False)
     except (ValueError, OSError, EOFError) as e:
         raise BundleError(f"not a valid .npy array: {e}", path=where) from None
+
+
+def read_npy(path: Path, *, where: str, sha256: str | None = None, dtype: str | None = None,
+             shape: list[int] | None = None, limit: int = NPY_LIMIT) -> np.ndarray:
+    """The array in regular file ``path``, read only after its header is checked: against its
+    own length and ``limit``, and against the ``dtype``/``shape`` a manifest declares (when
+    given); then against ``sha256`` (when given). BundleError naming ``where`` otherwise."""
+    try:
+        fd, st = open_regular(path)
+    except (OSError, UnsafeData) as e:
+        raise BundleError(f"cannot read: {getattr(e, 'strerror', None) or e}", path=where) from None
+    with os.fdopen(fd, "rb") as f:
+        h = npy_header(f, st.st_size, where=where, limit=limit)
+        if (dtype is not None and h.dtype.name != dtype) or (shape is not None and list(h.shape) != list(shape)):
+            raise BundleError(f"holds {h.dtype.name}{list(h.shape)}, the manifest declares "
+                              f"{dtype}{shape}", path=where)
+        f.seek(0)
+        data = f.read(h.offset + h.nbytes + 1)
+    if len(data) != h.offset + h.nbytes:
+        raise BundleError("the file changed while it was read", path=where)
+    if sha256 is not None and sha256_bytes(data) != sha256:
+        raise BundleError("SHA-256 does not match the manifest", path=where)
+    return load_npy(data, where=where, limit=limit)
 
 
 def json_bytes(doc: Any) -> bytes:
@@ -155,17 +234,18 @@ class BundleWriter:
         self.skipped.append({"input": input_id, "pipeline": pipeline.id, "error": error})
 
     def write(self, out_dir: str | Path, *, overwrite: bool = False) -> dict:
-        """Write the bundle to ``out_dir`` and return the manifest."""
+        """Write the bundle to ``out_dir`` and return the manifest.
+
+        Atomic: the whole bundle is built in a temporary sibling directory and swapped in only
+        when complete, so a failure at any point (a value JSON cannot hold, a full disk, Ctrl-C)
+        leaves an existing ``out_dir`` byte for byte as it was. ``overwrite`` replaces an
+        existing *bundle*; a non-empty directory that is not a bundle is never overwritten, and
+        files a user put beside the bundle's own (anything but manifest.json, README.md,
+        inputs/, expected/) are kept."""
         from .tolerances import step_tolerance
 
         out = Path(out_dir)
-        if out.exists():
-            if not overwrite and any(out.iterdir()):
-                raise BundleError("directory exists and is not empty (use overwrite)", bundle=str(out))
-            for sub in ("inputs", "expected"):
-                shutil.rmtree(out / sub, ignore_errors=True)
-            for stale in ("manifest.json", "README.md"):
-                (out / stale).unlink(missing_ok=True)
+        check_output_dir(out, overwrite=overwrite)
         files: dict[str, bytes] = {}
         used_inputs = sorted({c.input_id for c in self.cases.values()}
                              | {s["input"] for s in self.skipped})
@@ -197,8 +277,9 @@ class BundleWriter:
                              "dtype": arr.dtype.name, "shape": list(arr.shape),
                              "tolerance": step_tolerance(c.pipeline.tolerances, index, step.op,
                                                          arr.dtype.name)}
-                    if arr.size:
-                        entry["range"] = [_json_number(arr.min()), _json_number(arr.max())]
+                    bounds = [_json_number(arr.min()), _json_number(arr.max())] if arr.size else [None]
+                    if None not in bounds:
+                        entry["range"] = bounds
                     steps.append(entry)
                 doc["steps"] = steps
             cases_doc.append(doc)
@@ -212,17 +293,51 @@ class BundleWriter:
         if self.readme is not None:
             files["README.md"] = self.readme.encode()
             manifest["files"] = {"README.md": sha256_bytes(files["README.md"])}
-        out.mkdir(parents=True, exist_ok=True)
-        for rel, data in sorted(files.items()):
-            path = out / rel
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(data)
-        (out / "manifest.json").write_bytes(json_bytes(manifest))
+        try:
+            manifest_bytes = json_bytes(manifest)  # before anything touches the disk
+        except (ValueError, OverflowError) as e:
+            raise BundleError(f"the manifest cannot be written as JSON: {e}", bundle=str(out)) from None
+        tmp = temp_sibling_dir(out, "new")
+        try:
+            for rel, data in sorted(files.items()):
+                path = tmp / rel
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(data)
+            (tmp / "manifest.json").write_bytes(manifest_bytes)
+            check_output_dir(out, overwrite=overwrite)  # nothing appeared there meanwhile
+            replace_dir(tmp, out, owned=BUNDLE_ENTRIES)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
         return manifest
 
 
-def _json_number(v: Any) -> float | int:
+BUNDLE_ENTRIES = frozenset({"manifest.json", "README.md", "inputs", "expected"})
+
+
+def check_output_dir(out: Path, *, overwrite: bool) -> None:
+    """BundleError unless ``out`` may receive a bundle: absent, empty, or (with ``overwrite``) a
+    bundle already. A non-empty directory without a manifest.json is never overwritten: it may
+    be anything of the user's."""
+    out = Path(out)
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise BundleError("exists and is not a directory", bundle=str(out))
+    if not any(out.iterdir()):
+        return
+    if not overwrite:
+        raise BundleError("directory exists and is not empty (--force replaces a bundle)", bundle=str(out))
+    if not (out / "manifest.json").is_file():
+        raise BundleError("directory is not empty and holds no manifest.json: not a bundle, so "
+                          "--force will not replace it; choose another --out", bundle=str(out))
+
+
+def _json_number(v: Any) -> float | int | None:
+    """A JSON number for a range bound; None for inf/NaN (a range JSON cannot hold)."""
     v = v.item()
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
     if isinstance(v, float) and v == int(v) and abs(v) < 2**53:
         return float(v)
     return v
@@ -259,13 +374,18 @@ class Bundle:
         self.name = str(root)
         path = self.root / "manifest.json"
         try:
-            raw = path.read_bytes()
+            raw = read_limited(path, MANIFEST_LIMIT)
         except OSError as e:
             raise BundleError(f"cannot read manifest.json: {e.strerror}", bundle=self.name) from None
+        except UnsafeData as e:
+            raise BundleError(f"cannot read manifest.json: {e}", bundle=self.name) from None
         try:
             self.manifest = json.loads(raw)
         except (json.JSONDecodeError, UnicodeDecodeError) as e:
             raise BundleError(f"manifest.json is not valid JSON: {e}", bundle=self.name) from None
+        except RecursionError:
+            raise BundleError("manifest.json is not valid JSON: nested too deeply",
+                              bundle=self.name) from None
         if not isinstance(self.manifest, dict) or self.manifest.get("format") != FORMAT:
             raise BundleError(f"not a {FORMAT} manifest", bundle=self.name)
         if self.manifest.get("version") != VERSION:
@@ -281,7 +401,7 @@ class Bundle:
             jsonschema.validate(self.manifest, schema())
         except jsonschema.ValidationError as e:
             where = "/".join(str(p) for p in e.absolute_path) or "(root)"
-            raise BundleError(f"manifest does not match the v1 schema at {where}: {e.message}",
+            raise BundleError(f"manifest.json does not match the v1 schema at {where}: {e.message}",
                               bundle=self.name) from None
 
     @cached_property
@@ -308,9 +428,11 @@ class Bundle:
         """The bytes of bundle file ``rel``, checked against ``sha`` (the manifest's SHA-256)."""
         path = safe_relpath(self.root, rel, bundle=self.name)
         try:
-            data = path.read_bytes()
+            data = read_limited(path, FILE_LIMIT)
         except OSError as e:
             raise BundleError(f"cannot read: {e.strerror}", bundle=self.name, path=rel) from None
+        except UnsafeData as e:
+            raise BundleError(f"cannot read: {e}", bundle=self.name, path=rel) from None
         if sha256_bytes(data) != sha:
             raise BundleError("SHA-256 does not match the manifest", bundle=self.name, path=rel)
         return data
@@ -324,11 +446,9 @@ class Bundle:
     def expected(self, step_entry: dict) -> np.ndarray:
         """The expected output of one manifest step entry, checked for dtype and shape."""
         rel = step_entry["output"]
-        arr = load_npy(self.read_listed(rel, step_entry["sha256"]), where=f"{self.name}/{rel}")
-        if arr.dtype.name != step_entry["dtype"] or list(arr.shape) != step_entry["shape"]:
-            raise BundleError(f"holds {arr.dtype.name}{list(arr.shape)}, the manifest declares "
-                              f"{step_entry['dtype']}{step_entry['shape']}", bundle=self.name, path=rel)
-        return arr
+        return read_npy(safe_relpath(self.root, rel, bundle=self.name), where=f"{self.name}/{rel}",
+                        sha256=step_entry["sha256"], dtype=step_entry["dtype"],
+                        shape=step_entry["shape"])
 
     def listed_files(self) -> dict[str, str]:
         """Every file the manifest lists, relative path -> SHA-256."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -15,6 +16,8 @@ from rich.table import Table
 
 from . import __version__
 from .errors import ConformanceError
+
+MAX_INPUT_MB = 256  # generate --max-input-mb (plans.MAX_INPUT_BYTES, not imported at start-up)
 
 console = Console()
 err_console = Console(stderr=True)
@@ -46,9 +49,15 @@ def cli() -> None:
               help="Include the built-in corpus (default: yes unless --images is given).")
 @click.option("--jobs", "-j", type=click.IntRange(1, 64), default=os.cpu_count() or 1, show_default=True,
               help="Worker processes.")
-@click.option("--force", is_flag=True, help="Overwrite a non-empty output directory.")
+@click.option("--force", is_flag=True,
+              help="Replace an existing bundle in --out (atomically: the old one stays whole until "
+                   "the new one is complete). A non-empty directory that is not a bundle is never "
+                   "replaced.")
+@click.option("--max-input-mb", type=click.IntRange(1), default=MAX_INPUT_MB, show_default=True,
+              help="Refuse input files larger than this, before reading them.")
 def generate(out_dir: Path, use_default: bool, pipeline_files: tuple[Path, ...],
-             image_paths: tuple[Path, ...], corpus: bool | None, jobs: int, force: bool) -> None:
+             image_paths: tuple[Path, ...], corpus: bool | None, jobs: int, force: bool,
+             max_input_mb: int) -> None:
     """Run pipelines on inputs through the reference and write a vector bundle."""
     from .generate import generate as run_generate
     from .plans import default_plan, user_plan
@@ -61,7 +70,8 @@ def generate(out_dir: Path, use_default: bool, pipeline_files: tuple[Path, ...],
         if not pipeline_files:
             raise click.UsageError("give --pipelines FILE (or --default for the canonical bundle)")
         plan = user_plan(pipeline_files, image_paths,
-                         with_corpus=corpus if corpus is not None else not image_paths)
+                         with_corpus=corpus if corpus is not None else not image_paths,
+                         max_input_bytes=max_input_mb << 20)
     n = len(plan.cases())
     with _progress() as progress:
         task = progress.add_task(f"generating {out_dir}", total=n)
@@ -77,6 +87,11 @@ def generate(out_dir: Path, use_default: bool, pipeline_files: tuple[Path, ...],
         for s in report.skipped[:50]:
             t.add_row(escape(s["case"]), escape(s["type"]), escape(s["message"]))
         console.print(t)
+    if report.refused:
+        console.print(f"{len(report.refused)} input file(s) refused before reading (not in the bundle):")
+        for r in report.refused:
+            console.print(f"  refused ({escape(r['type'])}) {escape(r['message'])}", soft_wrap=True,
+                          highlight=False)
     for p in report.problems:
         err_console.print(f"[red]problem:[/] {escape(p)}", soft_wrap=True)
     if report.problems:
@@ -258,7 +273,10 @@ def run(bundle: Path, harness_list: str, externals: tuple[str, ...], no_builtin:
 
     modes = MODES if mode == "both" else (mode,)
     names = [] if no_builtin else _split_list(harness_list)
-    ext = [ExternalHarness.parse(e, timeout=timeout) for e in externals]
+    try:
+        ext = [ExternalHarness.parse(e, timeout=timeout) for e in externals]
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="--external") from None
     if not names and not ext:
         raise click.UsageError("nothing to run: give --harness or --external")
     with _progress() as progress:
@@ -269,11 +287,20 @@ def run(bundle: Path, harness_list: str, externals: tuple[str, ...], no_builtin:
                              on_record=lambda *_: progress.advance(task))
     for name, why in summary.unavailable.items():
         err_console.print(f"[yellow]skipped harness {name}:[/] {escape(why)}", soft_wrap=True)
+    for name, why in summary.stopped.items():
+        err_console.print(f"[red]stopped harness {name}:[/] {escape(why)}", soft_wrap=True)
+    causes = ", ".join(f"{n} {CAUSE_WORDS.get(c, c)}" for c, n in sorted(summary.error_causes.items()))
     console.print(f"wrote [bold]{out_dir}[/]: {summary.ran} case runs"
                   + (f" ({summary.resumed} already done, resumed)" if summary.resumed else "")
-                  + (f", [red]{summary.errors} case error(s)[/] (crash/timeout)" if summary.errors else ""))
+                  + (f", [red]{summary.errors} case error(s)[/]: {causes}" if summary.errors else ""))
     if report_dir is not None:
         _score_and_report(out_dir, report_dir, ("term", "json", "junit", "html"), expectations)
+    if summary.stopped:  # a harness declared hung: the run is incomplete, say so by exit code
+        sys.exit(EXIT_PROBLEMS)
+
+
+CAUSE_WORDS = {"crash": "crashed", "timeout": "timed out", "harness": "harness error",
+               "bundle": "bundle integrity (the bundle's files failed their checks)"}
 
 
 def _load_scores(results: Path, expectations: tuple[Path, ...]):
@@ -336,13 +363,77 @@ def report(results: Path, formats: str, out_dir: Path | None, expectations: tupl
     _score_and_report(results, out_dir or results, chosen, expectations)
 
 
+# Exit codes (README "Commands"): 0 success, 1 problems found, 2 bad usage or input, 3 an
+# internal error (a bug of ours: one line here, the traceback in a log file), 130 interrupted.
+EXIT_PROBLEMS, EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED = 1, 2, 3, 130
+
+
+def _fail(message: str, code: int) -> None:
+    err_console.print(f"[red]error:[/] {escape(message)}", soft_wrap=True, highlight=False)
+    sys.exit(code)
+
+
+def _crash_log() -> str:
+    """Write the current exception's traceback to a file for a bug report; its path."""
+    import tempfile
+    import traceback
+
+    fd, path = tempfile.mkstemp(prefix="conformance-crash-", suffix=".log")
+    with os.fdopen(fd, "w") as f:
+        f.write(f"conformance {__version__}, argv {sys.argv!r}\n")
+        traceback.print_exc(file=f)
+    return path
+
+
+def _route_warnings() -> None:
+    """Library and numpy warnings (RuntimeWarning, ComplexWarning...) go to the log file named by
+    $CONFORMANCE_LOG, not the terminal: a bad value is reported by the command, by name."""
+    import logging
+    import warnings
+
+    logging.captureWarnings(True)
+    log = logging.getLogger("py.warnings")
+    log.propagate = False
+    target = os.environ.get("CONFORMANCE_LOG")
+    log.addHandler(logging.FileHandler(target) if target else logging.NullHandler())
+    warnings.simplefilter("default")
+
+
 def main() -> None:
-    """Entry point: typed errors become one clear line and exit status 2, not a traceback."""
+    """Entry point. Every failure is one line, never a traceback: typed errors (a bad file, a bad
+    knob, a bundle or results directory that is not what it claims) and what a hostile input
+    can raise in any library (recursion, memory, encoding) exit 2; a bug of ours exits 3 with
+    the traceback written to a log file; Ctrl-C exits 130."""
+    _route_warnings()
+    # SIGTERM (a CI time-out, `kill`) stops like Ctrl-C: records kept, harness programs killed,
+    # temporary folders removed
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
-        cli(standalone_mode=True)
+        code = cli(standalone_mode=False)  # --help and --version return their exit code
+    except click.exceptions.Abort:
+        _fail("interrupted", EXIT_INTERRUPTED)
+    except click.ClickException as e:
+        e.show()
+        sys.exit(e.exit_code)
+    except click.exceptions.Exit as e:
+        sys.exit(e.exit_code)
+    except KeyboardInterrupt:
+        _fail("interrupted", EXIT_INTERRUPTED)
     except ConformanceError as e:
-        err_console.print(f"[red]error:[/] {escape(str(e))}", soft_wrap=True, highlight=False)
-        sys.exit(2)
+        _fail(str(e), EXIT_BAD_INPUT)
+    except RecursionError:
+        _fail("input nested too deeply to read (recursion limit)", EXIT_BAD_INPUT)
+    except MemoryError:
+        _fail("out of memory: an input asks for more than this machine has", EXIT_BAD_INPUT)
+    except UnicodeDecodeError as e:
+        _fail(f"a text input is not UTF-8: {e}", EXIT_BAD_INPUT)
+    except OSError as e:
+        where = f"{e.filename}: " if e.filename else ""
+        _fail(f"{where}{e.strerror or e}", EXIT_BAD_INPUT)
+    except Exception as e:  # noqa: BLE001 - the last line of defence: one line and a log
+        _fail(f"internal error {type(e).__name__}: {e} (a bug; traceback in {_crash_log()})",
+              EXIT_INTERNAL)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

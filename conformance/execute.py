@@ -29,6 +29,7 @@ import numpy as np
 from .bundle import Bundle, npy_bytes
 from .harnesses.base import Harness, Unsupported
 from .results import output_rel
+from .safeio import atomic_write_bytes, confined
 
 MESSAGE_LIMIT = 2000  # characters of an exception message kept in a record
 
@@ -86,7 +87,9 @@ def execute_case(harness: Harness, bundle: Bundle, case: dict, mode: str, out_di
             path = out_dir / rel
             path.parent.mkdir(parents=True, exist_ok=True)
             try:
-                path.write_bytes(npy_bytes(out))
+                # confined: a results folder from elsewhere may hold links; atomic: a killed
+                # worker never leaves a half-written output under its final name
+                atomic_write_bytes(confined(out_dir, rel), npy_bytes(out))
             except ValueError as e:  # object arrays and the like cannot be stored without pickle
                 rec, out = {"status": "error", "call": rec.get("call"),
                             "message": f"output cannot be stored as .npy: {e}"}, None

@@ -32,6 +32,8 @@ class Plan:
     # only when it asks for the tag "negative" (they only make sense with a decode step).
     selection: dict[str, tuple[str, ...] | None] = field(default_factory=dict)
     readme: str | None = None
+    # user files refused before reading (not an image, too large, not a regular file)
+    refused: list[dict] = field(default_factory=list)
 
     def cases(self) -> list[tuple[str, Pipeline, InputFile]]:
         out = []
@@ -68,11 +70,29 @@ def _run_case(args: tuple[str, Pipeline, bytes, str]) -> Outcome:
 
     cid, pipeline, data, source = args
     try:
-        return Outcome(cid, run_pipeline(pipeline, data, source=source), None)
+        with np.errstate(all="ignore"):  # overflow is checked below, by value, not by warning
+            outputs = run_pipeline(pipeline, data, source=source)
+        error = _nonfinite_error(pipeline, outputs)
+        return Outcome(cid, None if error else outputs, error)
     except ConformanceError as e:  # bad input, unsupported feature, a step that cannot apply
         return Outcome(cid, None, {"type": type(e).__name__, "message": str(e)})
     except Exception as e:  # a reference bug: report it on this case, keep the run going
         return Outcome(cid, None, {"type": "InternalError", "message": f"{type(e).__name__}: {e}"})
+
+
+def _nonfinite_error(pipeline: Pipeline, outputs: list[np.ndarray]) -> dict | None:
+    """An error record if a step's output holds inf or NaN: such an expected value cannot be
+    met within any tolerance (nor written as JSON), so the case is skipped with the reason,
+    naming the step and its knobs (a std of 1e-300, a scale that overflows float16)."""
+    for index, (step, out) in enumerate(zip(pipeline.steps, outputs)):
+        if out.dtype.kind == "f":
+            bad = int(out.size - np.count_nonzero(np.isfinite(out)))
+            if bad:
+                return {"type": "NonFiniteOutput",
+                        "message": f"step {index} ({step.op}) produced {bad} non-finite value(s) "
+                                   f"(inf/NaN) in {out.dtype.name}: its knobs overflow the output "
+                                   "type, so no tolerance can hold"}
+    return None
 
 
 @dataclass
@@ -81,13 +101,16 @@ class GenerateReport:
     negative_cases: int = 0
     skipped: list[dict] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    refused: list[dict] = field(default_factory=list)  # input files not read (Plan.refused)
 
 
 def generate(plan: Plan, out_dir: str | Path, *, jobs: int = 1, overwrite: bool = False,
              on_case: Callable[[str], None] | None = None, generator: dict | None = None) -> GenerateReport:
     """Run ``plan`` through the reference and write the bundle to ``out_dir``."""
+    from .bundle import check_output_dir
     from .reference.pipeline import check_pipeline
 
+    check_output_dir(Path(out_dir), overwrite=overwrite)  # before the work, not after it
     for p in plan.pipelines:
         check_pipeline(p)
     writer = BundleWriter(generator)
@@ -103,7 +126,7 @@ def generate(plan: Plan, out_dir: str | Path, *, jobs: int = 1, overwrite: bool 
         seen.add(cid)
     by_id = {cid: (p, item) for cid, p, item in cases}
     work = [(cid, p, item.data, item.origin or item.id) for cid, p, item in cases]
-    report = GenerateReport()
+    report = GenerateReport(refused=list(plan.refused))
     for outcome in _map(_run_case, work, jobs):
         pipeline, item = by_id[outcome.case]
         if item.expect == "error":

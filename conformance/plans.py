@@ -16,7 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .bundle import MEDIA_EXT, InputFile
-from .errors import SpecError
+from .errors import ConformanceError, LimitsExceeded, SpecError
 from .generate import Plan
 from .presets import RESIZE_PRESETS, onnx_preset_names
 from .spec import Pipeline, load_pipelines, pipeline_from_dict
@@ -212,32 +212,61 @@ def _pixels(input_id: str) -> int:
 
 
 IMAGE_SUFFIXES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}
+FORMAT_MEDIA = {"png": "image/png", "jpeg": "image/jpeg"}
+#: The largest input file read (bytes; ``generate --max-input-mb``). A 12 MP JPEG is about 5 MB,
+#: a 50 MP 16-bit PNG a few hundred: 256 MiB keeps any real photo and stops a runaway file
+#: (``/dev/zero``, a 3 GB blob named .jpg) before it is read.
+MAX_INPUT_BYTES = 256 << 20
 
 
-def user_inputs(paths: tuple[Path, ...]) -> list[InputFile]:
-    """InputFiles for a user's image files and directories (PNG/JPEG by suffix, sorted)."""
+def user_inputs(paths: tuple[Path, ...], *, max_bytes: int = MAX_INPUT_BYTES
+                ) -> tuple[list[InputFile], list[dict]]:
+    """(InputFiles, refused) for a user's image files and directories (PNG/JPEG by suffix in a
+    directory, any file named directly; sorted).
+
+    Each file is checked before it is read whole: a regular file (not a FIFO or device), at most
+    ``max_bytes``, starting with a PNG or JPEG signature. A file that fails is *refused*: listed
+    with the reason (``{"input", "type", "message"}``), not read, not put in the bundle; the
+    rest go on. Its media type comes from its signature, not its name."""
+    from .reference.decode import sniff_format
+    from .safeio import UnsafeData, read_limited, sniff
+
     files: list[Path] = []
     for p in paths:
         if p.is_dir():
             files += sorted(f for f in p.rglob("*") if f.suffix.lower() in IMAGE_SUFFIXES and f.is_file())
         else:
             files.append(p)
-    items, seen = [], set()
+    items, refused, seen = [], [], set()
     for f in files:
-        media = IMAGE_SUFFIXES.get(f.suffix.lower(), "application/octet-stream")
-        stem = "".join(c if c.isalnum() or c in "._-" else "_" for c in f.stem) or "image"
-        iid, n = f"user.{stem}", 1
+        try:
+            head, size = sniff(f)
+            if size > max_bytes:
+                raise LimitsExceeded(f"{size:,} bytes, over the input limit of {max_bytes:,} "
+                                     "(--max-input-mb)", source=str(f))
+            fmt = sniff_format(head, source=str(f))
+            data = read_limited(f, max_bytes)
+        except (ConformanceError, UnsafeData, OSError) as e:
+            kind = type(e).__name__ if isinstance(e, ConformanceError) else "UnreadableInput"
+            text = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+            if not text.startswith(str(f)):
+                text = f"{f}: {text}"
+            refused.append({"input": str(f), "type": kind, "message": text})
+            continue
+        stem = "".join(c if c.isalnum() or c in "._-" else "_" for c in f.stem).lstrip("._-") or "image"
+        iid, n = f"user.{stem[:120]}", 1
         while iid in seen:
             n += 1
-            iid = f"user.{stem}.{n}"
+            iid = f"user.{stem[:120]}.{n}"
         seen.add(iid)
-        items.append(InputFile(id=iid, data=f.read_bytes(), media_type=media, description=f.name,
+        items.append(InputFile(id=iid, data=data, media_type=FORMAT_MEDIA[fmt], description=f.name,
                                origin=f.name, tags=("user", "main")))
-    assert all(m in MEDIA_EXT for m in IMAGE_SUFFIXES.values())
-    return items
+    assert all(m in MEDIA_EXT for m in FORMAT_MEDIA.values())
+    return items, refused
 
 
-def user_plan(pipeline_files: tuple[Path, ...], image_paths: tuple[Path, ...], *, with_corpus: bool) -> Plan:
+def user_plan(pipeline_files: tuple[Path, ...], image_paths: tuple[Path, ...], *, with_corpus: bool,
+              max_input_bytes: int = MAX_INPUT_BYTES) -> Plan:
     """Pipelines from files, run on the user's images and/or the built-in corpus's main inputs."""
     pipelines: list[Pipeline] = []
     for f in pipeline_files:
@@ -246,10 +275,12 @@ def user_plan(pipeline_files: tuple[Path, ...], image_paths: tuple[Path, ...], *
     dup = {i for i in ids if ids.count(i) > 1}
     if dup:
         raise SpecError(f"pipeline id(s) defined twice: {', '.join(sorted(dup))}")
-    inputs = user_inputs(image_paths)
+    inputs, refused = user_inputs(image_paths, max_bytes=max_input_bytes)
     if with_corpus:
         from .corpus import builtin_corpus
         inputs += [i for i in builtin_corpus() if "main" in i.tags]
     if not inputs:
-        raise SpecError("no input images: give --images or use the built-in corpus")
-    return Plan(inputs=inputs, pipelines=pipelines, selection={p.id: ("main",) for p in pipelines})
+        why = f" ({len(refused)} file(s) refused, first: {refused[0]['message']})" if refused else ""
+        raise SpecError("no input images: give --images or use the built-in corpus" + why)
+    return Plan(inputs=inputs, pipelines=pipelines, selection={p.id: ("main",) for p in pipelines},
+                refused=refused)

@@ -14,6 +14,10 @@ A record (one line of results.jsonl)::
                 | "rejected", "message": text, "call": "cv2.resize(...)",
                 "output": "outputs/<case>/<i>_<op>.npy" (status ok only)}]}
 
+An error record also says its ``cause``: ``crash`` (the harness process died), ``timeout``,
+``harness`` (it raised outside a step, or a program's answer was malformed) or ``bundle`` (the
+bundle's own files failed their checks: not the harness's fault).
+
 ``status: error`` means the case as a whole did not finish (the harness process crashed or timed
 out); its record has no steps (outputs written before the crash may be on disk; they are not
 scored). ``rejected`` is a decode step that
@@ -31,8 +35,10 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConformanceError
+from .safeio import UnsafeData, atomic_write_text, check_name, read_limited
 
 RUN_FILE = "run.json"
+RUN_FILE_LIMIT = 16 << 20  # bytes
 RECORDS_FILE = "results.jsonl"
 MODES = ("isolated", "chained")
 
@@ -46,26 +52,40 @@ def harness_dir(results: Path, harness: str, mode: str) -> Path:
 
 
 def output_rel(case_id: str, index: int, op: str) -> str:
-    return f"outputs/{case_id}/{index}_{op}.npy"
+    """``outputs/<case>/<index>_<op>.npy``; UnsafeData if the case id or op is not a safe name."""
+    check_name(case_id, "case id")
+    check_name(op, "op")
+    return f"outputs/{case_id}/{int(index)}_{op}.npy"
 
 
 def read_run(results: Path) -> dict[str, Any]:
     """``run.json`` of a results directory, or ResultsError saying what is wrong."""
     path = Path(results) / RUN_FILE
     try:
-        return json.loads(path.read_text("utf-8"))
+        doc = json.loads(read_limited(path, RUN_FILE_LIMIT))
     except FileNotFoundError:
         raise ResultsError(f"{results}: no {RUN_FILE}; is this a `conformance run --out` "
                            "directory?") from None
-    except (OSError, json.JSONDecodeError) as e:
-        raise ResultsError(f"{path}: unreadable: {e}") from None
+    except (OSError, UnsafeData, ValueError, RecursionError) as e:
+        raise ResultsError(f"{path}: unreadable: {str(e)[:300] or type(e).__name__}") from None
+    # its harness names and modes become directory names: check them before any path is built
+    if (not isinstance(doc, dict) or not isinstance(doc.get("harnesses"), dict)
+            or not isinstance(doc.get("modes"), list) or not isinstance(doc.get("bundle"), str)):
+        raise ResultsError(f"{path}: not a results file (needs 'bundle', 'harnesses', 'modes')")
+    for name in doc["harnesses"]:
+        try:
+            check_name(name, "harness name")
+        except UnsafeData as e:
+            raise ResultsError(f"{path}: {e}") from None
+    bad = [m for m in doc["modes"] if m not in MODES]
+    if bad:
+        raise ResultsError(f"{path}: unknown mode(s) {bad!r}; modes are {', '.join(MODES)}")
+    return doc
 
 
 def write_run(results: Path, doc: dict[str, Any]) -> None:
     results.mkdir(parents=True, exist_ok=True)
-    tmp = results / (RUN_FILE + ".tmp")
-    tmp.write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n", "utf-8")
-    tmp.replace(results / RUN_FILE)
+    atomic_write_text(results / RUN_FILE, json.dumps(doc, indent=1, sort_keys=True) + "\n")
 
 
 def read_records(results: Path, harness: str, mode: str) -> dict[str, dict]:
@@ -81,8 +101,34 @@ def read_records(results: Path, harness: str, mode: str) -> dict[str, dict]:
             except json.JSONDecodeError:
                 continue  # a line cut short by a killed run
             if isinstance(rec, dict) and isinstance(rec.get("case"), str):
-                out[rec["case"]] = rec
+                problem = _record_problem(rec)
+                out[rec["case"]] = rec if problem is None else {
+                    "case": rec["case"], "status": "error", "steps": [], "cause": "harness",
+                    "error": f"{path}: malformed record: {problem}"}
     return out
+
+
+STEP_STATUSES = ("ok", "unsupported", "error", "skipped", "rejected")
+
+
+def _record_problem(rec: dict) -> str | None:
+    """What is wrong with a record read back from results.jsonl (a results directory may come
+    from elsewhere), or None. The scorer relies on exactly these fields and types."""
+    if rec.get("status") not in ("done", "error"):
+        return f"status {rec.get('status')!r}"
+    steps = rec.get("steps", [])
+    if not isinstance(steps, list):
+        return "'steps' is not a list"
+    for st in steps:
+        if not isinstance(st, dict) or type(st.get("index")) is not int or st.get("status") not in STEP_STATUSES:
+            return f"step entry {str(st)[:100]}"
+        if not all(isinstance(st.get(k, ""), str) for k in ("op", "message", "output")):
+            return f"step {st['index']}: a non-text op, message or output"
+        if st.get("call") is not None and not isinstance(st["call"], str):
+            return f"step {st['index']}: a non-text call"
+    if rec.get("error") is not None and not isinstance(rec["error"], str):
+        return "'error' is not text"
+    return None
 
 
 def _drop_partial_last_line(path: Path) -> None:

@@ -18,24 +18,33 @@ from typing import Callable
 
 from .bundle import Bundle
 from .harnesses import BUILTIN, HarnessUnavailable, load
-from .harnesses.external import ExternalHarness
+from .harnesses.external import ExternalHarness, HarnessHung
 from .harnesses.programs import program_command, split_programs
 from .results import (MODES, RECORDS_FILE, RUN_FILE, RecordWriter, ResultsError, harness_dir,
                       read_records, read_run, write_run)
+from .reaper import Reaper
+from .safeio import UnsafeData, check_name
 from .workers import WorkerPool
 
 RESULTS_FORMAT = "conformance-results"
 DEFAULT_TIMEOUT = 60.0
 
 
+SCRATCH = ".tmp"  # RESULTS/.tmp: the external programs' OUT folders while they run
+RESERVED_NAMES = {"logs"}  # RESULTS/ entries that are not harness folders
+
+
 @dataclass
 class RunSummary:
-    """What a run did: tasks run now, tasks found done from an earlier run, harnesses skipped."""
+    """What a run did: tasks run now, tasks found done from an earlier run, case errors by
+    cause (crash, timeout, harness, bundle), harnesses skipped or stopped."""
 
     ran: int = 0
     resumed: int = 0
     errors: int = 0
+    error_causes: dict[str, int] = field(default_factory=dict)
     unavailable: dict[str, str] = field(default_factory=dict)
+    stopped: dict[str, str] = field(default_factory=dict)  # hung programs: why they were stopped
 
 
 def resolve_harnesses(specs: list[str]) -> tuple[dict[str, str], dict[str, str], dict[str, dict]]:
@@ -59,10 +68,21 @@ def resolve_harnesses(specs: list[str]) -> tuple[dict[str, str], dict[str, str],
             continue
         if not h.name or h.name in identity:
             raise ResultsError(f"harness {spec!r}: empty or duplicate name {h.name!r}")
+        _check_harness_name(h.name, spec)
         names[spec] = h.name
         identity[h.name] = {"kind": "builtin" if spec in BUILTIN else "python", "spec": spec,
                             "versions": h.versions()}
     return names, missing, identity
+
+
+def _check_harness_name(name: str, spec: str) -> None:
+    """A harness name becomes RESULTS/<name>/: a safe name that is not a reserved entry."""
+    try:
+        check_name(name, f"harness {spec!r}: name")
+    except UnsafeData as e:
+        raise ResultsError(str(e)) from None
+    if name in RESERVED_NAMES:
+        raise ResultsError(f"harness {spec!r}: the name {name!r} is reserved in a results directory")
 
 
 def _same_identity(old: dict, new: dict) -> bool:
@@ -91,6 +111,7 @@ def run_bundle(bundle_dir: Path, out_dir: Path, *, harnesses: list[str],
     unavailable.update(programs_missing)
     externals = [*(ExternalHarness(p, program_command(p), timeout=timeout) for p in programs), *externals]
     for e in externals:
+        _check_harness_name(e.name, e.name)
         if e.name in identity:
             raise ResultsError(f"two harnesses are named {e.name!r}; name the external one NAME=COMMAND")
         identity[e.name] = {"kind": "external", "command": e.command}
@@ -136,10 +157,16 @@ def run_bundle(bundle_dir: Path, out_dir: Path, *, harnesses: list[str],
         with lock:
             writers[(h, mode)].write(record)
             summary.ran += 1
-            summary.errors += record.get("status") == "error"
+            if record.get("status") == "error":
+                cause = record.get("cause", "harness")
+                summary.errors += 1
+                summary.error_causes[cause] = summary.error_causes.get(cause, 0) + 1
             if on_record:
                 on_record(h, mode, record)
 
+    scratch = out_dir / SCRATCH
+    shutil.rmtree(scratch, ignore_errors=True)  # what a killed run left behind
+    reaper = Reaper() if externals else None
     try:
         # one pool per harness: a harness's library state (threads, global switches, a crash)
         # never shares a process with another harness
@@ -148,14 +175,26 @@ def run_bundle(bundle_dir: Path, out_dir: Path, *, harnesses: list[str],
             if tasks:
                 pool = WorkerPool(bundle_dir, out_dir, jobs=jobs, timeout=timeout)
                 pool.run(tasks, lambda task, rec: deliver(names[task[0]], task[1], rec))
+        ops = {c["id"]: [s["op"] for s in bundle.manifest["pipelines"][c["pipeline"]]["steps"]]
+               for c in bundle.cases}
         for ext in externals:
+            ext.reaper, ext.scratch = reaper, scratch
             for mode in modes:
-                ext.run(bundle_dir, mode, todo[(ext.name, mode)], harness_dir(out_dir, ext.name, mode),
-                        jobs=jobs, on_record=lambda cid, rec, m=mode, e=ext: deliver(e.name, m, rec))
+                ext.log = out_dir / "logs" / f"{ext.name}.{mode}.stderr"
+                try:
+                    ext.run(bundle_dir, mode, todo[(ext.name, mode)], harness_dir(out_dir, ext.name, mode),
+                            jobs=jobs, ops=ops,
+                            on_record=lambda cid, rec, m=mode, e=ext: deliver(e.name, m, rec))
+                except HarnessHung as e:
+                    summary.stopped[ext.name] = str(e)
+                    break
             if ext.identity:
                 doc["harnesses"][ext.name]["reported"] = ext.identity
         write_run(out_dir, doc)
     finally:
         for w in writers.values():
             w.close()
+        shutil.rmtree(scratch, ignore_errors=True)
+        if reaper:
+            reaper.close()
     return summary

@@ -33,15 +33,18 @@ verdict is ``fail`` or ``error``.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 
-from .bundle import Bundle, load_npy
+from .bundle import Bundle, npy_header, read_npy
+from .errors import BundleError
 from .expectations import Expectations
 from .results import harness_dir, read_records, read_run
+from .safeio import UnsafeData, confined, open_regular
 
 SCORES_FORMAT = "preprocessing-scores"
 DATA_MOVEMENT_OPS = ("crop", "pad", "letterbox", "layout")
@@ -104,7 +107,10 @@ def compare(expected: np.ndarray, got: np.ndarray, tolerance: float) -> tuple[st
     """(verdict pass/fail, message, metrics) of one output against its expected array."""
     if got.shape != expected.shape:
         return "fail", f"shape {list(got.shape)}, expected {list(expected.shape)}", None
-    m = metrics_for(expected, got, tolerance)
+    if got.dtype.kind not in "biuf":  # complex, strings, dates: no metric means anything
+        return "fail", f"dtype {got.dtype.name}, expected {expected.dtype.name} (not a real number type)", None
+    with np.errstate(all="ignore"):  # overflow and NaN are reported by value (nonfinite), not warned
+        m = metrics_for(expected, got, tolerance)
     problems = []
     if got.dtype != expected.dtype:
         problems.append(f"dtype {got.dtype.name}, expected {expected.dtype.name}")
@@ -281,11 +287,11 @@ def _score_case(expected_of: _ExpectedCache, case: dict, harness: str, mode: str
                 st.tolerance = tol
                 try:
                     expected = expected_of(entry)
-                    got = load_npy((root / rs["output"]).read_bytes(), where=str(root / rs["output"]))
-                except Exception as e:  # unreadable output: the harness's error, reported
-                    st.message = f"cannot read output: {e}"
+                except BundleError as e:  # the bundle's fault, not the harness's: say so
+                    st.message = f"the bundle's expected output is unreadable: {e}"
                 else:
-                    st.verdict, st.message, st.metrics = compare(expected, got, float(tol["max_abs"]))
+                    st.verdict, st.message, st.metrics = _score_output(root, rs.get("output"), expected,
+                                                                       float(tol["max_abs"]))
         else:  # error, or rejected on a positive case
             st.verdict = "error"
             if status == "rejected":
@@ -296,6 +302,27 @@ def _score_case(expected_of: _ExpectedCache, case: dict, harness: str, mode: str
                 st.verdict, st.message = "xfail", f"{st.message} (expected: {xf})"
         cs.steps.append(st)
     return cs
+
+
+def _score_output(root: Path, rel: object, expected: np.ndarray, tolerance: float
+                  ) -> tuple[str, str, dict | None]:
+    """(verdict, message, metrics) of a harness output file against ``expected``. The path comes
+    from a record, so it must stay inside the harness's folder; the header is checked first,
+    so an output of the wrong shape or absurd size is judged without reading its data."""
+    try:
+        path = confined(root, rel) if isinstance(rel, str) else None
+        if path is None:
+            return "error", "the record names no output file", None
+        where = str(path)
+        fd, st = open_regular(path)
+        with os.fdopen(fd, "rb") as f:
+            h = npy_header(f, st.st_size, where=where)
+        if list(h.shape) != list(expected.shape):
+            return "fail", f"shape {list(h.shape)}, expected {list(expected.shape)}", None
+        got = read_npy(path, where=where)
+    except (BundleError, UnsafeData, OSError) as e:
+        return "error", f"cannot read output: {getattr(e, 'strerror', None) or e}", None
+    return compare(expected, got, tolerance)
 
 
 def score_results(results: str | Path, *, expectations: Expectations | None = None,

@@ -652,18 +652,30 @@ def _check_order(steps: tuple[Step, ...], source: str | None) -> None:
         raise SpecError("at most one normalize step", source=source, field="steps")
 
 
+PIPELINE_FILE_LIMIT = 16 << 20  # bytes: a pipeline file is a few KB; a larger one is not one
+
+
 def load_pipelines(path: str | Path) -> list[Pipeline]:
     """Load one pipeline, or several under a top-level ``pipelines`` list, from TOML or JSON."""
+    from .safeio import UnsafeData, read_limited
+
     path = Path(path)
+    kind = "TOML" if path.suffix.lower() == ".toml" else "JSON"
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_limited(path, PIPELINE_FILE_LIMIT).decode("utf-8")
     except OSError as e:
         raise SpecError(f"cannot read: {e.strerror}", source=str(path)) from None
-    try:
-        doc = tomllib.loads(text) if path.suffix.lower() == ".toml" else json.loads(text)
-    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as e:
-        raise SpecError(f"not valid {'TOML' if path.suffix.lower() == '.toml' else 'JSON'}: {e}",
+    except UnsafeData as e:
+        raise SpecError(str(e).removeprefix(f"{path} "), source=str(path)) from None
+    except UnicodeDecodeError as e:
+        raise SpecError(f"not UTF-8 text (byte {e.start}: {e.object[e.start:e.start + 4]!r})",
                         source=str(path)) from None
+    try:
+        doc = tomllib.loads(text) if kind == "TOML" else json.loads(text)
+    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as e:
+        raise SpecError(f"not valid {kind}: {e}", source=str(path)) from None
+    except RecursionError:
+        raise SpecError(f"not valid {kind}: nested too deeply", source=str(path)) from None
     if isinstance(doc, dict) and "pipelines" in doc:
         items = doc["pipelines"]
         if not isinstance(items, list):

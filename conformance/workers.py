@@ -39,6 +39,7 @@ def _worker_main(conn, bundle_root: str, results_root: str, environ: dict[str, s
     os.environ.clear()
     os.environ.update(environ)
     from .bundle import Bundle
+    from .errors import BundleError
     from .execute import execute_case
     from .harnesses import load
     from .results import harness_dir
@@ -65,6 +66,7 @@ def _worker_main(conn, bundle_root: str, results_root: str, environ: dict[str, s
             record = execute_case(harnesses[name], bundle, cases[case_id], mode, out_dir)
         except Exception as e:  # anything outside a step (bundle read, harness load)
             record = {"case": case_id, "status": "error", "steps": [],
+                      "cause": "bundle" if isinstance(e, BundleError) else "harness",
                       "error": f"{type(e).__name__}: {e}"}
         conn.send(record)
 
@@ -179,21 +181,28 @@ class WorkerPool:
                             continue
                     if w.conn in ready or w.process.sentinel in ready:
                         w.process.join(5)
-                        message = _death_message(w.process.exitcode)
+                        message, cause = _death_message(w.process.exitcode), "crash"
                     elif now >= w.deadline:
                         message = f"timed out after {self.timeout:g} s (harness process killed)"
+                        cause = "timeout"
                     else:
                         continue
                     w.task = None
                     self._replace(w)
-                    on_record(task, {"case": task[2], "status": "error", "steps": [], "error": message})
+                    on_record(task, {"case": task[2], "status": "error", "steps": [], "cause": cause,
+                                     "error": message})
+        except BaseException:  # Ctrl-C: stop now, do not wait for the cases in flight
+            self.close(graceful=False)
+            raise
         finally:
             self.close()
 
-    def close(self) -> None:
+    def close(self, graceful: bool = True) -> None:
         for w in self._workers:
             try:
-                if w.process.is_alive():
+                if not graceful:
+                    w.process.kill()
+                elif w.process.is_alive():
                     w.conn.send(None)
             except (BrokenPipeError, OSError):
                 pass

@@ -38,6 +38,7 @@ from .common import (ALL_OPS, CELL_ORDER, GLYPHS, FailingStep, case_verdict_coun
                      error_vs_tolerance, failing_steps, fmt_num, harness_label, lenient_groups,
                      lenient_reason, ordered_ops, printable, problem_steps, worst_problem_cases)
 from .jpeg_decode import display_rows, jpeg_decode_table, models_sentence
+from ..safeio import atomic_write_text
 
 TEMPLATE = "report.html.j2"
 # Failing steps drawn as images, by default: enough to see the patterns, small enough to scroll.
@@ -307,6 +308,5 @@ def write_html(scores: Scores, path: str | Path, *, max_failures: int = DEFAULT_
     """Write the self-contained HTML report of ``scores`` to ``path`` and return the path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_html(scores, max_failures=max_failures, image_budget=image_budget),
-                    encoding="utf-8")
+    atomic_write_text(path, render_html(scores, max_failures=max_failures, image_budget=image_budget))
     return path

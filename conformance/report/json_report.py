@@ -29,6 +29,7 @@ from typing import Any
 from ..bundle import json_bytes
 from ..score import Scores
 from .jpeg_decode import jpeg_decode_table
+from ..safeio import atomic_write_bytes
 
 SCHEMA_RESOURCE = "schemas/scores-v1.schema.json"
 
@@ -73,5 +74,5 @@ def write_json(scores: Scores, path: str | Path, *, relative_paths: bool = True)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     doc = scores_document(scores, base=path.parent if relative_paths else None)
-    path.write_bytes(json_bytes(doc))
+    atomic_write_bytes(path, json_bytes(doc))
     return path

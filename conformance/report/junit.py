@@ -21,12 +21,15 @@ than tab, newline, carriage return) are written as ``\\xNN``.
 
 from __future__ import annotations
 
+import io
+
 import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from ..score import CaseScore, Scores, StepScore
 from .common import fmt_num
+from ..safeio import atomic_write_bytes
 
 # XML 1.0 §2.2 Char production: #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF].
 # Anything else cannot appear in a document, escaped or not.
@@ -156,5 +159,7 @@ def write_junit(scores: Scores, path: str | Path) -> Path:
     """Write the JUnit XML of ``scores`` to ``path`` (UTF-8, with an XML declaration)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    junit_tree(scores).write(path, encoding="utf-8", xml_declaration=True)
+    buf = io.BytesIO()
+    junit_tree(scores).write(buf, encoding="utf-8", xml_declaration=True)
+    atomic_write_bytes(path, buf.getvalue())
     return path
