@@ -152,8 +152,17 @@ def gaussian_f64(x: np.ndarray) -> np.ndarray:
     ``(sqrt(2·pi)·r)^-1 · exp(-x² / (2·r²))`` with r = 0.5, else 0."""
     r = GAUSSIAN_SIGMA
     norm = 1.0 / (math.sqrt(2.0 * math.pi) * r)
-    v = norm * np.exp(-(x * x) / (2.0 * (r * r)))
+    v = norm * libm_exp(-(x * x) / (2.0 * (r * r)))
     return np.where((x >= -3.0) & (x < 3.0), v, 0.0)
+
+
+def libm_exp(a: np.ndarray) -> np.ndarray:
+    """C libm ``exp`` (what fast_image_resize calls), element by element. Not ``np.exp``: on
+    AVX-512 machines numpy dispatches exp to a SIMD routine that is up to 1 ulp off libm (9,192
+    of 200,000 random arguments measured), which made the vectors depend on the CPU. The
+    kernel is evaluated once per tap of a weight matrix, so a Python-level loop costs little."""
+    a = np.asarray(a, dtype=F64)
+    return np.fromiter((math.exp(v) for v in a.ravel().tolist()), dtype=F64, count=a.size).reshape(a.shape)
 
 
 def one_f64(x: np.ndarray) -> np.ndarray:
