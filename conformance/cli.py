@@ -363,6 +363,12 @@ def report(results: Path, formats: str, out_dir: Path | None, expectations: tupl
     _score_and_report(results, out_dir or results, chosen, expectations)
 
 
+# Accuracy-gap investigation (conformance/investigate/): commands of their own modules
+from .investigate.compare_cli import compare as _compare  # noqa: E402
+
+cli.add_command(_compare)
+
+
 # Exit codes (README "Commands"): 0 success, 1 problems found, 2 bad usage or input, 3 an
 # internal error (a bug of ours: one line here, the traceback in a log file), 130 interrupted.
 EXIT_PROBLEMS, EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED = 1, 2, 3, 130

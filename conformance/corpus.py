@@ -215,6 +215,35 @@ def photo_inputs() -> list[InputFile]:
     return items
 
 
+def full_size_photos() -> list[InputFile]:
+    """The colour photographs at their full size as the JPEGs a camera or a web page hands a
+    deployment (Pillow 13 / libjpeg-turbo, quality 90, 4:2:0): ``compare``'s default inputs.
+    astronaut 512x512, chelsea 300x451, coffee 400x600, and chelsea stored turned with EXIF
+    orientation 6 (as a phone stores a portrait shot)."""
+    import io
+
+    from PIL import Image
+
+    items = []
+    for name, orientation in (("astronaut", 1), ("chelsea", 1), ("coffee", 1), ("chelsea", 6)):
+        a = photo(name, 1)
+        if orientation == 6:  # stored as a phone stores a portrait shot: pixels turned, EXIF 6
+            a = np.ascontiguousarray(np.rot90(a, 1))
+        exif = Image.Exif()
+        exif[0x0112] = orientation
+        buf = io.BytesIO()
+        Image.fromarray(a).save(buf, "JPEG", quality=90, subsampling=2,
+                                exif=exif.tobytes() if orientation != 1 else b"")
+        h, w = a.shape[:2]
+        tag = f".exif{orientation}" if orientation != 1 else ""
+        items.append(InputFile(id=f"photo.{name}.{h}x{w}.q90{tag}", data=buf.getvalue(), media_type=JPEG,
+                               description=f"photograph {PHOTOS[name][0]}, full size, JPEG q90 4:2:0"
+                                           + (f", EXIF orientation {orientation}" if tag else ""),
+                               origin=f"scikit-image 0.26 data/{PHOTOS[name][0]} as JPEG q90 4:2:0{tag}",
+                               tags=("jpeg", "photo", "full")))
+    return items
+
+
 def jpeg_inputs(*, photos: bool = True) -> list[InputFile]:
     """JPEG variants (conformance/encoders/jpeg.py): qualities, subsamplings, gray, CMYK, Adobe
     RGB, progressive (whole and cut after k scans), optimised tables, restart intervals, EXIF
