@@ -7,17 +7,24 @@
 //! the rest are `skipped`. A negative vector (`expect: error`) runs its decode step only:
 //! `rejected` is the conforming answer. A panic inside a library is caught and reported as that
 //! step's `error`; a case whose bundle files are missing or corrupt gets a case-level `error`.
+//!
+//! Names from the manifest become output paths, so they are checked before any path is built
+//! ([`safeio::check_name`]): a case whose id (or pipeline id, or an op of its pipeline) is not a
+//! safe name gets a case-level `error` and the other cases go on; an output file is written
+//! only for an op the engines know ([`output_path`]). Every file is written atomically (a
+//! temporary sibling renamed into place), `harness.json` last: a killed run never leaves a
+//! half-written file under its final name.
 
 use std::collections::BTreeSet;
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde_json::{json, Map, Value};
 
 use crate::bundle::{Bundle, Case};
-use crate::engine::{catching_panics, library_versions, Engine, StepInput};
+use crate::engine::{catching_panics, library_versions, Engine, StepInput, OPS};
 use crate::error::{HarnessError, Result};
-use crate::npy;
+use crate::{npy, safeio};
 use crate::step::Step;
 use crate::tensor::Tensor;
 
@@ -66,16 +73,22 @@ pub fn run_bundle(engine: Engine, bundle: &Bundle, out: &Path, mode: Mode, only:
     });
     let path = out.join("harness.json");
     let text = serde_json::to_string_pretty(&doc).expect("JSON values serialise");
-    fs::write(&path, text).map_err(|e| HarnessError::Io(format!("{}: {e}", path.display())))?;
+    safeio::write_atomically(&path, text.as_bytes())?;
     Ok(doc)
 }
 
 /// One case's step records; an error for a case whose bundle files cannot be read.
 fn run_case(engine: Engine, bundle: &Bundle, case: &Case, mode: Mode, out: &Path) -> Result<Vec<Value>> {
-    if case.id.is_empty() || case.id.contains(['/', '\\']) || case.id.starts_with('.') {
-        return Err(HarnessError::Io(format!("case id {:?} cannot name an output directory", case.id)));
-    }
+    safeio::check_name(&case.id, "case id")?;
+    safeio::check_name(&case.pipeline, "pipeline id").map_err(|e| e.with_prefix(&format!("case {}", case.id)))?;
     let pipeline = bundle.pipeline(case)?;
+    // An op the engines do not know is reported `unsupported` below, as a future op should be;
+    // one that could not even be a file name is a malformed pipeline.
+    for raw in &pipeline.steps {
+        if let Some(op) = raw.get("op").and_then(Value::as_str) {
+            safeio::check_name(op, "op").map_err(|e| e.with_prefix(&format!("case {}: pipeline {}", case.id, case.pipeline)))?;
+        }
+    }
     let negative = case.expect == "error";
     let steps = if negative { &pipeline.steps[..pipeline.steps.len().min(1)] } else { &pipeline.steps[..] };
     let source = bundle.input_bytes(case)?;
@@ -109,9 +122,10 @@ fn run_case(engine: Engine, bundle: &Bundle, case: &Case, mode: Mode, out: &Path
             record["call"] = engine.describe(&step).into();
             match catching_panics(&op, || engine.run(&step, input)) {
                 Ok(tensor) => {
-                    let dir = out.join(&case.id);
-                    fs::create_dir_all(&dir).map_err(|e| HarnessError::Io(format!("{}: {e}", dir.display())))?;
-                    npy::write(&dir.join(format!("{index}_{op}.npy")), &tensor)?;
+                    let path = output_path(out, &case.id, index, &op)?;
+                    let dir = path.parent().expect("OUT/<case id>/<file>");
+                    fs::create_dir_all(dir).map_err(|e| HarnessError::Io(format!("{}: {e}", dir.display())))?;
+                    npy::write(&path, &tensor)?;
                     record["status"] = "ok".into();
                     previous = Some(tensor);
                 }
@@ -129,4 +143,15 @@ fn run_case(engine: Engine, bundle: &Bundle, case: &Case, mode: Mode, out: &Path
         records.push(record);
     }
     Ok(records)
+}
+
+/// `OUT/<case id>/<index>_<op>.npy`, the protocol's name for a step's output; an error unless
+/// the case id is a safe name and the op one the engines know, so the path has exactly two
+/// plain components below `out` whatever the manifest says.
+pub fn output_path(out: &Path, case_id: &str, index: usize, op: &str) -> Result<PathBuf> {
+    safeio::check_name(case_id, "case id")?;
+    if !OPS.contains(&op) {
+        return Err(HarnessError::Io(format!("case {case_id}: no output file for op {op:?} (not one of {OPS:?})")));
+    }
+    Ok(out.join(case_id).join(format!("{index}_{op}.npy")))
 }

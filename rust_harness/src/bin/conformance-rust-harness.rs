@@ -6,7 +6,9 @@
 //! ```
 //!
 //! It reads `manifest.json` and the `.npy`/input files itself and writes `.npy` files and
-//! `harness.json`, with the same step code as the PyO3 extension.
+//! `harness.json`, with the same step code as the PyO3 extension. The bundle may come from a
+//! stranger: every file it names is checked before it is read (`bundle`, `npy`), every name
+//! before it becomes a path, and every file written appears whole or not at all (`safeio`).
 
 use std::collections::BTreeSet;
 use std::io::Write;
