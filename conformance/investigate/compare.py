@@ -130,8 +130,10 @@ def side_by_side(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray | None, np.nd
         top, left = (x.shape[0] - h) // 2, (x.shape[1] - w) // 2
         return x[top:top + h, left:left + w]
 
-    note = (f"sizes differ (A {a.shape[0]}x{a.shape[1]}, B {b.shape[0]}x{b.shape[1]}): compared on "
-            f"the centred {h}x{w} common region")
+    swapped = a.shape[:2] == b.shape[1::-1]
+    note = (f"sizes differ (A {a.shape[0]}x{a.shape[1]}, B {b.shape[0]}x{b.shape[1]}"
+            + (": height and width swapped, an orientation difference?" if swapped else "")
+            + f"): compared on the centred {h}x{w} common region")
     return centre(a), centre(b), note
 
 
