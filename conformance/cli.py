@@ -10,12 +10,12 @@ from pathlib import Path
 
 import click
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from . import __version__
 from .errors import ConformanceError
+from .safeio import markup_safe as _safe
 
 MAX_INPUT_MB = 256  # generate --max-input-mb (plans.MAX_INPUT_BYTES, not imported at start-up)
 
@@ -85,15 +85,15 @@ def generate(out_dir: Path, use_default: bool, pipeline_files: tuple[Path, ...],
         for col in ("case", "error", "message"):
             t.add_column(col, overflow="fold")
         for s in report.skipped[:50]:
-            t.add_row(escape(s["case"]), escape(s["type"]), escape(s["message"]))
+            t.add_row(_safe(s["case"]), _safe(s["type"]), _safe(s["message"]))
         console.print(t)
     if report.refused:
         console.print(f"{len(report.refused)} input file(s) refused before reading (not in the bundle):")
         for r in report.refused:
-            console.print(f"  refused ({escape(r['type'])}) {escape(r['message'])}", soft_wrap=True,
+            console.print(f"  refused ({_safe(r['type'])}) {_safe(r['message'])}", soft_wrap=True,
                           highlight=False)
     for p in report.problems:
-        err_console.print(f"[red]problem:[/] {escape(p)}", soft_wrap=True)
+        err_console.print(f"[red]problem:[/] {_safe(p)}", soft_wrap=True)
     if report.problems:
         sys.exit(1)
 
@@ -106,9 +106,9 @@ def verify(bundle: Path) -> None:
 
     report = verify_bundle(bundle)
     for w in report.warnings:
-        err_console.print(f"[yellow]warning:[/] {escape(w)}", soft_wrap=True)
+        err_console.print(f"[yellow]warning:[/] {_safe(w)}", soft_wrap=True)
     for p in report.problems:
-        err_console.print(f"[red]problem:[/] {escape(p)}", soft_wrap=True)
+        err_console.print(f"[red]problem:[/] {_safe(p)}", soft_wrap=True)
     status = "[green]OK[/]" if report.ok else f"[red]{len(report.problems)} problem(s)[/]"
     console.print(f"{bundle}: {report.cases} cases, {report.files_checked} files checked: {status}")
     if not report.ok:
@@ -161,12 +161,12 @@ def regenerate(bundle: Path, out_dir: Path, check: bool, jobs: int) -> None:
     console.print(f"wrote [bold]{out_dir}[/]: {report.cases_written} cases "
                   f"({report.negative_cases} negative), {len(report.skipped)} skipped")
     for p in report.problems:
-        err_console.print(f"[red]problem:[/] {escape(p)}", soft_wrap=True)
+        err_console.print(f"[red]problem:[/] {_safe(p)}", soft_wrap=True)
     if not check:
         sys.exit(1 if report.problems else 0)
     differ = _compare_trees(bundle, out_dir)
     for rel in differ[:20]:
-        err_console.print(f"[red]differs:[/] {escape(rel)}", soft_wrap=True)
+        err_console.print(f"[red]differs:[/] {_safe(rel)}", soft_wrap=True)
     if differ or report.problems:
         console.print(f"[red]{len(differ)} file(s) differ[/] from {bundle}")
         sys.exit(1)
@@ -174,12 +174,30 @@ def regenerate(bundle: Path, out_dir: Path, check: bool, jobs: int) -> None:
 
 
 def _compare_trees(a: Path, b: Path) -> list[str]:
-    """Relative paths present in only one tree or with different bytes."""
+    """Relative paths present in only one tree or with different bytes. Links are not followed
+    and files are hashed in chunks: a bundle from elsewhere may hold anything."""
+    import hashlib
+
     def files(root: Path) -> dict[str, Path]:
-        return {p.relative_to(root).as_posix(): p for p in root.rglob("*") if p.is_file()}
+        out = {}
+        for dirpath, _, names in os.walk(root):
+            for n in names:
+                p = Path(dirpath, n)
+                out[p.relative_to(root).as_posix()] = p
+        return out
+
+    def digest(p: Path) -> str:
+        if p.is_symlink() or not p.is_file():
+            return f"not a regular file: {os.lstat(p).st_mode:o}"
+        h = hashlib.sha256()
+        with p.open("rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+        return h.hexdigest()
+
     fa, fb = files(a), files(b)
     out = sorted(set(fa) ^ set(fb))
-    out += sorted(rel for rel in set(fa) & set(fb) if fa[rel].read_bytes() != fb[rel].read_bytes())
+    out += sorted(rel for rel in set(fa) & set(fb) if digest(fa[rel]) != digest(fb[rel]))
     return out
 
 
@@ -223,18 +241,18 @@ def harnesses() -> None:
         try:
             h = load(name)
         except HarnessUnavailable as e:
-            console.print(f"[bold]{name}[/]: [yellow]unavailable[/] ({escape(str(e))})")
+            console.print(f"[bold]{name}[/]: [yellow]unavailable[/] ({_safe(str(e))})")
             continue
         versions = ", ".join(f"{k} {v}" for k, v in h.versions().items())
-        t = Table(title=f"{name}: {escape(h.summary)} ({escape(versions)})", title_justify="left")
+        t = Table(title=f"{name}: {_safe(h.summary)} ({_safe(versions)})", title_justify="left")
         t.add_column("op")
         t.add_column("what it runs / what it cannot", overflow="fold")
         for op, text in h.capabilities().items():
-            t.add_row(op, escape(text))
+            t.add_row(op, _safe(text))
         console.print(t)
     for name in PROGRAMS:
         path = program_path(name)
-        state = f"program {escape(path)}" if path else "[yellow]unavailable[/] (not installed)"
+        state = f"program {_safe(path)}" if path else "[yellow]unavailable[/] (not installed)"
         console.print(f"[bold]{name}[/]: {state}, run through the external protocol")
     console.print("external: any program speaking the harness protocol "
                   "(docs/harness-protocol.md): `conformance run BUNDLE --external 'NAME=COMMAND'`")
@@ -286,9 +304,9 @@ def run(bundle: Path, harness_list: str, externals: tuple[str, ...], no_builtin:
                              on_start=lambda n: progress.update(task, total=n),
                              on_record=lambda *_: progress.advance(task))
     for name, why in summary.unavailable.items():
-        err_console.print(f"[yellow]skipped harness {name}:[/] {escape(why)}", soft_wrap=True)
+        err_console.print(f"[yellow]skipped harness {name}:[/] {_safe(why)}", soft_wrap=True)
     for name, why in summary.stopped.items():
-        err_console.print(f"[red]stopped harness {name}:[/] {escape(why)}", soft_wrap=True)
+        err_console.print(f"[red]stopped harness {name}:[/] {_safe(why)}", soft_wrap=True)
     causes = ", ".join(f"{n} {CAUSE_WORDS.get(c, c)}" for c, n in sorted(summary.error_causes.items()))
     console.print(f"wrote [bold]{out_dir}[/]: {summary.ran} case runs"
                   + (f" ({summary.resumed} already done, resumed)" if summary.resumed else "")
@@ -375,7 +393,7 @@ EXIT_PROBLEMS, EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED = 1, 2, 3, 130
 
 
 def _fail(message: str, code: int) -> None:
-    err_console.print(f"[red]error:[/] {escape(message)}", soft_wrap=True, highlight=False)
+    err_console.print(f"[red]error:[/] {_safe(message)}", soft_wrap=True, highlight=False)
     sys.exit(code)
 
 

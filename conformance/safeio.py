@@ -53,6 +53,17 @@ def check_name(value: object, what: str) -> str:
     return value
 
 
+def markup_safe(text: object) -> str:
+    """Data (paths, messages, names from a stranger's file) ready for a rich console string:
+    control characters written as \\xNN, so a terminal escape sequence in a description never
+    reaches the user's terminal, and rich markup escaped, so '[/]' is text, not a crash."""
+    from rich.markup import escape
+
+    from .report.common import printable
+
+    return escape(printable(text))
+
+
 def confined(root: Path, rel: str | Path) -> Path:
     """``root / rel`` if it resolves (following links) to a path inside ``root``; UnsafeData if
     it is absolute, holds NUL, or leaves ``root`` through '..' or a link."""

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import click
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ..errors import SpecError
+from ..safeio import markup_safe as _safe
+
 
 MAX_INPUT_MB = 256
 
@@ -52,7 +53,7 @@ def compare(pipeline_a: Path, pipeline_b: Path | None, harness: str | None, libr
     console, err = Console(), Console(stderr=True)
     items, refused = load_inputs(image_paths, max_bytes=max_input_mb << 20)
     for r in refused:
-        err.print(f"refused ({escape(r['type'])}) {escape(r['message'])}", soft_wrap=True, highlight=False)
+        err.print(f"refused ({_safe(r['type'])}) {_safe(r['message'])}", soft_wrap=True, highlight=False)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=err, disable=not err.is_terminal) as progress:
         task = progress.add_task("comparing", total=len(items))

@@ -12,15 +12,15 @@ from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 from .. import __version__
 from ..bundle import json_bytes
 from ..report import images
 from ..report.common import fmt_num, printable
-from ..safeio import atomic_write_bytes, atomic_write_text
+from ..safeio import atomic_write_bytes, atomic_write_text, markup_safe as _safe
 from .compare import Comparison, InputComparison, StepComparison
+
 
 FILES = {"json": "compare.json", "html": "compare.html"}
 MAX_FIGURES = 24  # inputs drawn in the HTML page (the worst first divergence first)
@@ -41,7 +41,7 @@ def _fig(m: dict | None) -> str:
 
 
 def render_terminal(comp: Comparison, console: Console, *, worst: int = 10) -> None:
-    console.print(f"[bold]compare[/] {escape(comp.a['label'])}  vs  {escape(comp.b['label'])}")
+    console.print(f"[bold]compare[/] {_safe(comp.a['label'])}  vs  {_safe(comp.b['label'])}")
     done = [i for i in comp.inputs if not i.error]
     console.print(f"{len(done)} input(s) compared" + (f", {len(comp.inputs) - len(done)} could not "
                                                        "be processed (listed below)" if len(done) < len(comp.inputs) else ""))
@@ -51,15 +51,15 @@ def render_terminal(comp: Comparison, console: Console, *, worst: int = 10) -> N
     for col in ("step", "differ", "first", "max |Δ|", "mean |Δ|", "max levels", ">1 level", "note"):
         t.add_column(col, overflow="fold")
     for row in comp.summary():
-        t.add_row(escape(row["label"]), f"{row['differing_inputs']}/{row['compared']}",
+        t.add_row(_safe(row["label"]), f"{row['differing_inputs']}/{row['compared']}",
                   str(row["first_divergent"]), fmt_num(row["worst_max_abs"]), fmt_num(row["mean_mean_abs"]),
                   fmt_num(row["worst_max_levels"]),
                   "-" if row["mean_over_one_level"] is None else f"{100 * row['mean_over_one_level']:.2f}%",
-                  escape("; ".join(row["aligned_notes"])))
+                  _safe("; ".join(row["aligned_notes"])))
     console.print(t)
     counts = comp.first_divergent_counts()
     if counts:
-        console.print("first divergent step: " + ", ".join(f"{escape(k)} on {v} input(s)"
+        console.print("first divergent step: " + ", ".join(f"{_safe(k)} on {v} input(s)"
                                                             for k, v in sorted(counts.items(), key=lambda kv: -kv[1])))
     ranked = _ranked(comp)[:worst]
     if ranked:
@@ -67,11 +67,11 @@ def render_terminal(comp: Comparison, console: Console, *, worst: int = 10) -> N
         for col in ("input", "first divergent step", "figures"):
             t.add_column(col, overflow="fold")
         for i, fd in ranked:
-            t.add_row(escape(_name(i)), escape(fd.row.label), escape(_fig(fd.metrics) + (f" [{fd.note}]" if fd.note else "")))
+            t.add_row(_safe(_name(i)), _safe(fd.row.label), _safe(_fig(fd.metrics) + (f" [{fd.note}]" if fd.note else "")))
         console.print(t)
     for i in comp.inputs:
         if i.error:
-            console.print(f"[yellow]not compared:[/] {escape(_name(i))}: {escape(i.error)}", soft_wrap=True)
+            console.print(f"[yellow]not compared:[/] {_safe(_name(i))}: {_safe(i.error)}", soft_wrap=True)
 
 
 def _name(i: InputComparison) -> str:

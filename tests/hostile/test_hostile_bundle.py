@@ -161,3 +161,17 @@ def test_readme_counts_match_the_default_bundle():
     m = re.search(r"vectors/default: (\d+) cases, (\d+) files checked", readme)
     assert m and (int(m[1]), int(m[2])) == (report.cases, report.files_checked), (m and m[0], report)
     assert f"On `vectors/default` ({report.cases} cases" in readme
+
+
+def test_terminal_escapes_and_markup_in_a_manifest_never_reach_the_terminal(probe, bundle):
+    """A description is a stranger's text: an ANSI/OSC escape (clear screen, retitle the window)
+    or rich markup ('[/]' would crash the renderer) is shown as text, never interpreted."""
+    m = _manifest(bundle)
+    for meta in m["inputs"].values():
+        meta["description"] = "\x1b[2J\x1b]0;pwned\x07 [bold red]x[/] [/]"
+    (bundle / "manifest.json").write_bytes(json_bytes(m))
+    case = next(c["id"] for c in m["cases"] if c["steps"])
+    for args in (("show", bundle), ("show", bundle, case)):
+        p = probe(*args).clean(0)
+        assert "\x1b" not in p.out and "\x07" not in p.out
+        assert "\\x1b[2J" in p.out
