@@ -247,3 +247,24 @@ def test_a_gigabyte_of_stderr_costs_no_memory(probe, bundle, tmp_path):
     logs = list((tmp_path / "r" / "logs").glob("hostile.*.stderr"))
     assert logs and all(f.stat().st_size < 1 << 20 for f in logs)
     assert "not kept" in logs[0].read_text()
+
+
+def test_ctrl_c_stops_built_in_harness_workers_at_once(tmp_path):
+    """The worker pool of the built-in harnesses: Ctrl-C kills the workers instead of waiting
+    for the cases in flight, and the records written so far stay."""
+    results = tmp_path / "r"
+    repo_bundle = Path(__file__).resolve().parents[2] / "vectors" / "default"
+    proc = subprocess.Popen([sys.executable, str(HERE / "probe.py"), "run", str(repo_bundle), "--harness",
+                             "pillow", "--mode", "isolated", "--out", str(results), "--jobs", "2"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    records = results / "pillow" / "isolated" / "results.jsonl"
+    end = time.monotonic() + 60
+    while not (records.exists() and records.stat().st_size > 0) and time.monotonic() < end:
+        time.sleep(0.05)
+    start = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert time.monotonic() - start < 3
+    assert proc.returncode == 130 and "Traceback" not in out + err, err
+    done = read_records(results, "pillow", "isolated")
+    assert 0 < len(done) < len(Bundle(repo_bundle).cases)  # kept, and resumable
