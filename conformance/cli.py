@@ -384,7 +384,10 @@ def report(results: Path, formats: str, out_dir: Path | None, expectations: tupl
 # Accuracy-gap investigation (conformance/investigate/): commands of their own modules
 from .investigate.compare_cli import compare as _compare  # noqa: E402
 
+
 cli.add_command(_compare)
+from .models.impact_cli import impact as _impact  # noqa: E402
+cli.add_command(_impact)
 
 
 # Exit codes (README "Commands"): 0 success, 1 problems found, 2 bad usage or input, 3 an

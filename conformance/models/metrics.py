@@ -1,0 +1,266 @@
+"""Reading a model's outputs, and comparing two sets of predictions.
+
+**Predictions** (:class:`Prediction`) of one image: a classifier's probability vector, a DBNet
+detector's boxes, an embedding vector; always with the raw output the model returned (for the
+runtime comparisons, which compare raw outputs).
+
+**Classifier metrics** over the images A and B both processed (:func:`compare_classifier`):
+
+- top-1 agreement: the fraction of images whose argmax is the same (ties: numpy's argmax, the
+  first index);
+- top-k overlap: the mean of |top_k(A) ∩ top_k(B)| / k, k = min(``top_k``, C − 1) (at least 1:
+  for two classes, top-1);
+- |Δp| per image: max over classes of |p_B − p_A|; its max and mean over the images;
+- KL(A ‖ B) = Σ_c p_A log(p_A / p_B) in float64, both clipped below at 1e-12 and renormalised
+  to sum 1; its mean and max;
+- cosine of the probability vectors (min and mean);
+- the flipped images: top-1 differs, with both labels and probabilities.
+
+**Detector metrics** (:func:`compare_detector`), boxes as [x0, y0, x1, y1] in units of the
+tensor's width and height (so pipelines of other sizes compare): pairs matched greedily by IoU,
+highest first, at IoU ≥ 0.5 (:data:`MATCH_IOU`); recall of B against A = matched / |A|,
+precision = matched / |B| (both over all images); mean IoU of the matches; per image the box
+counts where they differ. An image "changes" when some box of A or B is unmatched.
+
+**Distributions**: histograms with fixed edges (:data:`DP_EDGES`, :data:`IOU_EDGES`), the exact
+zeros counted apart, so a report can say "all 60 images: |Δp| exactly 0".
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+# DBNet post-processing (rapidocr-onnxruntime config.yaml, Det): pixels above THRESH are text;
+# a component is kept when the mean probability over its bounding box is at least BOX_THRESH;
+# the box is grown by the DB unclip distance d = area · UNCLIP / perimeter on every side.
+DB_THRESH = 0.3
+DB_BOX_THRESH = 0.5
+DB_UNCLIP = 1.6
+DB_MIN_SIDE = 3  # boxes with a side of at most this many pixels are dropped (filter_tag_det_res)
+MATCH_IOU = 0.5
+KL_FLOOR = 1e-12
+# |Δp| histogram edges (probability units); exact zeros are counted apart.
+DP_EDGES = (0.0, 1e-6, 1e-4, 1e-3, 1e-2, 0.05, 0.1, 0.2, 0.5, 1.0)
+IOU_EDGES = tuple(round(0.5 + 0.05 * i, 2) for i in range(11))
+
+
+@dataclass
+class Prediction:
+    """What a model said about one image."""
+
+    kind: str
+    raw: list[np.ndarray] = field(repr=False)
+    probs: np.ndarray | None = None  # classifier: (C,) float64
+    boxes: np.ndarray | None = None  # dbnet: (n, 5) x0, y0, x1, y1 (0..1), score
+    vector: np.ndarray | None = None  # embedding: flattened float64
+
+    @property
+    def top1(self) -> int:
+        return int(np.argmax(self.probs))
+
+
+def softmax(z: np.ndarray) -> np.ndarray:
+    z = z.astype(np.float64)
+    e = np.exp(z - z.max())
+    return e / e.sum()
+
+
+def read_prediction(outputs: list[np.ndarray], kind: str, *, output_index: int = 0,
+                    probabilities: bool = True) -> Prediction:
+    """A :class:`Prediction` from the outputs of one batch-1 run."""
+    if output_index >= len(outputs):
+        from .builtin import ModelError
+        raise ModelError(f"the model has {len(outputs)} output(s); output {output_index} asked for")
+    out = np.asarray(outputs[output_index])
+    if kind == "classifier":
+        row = out.reshape(out.shape[0], -1)[0] if out.ndim > 1 else out
+        probs = row.astype(np.float64) if probabilities else softmax(row)
+        return Prediction(kind, outputs, probs=probs)
+    if kind == "dbnet":
+        return Prediction(kind, outputs, boxes=dbnet_boxes(out))
+    return Prediction(kind, outputs, vector=out.reshape(-1).astype(np.float64))
+
+
+def dbnet_boxes(prob_map: np.ndarray) -> np.ndarray:
+    """Boxes (n, 5) from DBNet's [1, 1, H, W] (or [H, W]) probability map: components of the
+    pixels > DB_THRESH (8-connected), each one's bounding box kept when its mean probability is
+    at least DB_BOX_THRESH, grown by the unclip distance, clipped to the map, sides > DB_MIN_SIDE.
+    An axis-aligned form of DB's post-processing (RapidOCR takes cv2.minAreaRect polygons; on
+    horizontal text both give the same boxes up to their corners). Coordinates / (W, H)."""
+    import cv2
+
+    p = np.asarray(prob_map, dtype=np.float32).reshape(prob_map.shape[-2:])
+    h, w = p.shape
+    mask = (p > DB_THRESH).astype(np.uint8)
+    n, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    boxes = []
+    for i in range(1, n):
+        x, y, bw, bh, _ = stats[i]
+        score = float(p[y:y + bh, x:x + bw].mean())
+        if score < DB_BOX_THRESH:
+            continue
+        d = bw * bh * DB_UNCLIP / (2.0 * (bw + bh))
+        x0, y0 = max(0.0, x - d), max(0.0, y - d)
+        x1, y1 = min(float(w), x + bw + d), min(float(h), y + bh + d)
+        if x1 - x0 <= DB_MIN_SIDE or y1 - y0 <= DB_MIN_SIDE:
+            continue
+        boxes.append((x0 / w, y0 / h, x1 / w, y1 / h, score))
+    return np.array(boxes, dtype=np.float64).reshape(-1, 5)
+
+
+# ---------------------------------------------------------------------------------------------
+# Comparisons
+# ---------------------------------------------------------------------------------------------
+
+def histogram(values: list[float], edges: tuple[float, ...]) -> dict[str, Any]:
+    """Counts per [edges[i], edges[i+1]) (the last bin closed), exact zeros apart."""
+    v = np.asarray(values, dtype=np.float64)
+    zeros = int(np.count_nonzero(v == 0))
+    counts, _ = np.histogram(v[v != 0], bins=np.asarray(edges))
+    return {"edges": list(edges), "counts": [int(c) for c in counts], "zeros": zeros, "n": int(v.size)}
+
+
+def _num(v: float | None) -> float | None:
+    if v is None or not math.isfinite(v):
+        return None
+    return float(f"{v:.6g}")
+
+
+def kl(p: np.ndarray, q: np.ndarray) -> float:
+    """KL(p ‖ q) in nats, both clipped below at KL_FLOOR (0 exactly when p equals q)."""
+    p, q = np.maximum(p, KL_FLOOR), np.maximum(q, KL_FLOOR)
+    p, q = p / p.sum(), q / q.sum()  # float32 softmax rows do not sum to 1 exactly
+    return float(np.sum(p * np.log(p / q)))
+
+
+def cosine(a: np.ndarray, b: np.ndarray) -> float:
+    na, nb = float(np.linalg.norm(a)), float(np.linalg.norm(b))
+    if na == 0 or nb == 0:
+        return 1.0 if na == nb else 0.0
+    if np.array_equal(a, b):
+        return 1.0
+    return float(np.dot(a, b) / (na * nb))
+
+
+def topk(p: np.ndarray, k: int) -> set[int]:
+    return set(np.argsort(-p, kind="stable")[:k].tolist())
+
+
+def compare_classifier(pairs: list[tuple[str, Prediction, Prediction]], labels: tuple[str, ...],
+                       top_k: int = 5) -> dict[str, Any]:
+    """Classifier metrics (module docstring) over ``(image, A, B)`` pairs."""
+    if not pairs:
+        return {"images": 0}
+    c = pairs[0][1].probs.size
+    k = max(1, min(top_k, c - 1))
+    label = (lambda i: labels[i] if i < len(labels) else str(i))
+    agree, overlap, dps, kls, coss, flips = 0, [], [], [], [], []
+    for image, a, b in pairs:
+        dp = float(np.max(np.abs(b.probs - a.probs)))
+        dps.append(dp)
+        kls.append(kl(a.probs, b.probs))
+        coss.append(cosine(a.probs, b.probs))
+        overlap.append(len(topk(a.probs, k) & topk(b.probs, k)) / k)
+        if a.top1 == b.top1:
+            agree += 1
+        else:
+            flips.append({"image": image, "label_a": label(a.top1), "p_a": _num(float(a.probs[a.top1])),
+                          "label_b": label(b.top1), "p_b": _num(float(b.probs[b.top1])),
+                          "p_b_of_label_a": _num(float(b.probs[a.top1])), "dp": _num(dp)})
+    n = len(pairs)
+    return {"images": n, "top1_agreement": agree / n, "flips": len(flips), "flip_rate": len(flips) / n,
+            "top_k": k, "topk_overlap": _num(float(np.mean(overlap))),
+            "max_dp": _num(max(dps)), "mean_dp": _num(float(np.mean(dps))),
+            "mean_kl": _num(float(np.mean(kls))), "max_kl": _num(max(kls)),
+            "min_cosine": _num(min(coss)), "mean_cosine": _num(float(np.mean(coss))),
+            "identical": sum(1 for d in dps if d == 0), "flipped": flips,
+            "dp_histogram": histogram(dps, DP_EDGES)}
+
+
+def iou(a: np.ndarray, b: np.ndarray) -> float:
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def match_boxes(a: np.ndarray, b: np.ndarray, threshold: float = MATCH_IOU) -> list[tuple[int, int, float]]:
+    """Greedy matching, highest IoU first, each box used once: (i in A, j in B, IoU) pairs."""
+    cands = sorted(((iou(a[i], b[j]), i, j) for i in range(len(a)) for j in range(len(b))),
+                   key=lambda t: (-t[0], t[1], t[2]))
+    used_a, used_b, out = set(), set(), []
+    for v, i, j in cands:
+        if v < threshold:
+            break
+        if i in used_a or j in used_b:
+            continue
+        used_a.add(i)
+        used_b.add(j)
+        out.append((i, j, v))
+    return out
+
+
+def compare_detector(pairs: list[tuple[str, Prediction, Prediction]]) -> dict[str, Any]:
+    """Detector metrics (module docstring) over ``(image, A, B)`` pairs."""
+    if not pairs:
+        return {"images": 0}
+    n_a = n_b = 0
+    ious, changed, counts = [], [], []
+    for image, a, b in pairs:
+        m = match_boxes(a.boxes, b.boxes)
+        n_a, n_b = n_a + len(a.boxes), n_b + len(b.boxes)
+        ious += [v for _, _, v in m]
+        if len(m) != len(a.boxes) or len(m) != len(b.boxes):
+            changed.append({"image": image, "boxes_a": int(len(a.boxes)), "boxes_b": int(len(b.boxes)),
+                            "matched": len(m)})
+        if len(a.boxes) != len(b.boxes):
+            counts.append({"image": image, "boxes_a": int(len(a.boxes)), "boxes_b": int(len(b.boxes))})
+    matched = len(ious)
+    n = len(pairs)
+    return {"images": n, "boxes_a": n_a, "boxes_b": n_b, "matched": matched,
+            "recall": matched / n_a if n_a else 1.0, "precision": matched / n_b if n_b else 1.0,
+            "mean_iou": _num(float(np.mean(ious))) if ious else None,
+            "min_iou": _num(min(ious)) if ious else None,
+            "changed_images": len(changed), "flip_rate": len(changed) / n, "changed": changed,
+            "count_changes": counts, "identical": sum(1 for _, a, b in pairs if np.array_equal(a.boxes, b.boxes)),
+            "iou_histogram": histogram(ious, IOU_EDGES)}
+
+
+def compare_embedding(pairs: list[tuple[str, Prediction, Prediction]]) -> dict[str, Any]:
+    if not pairs:
+        return {"images": 0}
+    coss = [cosine(a.vector, b.vector) for _, a, b in pairs]
+    dist = [1.0 - c for c in coss]
+    return {"images": len(pairs), "min_cosine": _num(min(coss)), "mean_cosine": _num(float(np.mean(coss))),
+            "identical": sum(1 for _, a, b in pairs if np.array_equal(a.vector, b.vector)),
+            "flip_rate": 0.0, "cosine_distance_histogram": histogram(dist, DP_EDGES)}
+
+
+def compare(kind: str, pairs: list[tuple[str, Prediction, Prediction]], labels: tuple[str, ...] = (),
+            top_k: int = 5) -> dict[str, Any]:
+    """The metrics of ``kind`` plus the raw-output drift (max |Δ| of output 0 where shapes agree)."""
+    if kind == "classifier":
+        out = compare_classifier(pairs, labels, top_k)
+    elif kind == "dbnet":
+        out = compare_detector(pairs)
+    else:
+        out = compare_embedding(pairs)
+    drift = [float(np.max(np.abs(a.raw[0].astype(np.float64) - b.raw[0].astype(np.float64))))
+             for _, a, b in pairs if a.raw[0].shape == b.raw[0].shape]
+    out["max_output_diff"] = _num(max(drift)) if drift else None
+    return out
+
+
+def changed(kind: str, a: Prediction, b: Prediction) -> bool:
+    """Did the prediction change (a classifier's top-1; a detector's matched box set)?"""
+    if kind == "classifier":
+        return a.top1 != b.top1
+    if kind == "dbnet":
+        m = match_boxes(a.boxes, b.boxes)
+        return len(m) != len(a.boxes) or len(m) != len(b.boxes)
+    return False
