@@ -92,8 +92,9 @@ def npy_header(f: Any, size: int, *, where: str, limit: int = NPY_LIMIT) -> NpyH
         if read is None:
             raise ValueError(f"format version {version} (1.0 and 2.0 are read)")
         shape, fortran_order, dtype = read(f)
-    except (ValueError, OSError, EOFError, SyntaxError, TypeError) as e:
-        raise BundleError(f"not a valid .npy array: {e}", path=where) from None
+    except Exception as e:  # noqa: BLE001 - numpy's header parser raises ValueError, SyntaxError,
+        # tokenize.TokenError (an unclosed bracket, found by fuzzing)...: all mean the same here
+        raise BundleError(f"not a valid .npy array: {type(e).__name__}: {e}", path=where) from None
     if dtype.hasobject or dtype.itemsize == 0 or dtype.names is not None:
         raise BundleError(f"not a valid .npy array: dtype {dtype} is not a plain numeric type",
                           path=where)
@@ -381,8 +382,8 @@ class Bundle:
             raise BundleError(f"cannot read manifest.json: {e}", bundle=self.name) from None
         try:
             self.manifest = json.loads(raw)
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise BundleError(f"manifest.json is not valid JSON: {e}", bundle=self.name) from None
+        except ValueError as e:  # JSONDecodeError, UnicodeDecodeError, an integer of > 4300 digits
+            raise BundleError(f"manifest.json is not valid JSON: {str(e)[:300]}", bundle=self.name) from None
         except RecursionError:
             raise BundleError("manifest.json is not valid JSON: nested too deeply",
                               bundle=self.name) from None

@@ -672,8 +672,8 @@ def load_pipelines(path: str | Path) -> list[Pipeline]:
                         source=str(path)) from None
     try:
         doc = tomllib.loads(text) if kind == "TOML" else json.loads(text)
-    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as e:
-        raise SpecError(f"not valid {kind}: {e}", source=str(path)) from None
+    except ValueError as e:  # TOMLDecodeError, JSONDecodeError, an integer of > 4300 digits
+        raise SpecError(f"not valid {kind}: {str(e)[:300]}", source=str(path)) from None
     except RecursionError:
         raise SpecError(f"not valid {kind}: nested too deeply", source=str(path)) from None
     if isinstance(doc, dict) and "pipelines" in doc:
