@@ -210,18 +210,92 @@ class Scores:
         return out
 
     def worst_cases(self, n: int = 10) -> list[CaseScore]:
-        """Failing cases (fail, error; lenient negatives are listed apart), largest max abs error
-        of their first divergent step relative to its tolerance first; a case without metrics
-        (shape mismatch, crash) ranks as infinitely bad."""
-        def key(c: CaseScore) -> float:
+        """Failing cases (fail, error; lenient negatives are listed apart), worst first by
+        :meth:`failure_key` of their first divergent step (ties: in the order of ``cases``)."""
+        def key(c: CaseScore) -> tuple[float, float]:
             fd = c.first_divergent_step
-            step = next((s for s in c.steps if s.index == fd), None)
-            if step is None or not step.metrics or step.metrics.get("max_abs") is None:
-                return math.inf
-            tol = (step.tolerance or {}).get("max_abs") or 0
-            return step.metrics["max_abs"] / tol if tol else step.metrics["max_abs"] * 1e6
+            return self.failure_key(c, next((s for s in c.steps if s.index == fd), None))
         failing = [c for c in self.cases if c.verdict in ("fail", "error")]
         return sorted(failing, key=key, reverse=True)[:n]
+
+    # The common unit in which failures of different dtypes are ranked: levels of an 8-bit image
+    # (:meth:`level_scale`). (Not an annotated field: Scores' dataclass fields are unchanged.)
+    RANK_LEVELS = 255
+
+    def failure_key(self, case: CaseScore, step: StepScore | None) -> tuple[float, float]:
+        """How bad a failing step is, for ranking (larger is worse): ``(beyond, size)``, both in
+        8-bit levels (:meth:`level_scale`):
+
+        - ``beyond`` = (max abs error - the tolerance applied), converted to levels: how far the
+          step is outside its tolerance in its own units, so a 168-level resize error (tolerance
+          1) ranks before a 4-level decode error (tolerance 0), and a 1-level difference that
+          normalize divides by 255·std (0.0175, tolerance 1e-5) counts as one level;
+        - ``size`` = the max abs error itself in levels: between two steps equally far outside
+          their tolerances, the larger error first.
+
+        A step without a number (no step: a case-level crash; an error; a shape or dtype
+        mismatch; non-finite values) is ``(inf, inf)``: it ranks first."""
+        if step is None or not step.metrics or step.metrics.get("max_abs") is None:
+            return math.inf, math.inf
+        m = float(step.metrics["max_abs"])
+        tol = float((step.tolerance or {}).get("max_abs") or 0)
+        scale = self.level_scale(case.case, step.index)
+        return max(m - tol, 0.0) * scale, m * scale
+
+    def level_scale(self, case_id: str, index: int) -> float:
+        """8-bit levels per unit of the output of step ``index`` of case ``case_id``, from the
+        bundle manifest (its pipeline's steps and the expected outputs' dtype and range):
+
+        - an integer output: 255 / the dtype's range (uint8: 1; uint16: 1/257);
+        - a float output after a ``normalize`` step: what one level of that step's input became,
+          i.e. the input's units per level times ``scale / std`` (``1/divisor`` when a divisor is
+          set; std averaged over the channels), carried through the steps after it that move
+          data (a torchvision tensor: 1 level = 1/(255·0.226) = 0.0174);
+        - another float output: 255 / the reference output's [min, max] (the manifest's
+          ``range``);
+        - 1 (the step's own units) when the manifest cannot be read or does not say."""
+        scales = self.__dict__.get("_level_scales")
+        if scales is None:
+            scales = self.__dict__["_level_scales"] = self._read_level_scales()
+        return scales.get((case_id, index), 1.0)
+
+    def _read_level_scales(self) -> dict[tuple[str, int], float]:
+        """:meth:`level_scale` of every step of the bundle, read once from its manifest."""
+        try:
+            manifest = Bundle(self.bundle, validate_schema=False).manifest
+        except (BundleError, OSError, TypeError):
+            return {}
+        pipelines = manifest.get("pipelines") or {}
+        out = {}
+        for case in manifest.get("cases") or []:
+            try:
+                steps = (pipelines.get(case.get("pipeline")) or {}).get("steps") or []
+                per_level = None  # units of the previous output per 8-bit level
+                for entry in sorted(case.get("steps") or [], key=lambda e: e["index"]):
+                    knobs = steps[entry["index"]] if entry["index"] < len(steps) else {}
+                    per_level = self._units_per_level(entry, knobs, per_level)
+                    if per_level:
+                        out[(case["id"], entry["index"])] = 1.0 / per_level
+            except (TypeError, ValueError, KeyError, AttributeError):  # a foreign bundle
+                continue
+        return out
+
+    @classmethod
+    def _units_per_level(cls, entry: dict, knobs: dict, before: float | None) -> float | None:
+        """Units of one step's output per 8-bit level (:meth:`level_scale`), given the units per
+        level of its input (``before``, None if unknown)."""
+        dtype = np.dtype(entry["dtype"])
+        if dtype.kind in "ui":
+            return (float(np.iinfo(dtype).max) - float(np.iinfo(dtype).min)) / cls.RANK_LEVELS
+        if knobs.get("op") == "normalize" and before:
+            scale = 1.0 / knobs["divisor"] if knobs.get("divisor") else float(knobs["scale"])
+            std = [abs(float(v)) for v in knobs.get("std") or [1.0]]
+            if scale and all(std):
+                return before * abs(scale) / (sum(std) / len(std))
+        if before and knobs.get("op") in DATA_MOVEMENT_OPS:
+            return before
+        lo, hi = (float(v) for v in entry["range"])
+        return (hi - lo) / cls.RANK_LEVELS if math.isfinite(hi - lo) and hi > lo else None
 
     def to_json(self) -> dict:
         return {"format": SCORES_FORMAT, "version": 1, "results_dir": self.results_dir,
@@ -278,7 +352,8 @@ def _score_case(expected_of: _ExpectedCache, case: dict, harness: str, mode: str
                 st.message = f"the bundle has no step {index} for this case"
             else:
                 entry = entries[0]
-                tol = expectations.tolerance(harness, mode, case, entry)
+                tol = expectations.tolerance(harness, mode, case, entry, bundle=expected_of.bundle,
+                                             earlier=cs.steps)
                 if (mode == "chained" and op in DATA_MOVEMENT_OPS and carried is not None
                         and carried["max_abs"] > tol["max_abs"]):
                     tol = {**carried, "source": f"carried from step {index - 1} (chained mode: "
@@ -297,7 +372,8 @@ def _score_case(expected_of: _ExpectedCache, case: dict, harness: str, mode: str
             if status == "rejected":
                 st.message = "rejected a valid input: " + st.message
         if st.verdict in ("fail", "lenient"):  # a known leniency is an expected failure too
-            xf = expectations.expected_failure(harness, mode, case, index, op)
+            xf = expectations.expected_failure(harness, mode, case, index, op, bundle=expected_of.bundle,
+                                               earlier=cs.steps)
             if xf:
                 st.verdict, st.message = "xfail", f"{st.message} (expected: {xf})"
         cs.steps.append(st)

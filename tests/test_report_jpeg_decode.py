@@ -211,6 +211,19 @@ def test_default_bundle_tags_map_every_positive_jpeg_to_a_subsampling():
     assert {p for p, ov in facts.presets.values() if not ov} >= {"pillow", "opencv", "image"}
 
 
+def test_default_bundle_files_give_the_subsampling_their_tags_say():
+    """Read from each file's frame header (what a user's bundle gets: its inputs carry no
+    subsampling tag), the subsampling of every positive default-bundle JPEG is the corpus tag's."""
+    from conformance.report.jpeg_decode import bundle_input_reader
+
+    manifest = json.loads(DEFAULT_MANIFEST.read_bytes())
+    from_tags = JpegFacts.from_manifest(manifest).subsampling
+    from_files = JpegFacts.from_manifest(manifest, bundle_input_reader(DEFAULT_MANIFEST.parent)).subsampling
+    positive = {c["input"] for c in manifest["cases"] if c["expect"] == "ok"}
+    checked = {i: from_files[i] for i in from_tags if i in positive}
+    assert len(checked) > 40 and checked == {i: from_tags[i] for i in checked}
+
+
 # -- reading the bundle -----------------------------------------------------------------------------
 
 def _bundle(tmp_path: Path) -> tuple[str, str]:

@@ -39,9 +39,6 @@ ALL_OPS = "*"
 # Number of significant digits shown for metrics in reports (the JSON keeps Scores' 9).
 SHOWN_DIGITS = 3
 
-# Severity of a zero-tolerance failure: its max abs error times this, so that any error on an
-# exact step outranks a ratio to a non-zero tolerance (the same rule as Scores.worst_cases).
-ZERO_TOLERANCE_WEIGHT = 1e6
 
 
 # C0 and C1 control characters other than tab and newline: a message quoting a corrupt file must
@@ -80,16 +77,6 @@ def tolerance_of(step: StepScore) -> float | None:
     return None if not step.tolerance else step.tolerance.get("max_abs")
 
 
-def step_severity(step: StepScore) -> float:
-    """How far outside its tolerance a step is: max_abs / tolerance (max_abs · 1e6 for a zero
-    tolerance); +inf when there is no number to compare (shape mismatch, error, lenient)."""
-    if not step.metrics or step.metrics.get("max_abs") is None:
-        return math.inf
-    tol = tolerance_of(step) or 0
-    m = step.metrics["max_abs"]
-    return m / tol if tol else m * ZERO_TOLERANCE_WEIGHT
-
-
 def error_vs_tolerance(step: StepScore) -> str:
     """"254 > 0", "shape" (no metrics: shape mismatch or unreadable output), or the verdict."""
     if step.verdict in ("error", "lenient", "unsupported", "skipped"):
@@ -114,9 +101,9 @@ class FailingStep:
         return not any(s.index < self.step.index and s.verdict in ("fail", "xfail", "error")
                        for s in self.case.steps)
 
-    @property
-    def severity(self) -> float:
-        return step_severity(self.step)
+    def severity(self, scores: Scores) -> tuple[float, float]:
+        """:meth:`Scores.failure_key` of the step: (levels beyond its tolerance, levels)."""
+        return scores.failure_key(self.case, self.step)
 
 
 def _spread(items: list, group) -> list:
@@ -138,19 +125,21 @@ def failing_steps(scores: Scores, verdict: str = "fail") -> list[FailingStep]:
     1. first divergent steps before the steps downstream of them (which mostly repeat the cause);
     2. one step per (harness, pipeline) before a second one of the same pair, so a cap shows
        many different problems rather than one pipeline on every input and in both modes;
-    3. worst first by :func:`step_severity` (for ``xfail``, steps without metrics, e.g. a shape
-       mismatch, come last: they have no difference picture);
+    3. worst first by :meth:`Scores.failure_key` (how far beyond its tolerance, then how large,
+       both in 8-bit levels; for ``xfail``, steps without metrics, e.g. a shape mismatch, come
+       last: they have no difference picture);
     4. then harness, mode, case, step index, so the order is total and reproducible.
     """
     items = [FailingStep(c, s) for c in scores.cases for s in c.steps if s.verdict == verdict]
     mode_pos = {m: i for i, m in enumerate(scores.modes)}
 
-    def rank(f: FailingStep) -> float:
+    def rank(f: FailingStep) -> tuple[float, float]:
         # An unexpected shape mismatch is the worst failure; among known differences it is the
         # least telling picture (no difference image), so those go after the measured ones.
-        return -1.0 if verdict == "xfail" and math.isinf(f.severity) else f.severity
+        key = f.severity(scores)
+        return (-1.0, -1.0) if verdict == "xfail" and math.isinf(key[0]) else key
 
-    base = sorted(items, key=lambda f: (-rank(f), f.case.harness,
+    base = sorted(items, key=lambda f: (tuple(-k for k in rank(f)), f.case.harness,
                                         mode_pos.get(f.case.mode, len(mode_pos)), f.case.case,
                                         f.step.index))
     firsts = [f for f in base if f.first]
@@ -159,12 +148,40 @@ def failing_steps(scores: Scores, verdict: str = "fail") -> list[FailingStep]:
     return _spread(firsts, by_pair) + _spread(later, by_pair)
 
 
+def op_shares(items: list[FailingStep], cap: int) -> list[tuple[str, list[FailingStep]]]:
+    """``items`` (in report order, e.g. :func:`failing_steps`) grouped by op, each op keeping at
+    most its share of ``cap`` items, so that a thousand small decode differences cannot crowd
+    a handful of large resize failures off a capped report.
+
+    Shares are equal; an op with fewer items than its share leaves the rest to the others, again
+    in equal parts (water filling), so all of ``cap`` is used when there are enough items. Each
+    op keeps its first items (its worst, in report order); ops are in the order of their first
+    item (the op of the worst failure first)."""
+    groups: dict[str, list[FailingStep]] = {}
+    for f in items:
+        groups.setdefault(f.step.op, []).append(f)
+    alloc = {op: 0 for op in groups}
+    remaining = max(0, cap)
+    while remaining > 0:
+        active = [op for op in groups if len(groups[op]) > alloc[op]]
+        if not active:
+            break
+        share = max(1, remaining // len(active))
+        for op in active:
+            give = min(share, len(groups[op]) - alloc[op], remaining)
+            alloc[op] += give
+            remaining -= give
+            if not remaining:
+                break
+    return [(op, fs[:alloc[op]]) for op, fs in groups.items() if alloc[op]]
+
+
 def worst_problem_cases(scores: Scores, n: int) -> tuple[list[CaseScore], int]:
     """(the ``n`` worst cases whose verdict is fail or error; how many such cases there are).
 
-    Order: Scores.worst_cases's (largest error of the first divergent step relative to its
-    tolerance first), spread so that each (harness, pipeline) appears once before any appears
-    twice. Lenient negative vectors are listed apart (:func:`lenient_groups`)."""
+    Order: Scores.worst_cases's (the first divergent step furthest beyond its tolerance first,
+    in 8-bit levels, then the largest), spread so that each (harness, pipeline) appears once
+    before any appears twice. Lenient negative vectors are listed apart (:func:`lenient_groups`)."""
     everything = [c for c in scores.worst_cases(len(scores.cases)) if c.verdict in ("fail", "error")]
     spread = _spread(everything, lambda c: (c.harness, c.pipeline))
     return spread[:n], len(everything)
@@ -173,6 +190,57 @@ def worst_problem_cases(scores: Scores, n: int) -> tuple[list[CaseScore], int]:
 def divergent_step(case: CaseScore) -> StepScore | None:
     fd = case.first_divergent_step
     return next((s for s in case.steps if s.index == fd), None)
+
+
+# Verdicts of a step that is over its tolerance (or could not be compared).
+_OVER = ("fail", "xfail", "error", "lenient")
+
+
+@dataclass(frozen=True)
+class FirstDifference:
+    """Chained mode: the earliest step whose output differs from the reference at all, while
+    still within its tolerance, in a case where a later step fails (:func:`first_difference`)."""
+
+    index: int
+    op: str
+    max_abs: float
+    tolerance: float | None
+
+    def to_json(self) -> dict:
+        """The ``first_difference`` object of a case in scores.json."""
+        return {"index": self.index, "op": self.op, "max_abs": self.max_abs,
+                "tolerance": self.tolerance, "within_tolerance": True}
+
+    def text(self) -> str:
+        """"step 1 resize differs by 1 (within its tolerance 1)"."""
+        tol = "" if self.tolerance is None else f" {fmt_num(self.tolerance)}"
+        return (f"step {self.index} {self.op} differs by {fmt_num(self.max_abs)} "
+                f"(within its tolerance{tol})")
+
+
+def first_difference(case: CaseScore) -> FirstDifference | None:
+    """Where a chained case's error starts when its first failing step is not where it starts.
+
+    In chained mode each step runs on the harness's own previous output, so a step that passes
+    (a resize 1 level off, within its tolerance of 1) can make a later one fail (normalize turns
+    that level into 1/(255·std), over its 1e-5). For a chained case whose steps include a
+    ``fail``, ``xfail`` or ``error``, this is the earliest step before the first such one whose
+    max abs error is > 0 (verdict ``pass``); None in isolated mode (each step gets the
+    reference's input), when no step fails, and when the first step that differs is itself the
+    failing one (the first divergent step already names it)."""
+    if case.mode != "chained":
+        return None
+    steps = sorted(case.steps, key=lambda s: s.index)
+    over = [s.index for s in steps if s.verdict in _OVER]
+    if not over:
+        return None
+    for s in steps:
+        if s.index >= over[0]:
+            return None
+        m = (s.metrics or {}).get("max_abs")
+        if s.verdict == "pass" and m:
+            return FirstDifference(s.index, s.op, m, tolerance_of(s))
+    return None
 
 
 @dataclass

@@ -8,10 +8,16 @@ decode by subsampling (:mod:`.jpeg_decode`: max and mean error per harness × mo
 reference output, the harness output and an amplified difference heatmap side by side, the
 metrics, the tolerance, the call and the message; and a text list of every failing case.
 
-Failing steps shown with images are at most ``max_failures``, in :func:`common.failing_steps`
-order (first divergent steps first; one per harness × pipeline before repeats; worst first), and
-their images stop once ``image_budget`` bytes of data: URIs are spent (the rest keep their text);
-the page says how many were left out. Images are drawn by :mod:`.images`.
+Failing steps shown are at most ``max_failures``, shared among the ops that fail
+(:func:`common.op_shares`: equal shares, what an op does not need goes to the others) and shown
+per op, the op of the worst failure first; within an op in :func:`common.failing_steps` order
+(first divergent steps first; one per harness × pipeline before repeats; furthest beyond the
+tolerance first, in 8-bit levels). Images take at most ``image_budget`` bytes of data: URIs, each
+op an equal share first (so the worst failures of every op have pictures), then what is left in
+report order; the rest keep their text, and the page says how many. The known differences
+(xfail) get what the failing steps leave of both caps, shared the same way. Images are drawn by
+:mod:`.images`. In chained mode a figure names the case's first difference when it is an earlier
+step within its tolerance (:func:`common.first_difference`).
 
 Arrays are read from the bundle (``Scores.bundle``, hash-checked) and the results directory
 (``Scores.results_dir``). If either cannot be read the report is still written, without images,
@@ -35,8 +41,9 @@ from ..results import harness_dir
 from ..score import Scores
 from . import images
 from .common import (ALL_OPS, CELL_ORDER, GLYPHS, FailingStep, case_verdict_counts,
-                     error_vs_tolerance, failing_steps, fmt_num, harness_label, lenient_groups,
-                     lenient_reason, ordered_ops, printable, problem_steps, worst_problem_cases)
+                     error_vs_tolerance, failing_steps, first_difference, fmt_num, harness_label,
+                     lenient_groups, lenient_reason, op_shares, ordered_ops, printable,
+                     problem_steps, worst_problem_cases)
 from .jpeg_decode import display_rows, jpeg_decode_table, models_sentence
 from ..safeio import atomic_write_text
 
@@ -74,6 +81,8 @@ class Figure:
     metrics: list[tuple[str, str]]
     pictures: list[tuple[str, images.Picture]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    # chained mode: where the case's error starts when it is an earlier step within tolerance
+    first_difference: str = ""
 
 
 class _Arrays:
@@ -143,6 +152,9 @@ def _figure(n: int, f: FailingStep, arrays: _Arrays, draw: bool) -> tuple[Figure
                  pipeline=c.pipeline, input=c.input, index=s.index, op=s.op, first=f.first,
                  message=s.message, call=s.call or "", error_vs_tol=error_vs_tolerance(s),
                  tolerance=s.tolerance or {}, metrics=[])
+    diff = first_difference(c)
+    if diff is not None and diff.index < s.index:
+        fig.first_difference = diff.text()
     expected = got = None
     if arrays.bundle is not None:
         try:
@@ -222,28 +234,72 @@ def _jpeg_section(scores: Scores) -> dict[str, Any]:
     return {"rows": rows, "problem": table.problem, "models": models_sentence(table.groups or [])}
 
 
+def _draw_groups(groups: list[tuple[str, list[FailingStep]]], arrays: _Arrays, budget: int,
+                 prefix: str) -> tuple[list[dict[str, Any]], int, int]:
+    """The figures of ``groups`` (:func:`common.op_shares`) as template groups
+    ``{"op", "figures"}``, drawing images within ``budget`` bytes; (groups, bytes spent, figures
+    left without images for want of budget).
+
+    Each op gets an equal share of the budget: its figures, worst first, keep their images while
+    they fit in what is left of its share, and its first figure always does (so the worst
+    failure of every op has pictures, even one larger than its share). What the ops leave of the
+    budget then goes to the figures still without images, in report order, while they fit."""
+    share = budget / max(1, len(groups))
+    out, spent, n = [], 0, 0
+    waiting: list[tuple[dict, int, int, FailingStep]] = []  # (group, position, number, step)
+    for op, items in groups:
+        group: dict[str, Any] = {"op": op, "figures": []}
+        op_spent = 0
+        for f in items:
+            allowed = op_spent < share
+            fig, used = _figure(n, f, arrays, allowed)
+            if allowed and group["figures"] and op_spent + used > share:
+                fig.pictures, used, allowed = [], 0, False  # over the op's share
+            fig.anchor = f"{prefix}-{n}"
+            if not allowed:
+                waiting.append((group, len(group["figures"]), n, f))
+            op_spent += used
+            group["figures"].append(fig)
+            n += 1
+        spent += op_spent
+        out.append(group)
+    left = 0
+    for group, pos, number, f in waiting:
+        if spent >= budget:
+            left += 1
+            continue
+        fig, used = _figure(number, f, arrays, True)
+        if spent + used > budget:
+            left += 1
+            continue
+        fig.anchor = f"{prefix}-{number}"
+        group["figures"][pos] = fig
+        spent += used
+    return out, spent, left
+
+
 def build_context(scores: Scores, *, max_failures: int = DEFAULT_MAX_FAILURES,
                   image_budget: int = DEFAULT_IMAGE_BUDGET) -> dict[str, Any]:
     """Everything the template renders (plain data; the template escapes all text)."""
     arrays = _Arrays(scores)
     failing = failing_steps(scores)
-    figures, spent, undrawn = [], 0, 0
-    for n, f in enumerate(failing[:max_failures]):
-        draw = spent < image_budget
-        fig, used = _figure(n, f, arrays, draw)
-        undrawn += not draw
-        spent += used
-        figures.append(fig)
+    groups = op_shares(failing, max_failures)
+    figure_groups, spent, undrawn = _draw_groups(groups, arrays, image_budget, "failure")
+    figures = [fig for g in figure_groups for fig in g["figures"]]
     # the known differences (xfail) get what is left of the caps: they are the suite's findings
     known = failing_steps(scores, "xfail")
-    known_figures = []
-    for n, f in enumerate(known[:max(0, max_failures - len(figures))]):
-        draw = spent < image_budget
-        fig, used = _figure(n, f, arrays, draw)
-        fig.anchor = f"known-{n}"
-        undrawn += not draw
-        spent += used
-        known_figures.append(fig)
+    known_groups = op_shares(known, max(0, max_failures - len(figures)))
+    known_figure_groups, known_spent, known_undrawn = _draw_groups(
+        known_groups, arrays, max(0, image_budget - spent), "known")
+    known_figures = [fig for g in known_figure_groups for fig in g["figures"]]
+    undrawn += known_undrawn
+    spent += known_spent
+    op_totals = {op: sum(1 for f in failing if f.step.op == op) for op, _ in groups}
+    for g in figure_groups:
+        g["total"] = op_totals[g["op"]]
+    known_totals = {op: sum(1 for f in known if f.step.op == op) for op, _ in known_groups}
+    for g in known_figure_groups:
+        g["total"] = known_totals[g["op"]]
     errors = [{"harness": c.harness, "mode": c.mode, "case": c.case,
                "step": "case" if s is None else f"{s.index} {s.op}",
                "message": c.error if s is None else s.message, "call": "" if s is None else (s.call or "")}
@@ -254,9 +310,11 @@ def build_context(scores: Scores, *, max_failures: int = DEFAULT_MAX_FAILURES,
     for c in cases[:MAX_LISTED]:
         fd = c.first_divergent_step
         step = next((s for s in c.steps if s.index == fd), None)
+        diff = first_difference(c)
         case_rows.append({"harness": c.harness, "mode": c.mode, "case": c.case, "verdict": c.verdict,
                           "step": "case" if step is None else f"{step.index} {step.op}",
                           "error_vs_tol": "error" if step is None else error_vs_tolerance(step),
+                          "first_difference": diff.text() if diff else "",
                           "message": (c.error or "") if step is None else step.message})
     return {
         "version": __version__,
@@ -273,9 +331,10 @@ def build_context(scores: Scores, *, max_failures: int = DEFAULT_MAX_FAILURES,
         "lenient": [(g, lenient_reason(g.message)) for g in lenient_groups(scores)],
         "n_lenient": sum(1 for c in scores.cases if c.verdict == "lenient"),
         "errors": errors[:MAX_LISTED], "errors_omitted": max(0, len(errors) - MAX_LISTED),
-        "figures": figures, "n_failing_steps": len(failing),
+        "figures": figures, "figure_groups": figure_groups, "n_failing_steps": len(failing),
         "figures_omitted": max(0, len(failing) - len(figures)), "undrawn": undrawn,
-        "known_figures": known_figures, "n_known_steps": len(known),
+        "known_figures": known_figures, "known_figure_groups": known_figure_groups,
+        "n_known_steps": len(known),
         "known_omitted": max(0, len(known) - len(known_figures)),
         "image_budget": image_budget, "source_problem": arrays.problem,
         "case_rows": case_rows, "n_failing_cases": n_failing_cases,

@@ -17,9 +17,14 @@ Grouping key, one row each: (harness, mode, decode preset and its overrides, sub
   ``decode.jpeg.upsampling_nearest`` (``libjpeg-turbo`` with ``upsampling=nearest``) is thus
   its own row, and a plain ``libjpeg-turbo`` row means libjpeg-turbo's decoder. A preset this
   code does not know (a foreign bundle) is shown without overrides.
-- subsampling: from the input's manifest tags (:data:`SUBSAMPLING_TAGS`, first match):
-  ``4:4:4``, ``4:2:2``, ``4:4:0``, ``4:2:0``, ``4:1:1``, ``gray``, ``rgb`` (an Adobe RGB file,
-  no YCbCr transform), ``cmyk``; ``other`` when no tag says.
+- subsampling: ``4:4:4``, ``4:2:2``, ``4:4:0``, ``4:2:0``, ``4:1:1``, ``gray``, ``rgb`` (no
+  YCbCr transform), ``cmyk``, ``other``: the header's ``subsampling`` if the manifest records
+  one, else read from the input file's frame header
+  (:func:`conformance.expectations.jpeg_subsampling`: the chroma components' sampling factors
+  against the luma's), so a user's ordinary 4:2:0 photo is ``4:2:0`` whatever it is called;
+  only when the file cannot be read (not in the bundle, hash mismatch), from the input's
+  manifest tags (:data:`SUBSAMPLING_TAGS`, first match; the built-in corpus tags its JPEGs),
+  ``other`` when no tag says.
 
 Per row: ``steps``; ``max_abs`` = the largest of the steps' max abs errors (``inf`` if a step's
 error was not finite); ``mean_abs`` = the mean abs error over every element of every step,
@@ -53,10 +58,13 @@ import math
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from .. import presets
-from ..errors import ConformanceError
+from ..bundle import FILE_LIMIT, safe_relpath, sha256_bytes
+from ..errors import BundleError, ConformanceError
+from ..expectations import jpeg_subsampling
+from ..safeio import UnsafeData, read_limited
 from ..score import VERDICTS, Scores, StepScore
 from ..spec import make_step
 from .common import tolerance_of
@@ -85,6 +93,41 @@ def subsampling_of(tags: Iterable[str]) -> str:
     """The subsampling label of an input with these manifest tags (:data:`SUBSAMPLING_TAGS`)."""
     tags = set(tags or ())
     return next((label for tag, label in SUBSAMPLING_TAGS if tag in tags), OTHER)
+
+
+# Reads an input's bytes from its manifest entry (``path``, ``sha256``), checked; raises if it
+# cannot.
+InputReader = Callable[[Mapping[str, Any]], bytes]
+
+
+def input_subsampling(inp: Mapping[str, Any], read: InputReader | None = None) -> str:
+    """The subsampling label of a JPEG input's manifest entry: the header's ``subsampling`` if
+    recorded, else its file's frame header through ``read``, else its tags (module docstring)."""
+    recorded = (inp.get("header") or {}).get("subsampling")
+    if isinstance(recorded, str):
+        return recorded
+    if read is not None:
+        try:
+            label = jpeg_subsampling(read(inp), source=str(inp.get("path", "<jpeg>")))
+        except (ConformanceError, UnsafeData, OSError, KeyError, TypeError):
+            label = None
+        if label is not None:
+            return label
+    return subsampling_of(inp.get("tags") or ())
+
+
+def bundle_input_reader(root: str | Path) -> InputReader:
+    """An :data:`InputReader` of the bundle at ``root``: paths confined to it, sizes limited,
+    SHA-256 checked against the manifest entry."""
+    root = Path(root)
+
+    def read(inp: Mapping[str, Any]) -> bytes:
+        path = safe_relpath(root, inp["path"], bundle=str(root))
+        data = read_limited(path, FILE_LIMIT)
+        if sha256_bytes(data) != inp["sha256"]:
+            raise BundleError("SHA-256 does not match the manifest", bundle=str(root), path=inp["path"])
+        return data
+    return read
 
 
 @lru_cache(maxsize=None)
@@ -128,13 +171,16 @@ class JpegFacts:
     elements: Mapping[tuple[str, int], int]
 
     @classmethod
-    def from_manifest(cls, manifest: Mapping[str, Any]) -> "JpegFacts":
-        """The facts of a manifest document (tolerant of missing optional fields)."""
+    def from_manifest(cls, manifest: Mapping[str, Any], read: InputReader | None = None) -> "JpegFacts":
+        """The facts of a manifest document (tolerant of missing optional fields); ``read``
+        gives the input files' bytes for their subsampling (:func:`input_subsampling`)."""
         subsampling = {}
+        positive = {c.get("input") for c in manifest.get("cases") or [] if c.get("expect") == "ok"}
         for iid, inp in (manifest.get("inputs") or {}).items():
             header = inp.get("header") or {}
             if header.get("format") == "jpeg":
-                subsampling[iid] = subsampling_of(inp.get("tags") or ())
+                # only the files of positive cases are read: the table shows no other
+                subsampling[iid] = input_subsampling(inp, read if iid in positive else None)
         step_presets = {}
         for pid, pipeline in (manifest.get("pipelines") or {}).items():
             for index, step in enumerate(pipeline.get("steps") or []):
@@ -264,7 +310,7 @@ def _facts(manifest_path: str, sha256: str) -> JpegFacts:
     if actual != sha256:
         raise ValueError(f"{manifest_path} changed since the run (SHA-256 {actual[:12]}, the run's "
                          f"{sha256[:12]})")
-    return JpegFacts.from_manifest(json.loads(raw))
+    return JpegFacts.from_manifest(json.loads(raw), bundle_input_reader(Path(manifest_path).parent))
 
 
 def jpeg_decode_table(scores: Scores) -> JpegDecodeTable:

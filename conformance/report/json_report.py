@@ -5,6 +5,12 @@ described there). Determinism: keys sorted, one-space indent, ASCII, no NaN/Infi
 newline (the bundle's :func:`~conformance.bundle.json_bytes`); cases in (harness, mode as the run
 listed them, case id) order and steps by index; no timings and no host names.
 
+A chained case whose error starts at an earlier step than its first failing one has
+``first_difference`` (:func:`.common.first_difference`): ``{"index", "op", "max_abs",
+"tolerance", "within_tolerance": true}`` of the earliest step whose output differs from the
+reference at all, while within its tolerance; a later step fails (or is a known difference)
+because its input is the harness's own.
+
 ``jpeg_decode`` is the JPEG decode table of :mod:`.jpeg_decode` (one object per harness x mode x
 decode preset x subsampling, in its order), or null when the bundle manifest cannot be read.
 
@@ -28,6 +34,7 @@ from typing import Any
 
 from ..bundle import json_bytes
 from ..score import Scores
+from .common import first_difference
 from .jpeg_decode import jpeg_decode_table
 from ..safeio import atomic_write_bytes
 
@@ -58,6 +65,11 @@ def scores_document(scores: Scores, *, base: Path | None = None) -> dict[str, An
                                                        c["case"]))
     for c in doc["cases"]:
         c["steps"] = sorted(c["steps"], key=lambda s: s["index"])
+    firsts = {(c.harness, c.mode, c.case): first_difference(c) for c in scores.cases}
+    for c in doc["cases"]:
+        diff = firsts.get((c["harness"], c["mode"], c["case"]))
+        if diff is not None:
+            c["first_difference"] = diff.to_json()
     doc["jpeg_decode"] = jpeg_decode_table(scores).to_json()
     return doc
 

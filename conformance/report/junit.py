@@ -28,7 +28,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from ..score import CaseScore, Scores, StepScore
-from .common import fmt_num
+from .common import first_difference, fmt_num
 from ..safeio import atomic_write_bytes
 
 # XML 1.0 §2.2 Char production: #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF].
@@ -83,6 +83,9 @@ def _details(case: CaseScore, step: StepScore) -> str:
         lines.append(f"call: {step.call}")
     if case.first_divergent_step is not None:
         lines.append(f"first divergent step of the case: {case.first_divergent_step}")
+    diff = first_difference(case)
+    if diff is not None and diff.index < step.index:
+        lines.append(f"first difference (chained mode): {diff.text()}")
     return "\n".join(lines)
 
 

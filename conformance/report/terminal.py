@@ -22,8 +22,8 @@ from rich.text import Text
 
 from ..score import Scores
 from .common import (ALL_OPS, ASCII_GLYPHS, CELL_ORDER, GLYPHS, case_verdict_counts, divergent_step,
-                     error_vs_tolerance, fmt_num, harness_label, lenient_groups, lenient_reason,
-                     ordered_ops, printable, worst_problem_cases)
+                     error_vs_tolerance, first_difference, fmt_num, harness_label, lenient_groups,
+                     lenient_reason, ordered_ops, printable, worst_problem_cases)
 from .jpeg_decode import display_rows, jpeg_decode_table, models_sentence
 
 STYLES = {"pass": "green", "fail": "bold red", "xfail": "yellow", "lenient": "magenta",
@@ -165,8 +165,8 @@ def worst_table(scores: Scores, n: int, st: Style) -> Group | Text:
     if not cases:
         return Text(f"{total} failing or erroring case(s)", style="bold red")
     title = Text(f"worst cases: {len(cases)} of {total} failing", style="bold")
-    title.append(" (first divergent step; largest error relative to tolerance first, one per "
-                 "harness x pipeline before repeats)", style="dim")
+    title.append(" (first divergent step; furthest beyond its tolerance first, in 8-bit levels, "
+                 "one per harness x pipeline before repeats)", style="dim")
     t = Table(box=st.box, show_lines=True, pad_edge=False)
     t.add_column("harness\nmode", no_wrap=True)
     t.add_column("step", no_wrap=True)
@@ -180,6 +180,9 @@ def worst_table(scores: Scores, n: int, st: Style) -> Group | Text:
             detail.append("\n" + st.short(c.error), style=STYLES["error"])
         else:
             where, err = f"{step.index} {step.op}", error_vs_tolerance(step)
+            diff = first_difference(c)
+            if diff is not None:
+                detail.append("\nfirst difference: " + st.short(diff.text()), style="magenta")
             if step.call:
                 detail.append("\n" + st.short(step.call), style="cyan")
             if step.message:
