@@ -388,6 +388,8 @@ from .investigate.compare_cli import compare as _compare  # noqa: E402
 cli.add_command(_compare)
 from .models.impact_cli import impact as _impact  # noqa: E402
 cli.add_command(_impact)
+from .investigate.explain_cli import explain as _explain  # noqa: E402
+cli.add_command(_explain)
 
 
 # Exit codes (README "Commands"): 0 success, 1 problems found, 2 bad usage or input, 3 an
