@@ -321,21 +321,40 @@ CAUSE_WORDS = {"crash": "crashed", "timeout": "timed out", "harness": "harness e
                "bundle": "bundle integrity (the bundle's files failed their checks)"}
 
 
-def _load_scores(results: Path, expectations: tuple[Path, ...]):
+def _load_scores(results: Path, expectations: tuple[Path, ...], explain_budget: float | None = None):
+    """Scores of RESULTS; with ``explain_budget`` (seconds per step), every failing and xfail
+    step also gets explain's best sentence (conformance.investigate.annotate)."""
     from .expectations import Expectations
     from .score import score_results
 
     with _progress() as progress:
         task = progress.add_task(f"scoring {results}", total=None)
-        return score_results(results, expectations=Expectations.load(list(expectations)),
-                             on_case=lambda: progress.advance(task))
+        scores = score_results(results, expectations=Expectations.load(list(expectations)),
+                               on_case=lambda: progress.advance(task))
+        if explain_budget is not None:
+            from .investigate.annotate import explain_scores
+
+            why = progress.add_task("explaining failing and xfail steps", total=None)
+            explain_scores(scores, budget_seconds=explain_budget,
+                           on_step=lambda done, total: progress.update(why, completed=done, total=total))
+    return scores
+
+
+def _explain_options(fn):
+    """--explain and --explain-budget, shared by score and report."""
+    fn = click.option("--explain-budget", type=click.FloatRange(0.1), default=2.0, show_default=True,
+                      help="With --explain: seconds of search per step.")(fn)
+    return click.option("--explain", "explain", is_flag=True,
+                        help="Add to every failing and xfail step the setting or classic mistake "
+                             "that reproduces the harness output, in one sentence (conformance "
+                             "explain's best hypothesis).")(fn)
 
 
 def _score_and_report(results: Path, out_dir: Path, formats: tuple[str, ...],
-                      expectations: tuple[Path, ...]) -> None:
+                      expectations: tuple[Path, ...], explain_budget: float | None = None) -> None:
     from .report import write_reports
 
-    scores = _load_scores(results, expectations)
+    scores = _load_scores(results, expectations, explain_budget)
     written = write_reports(scores, out_dir, formats=formats, console=console)
     for fmt, path in written.items():
         if path is not None:  # the terminal report has no file
@@ -349,14 +368,16 @@ def _score_and_report(results: Path, out_dir: Path, formats: tuple[str, ...],
 @click.option("--strict", is_flag=True, help="Exit 1 if any step fails, errors or is lenient.")
 @click.option("--worst", type=click.IntRange(0), default=10, show_default=True,
               help="How many of the worst cases to list.")
-def score(results: Path, expectations: tuple[Path, ...], strict: bool, worst: int) -> None:
+@_explain_options
+def score(results: Path, expectations: tuple[Path, ...], strict: bool, worst: int, explain: bool,
+          explain_budget: float) -> None:
     """Score RESULTS (from `conformance run`) against its bundle; print the summary and write
     RESULTS/scores.json."""
     from .report.json_report import write_json
     from .report.terminal import render_terminal
     from .score import BAD_VERDICTS
 
-    scores = _load_scores(results, expectations)
+    scores = _load_scores(results, expectations, explain_budget if explain else None)
     render_terminal(scores, console, worst=worst)
     write_json(scores, results / "scores.json")
     console.print(f"scores: {results / 'scores.json'}")
@@ -372,13 +393,16 @@ def score(results: Path, expectations: tuple[Path, ...], strict: bool, worst: in
               help="Directory for the report files (default: RESULTS).")
 @click.option("--expectations", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Expectation file(s): tolerance overrides and expected failures with reasons.")
-def report(results: Path, formats: str, out_dir: Path | None, expectations: tuple[Path, ...]) -> None:
+@_explain_options
+def report(results: Path, formats: str, out_dir: Path | None, expectations: tuple[Path, ...],
+           explain: bool, explain_budget: float) -> None:
     """Write reports of RESULTS: terminal summary, scores.json, junit.xml, report.html."""
     chosen = tuple(_split_list(formats))
     bad = set(chosen) - {"term", "json", "junit", "html"}
     if bad or not chosen:
         raise click.UsageError(f"unknown format(s) {sorted(bad)}; choose from term, json, junit, html")
-    _score_and_report(results, out_dir or results, chosen, expectations)
+    _score_and_report(results, out_dir or results, chosen, expectations,
+                      explain_budget if explain else None)
 
 
 # Accuracy-gap investigation (conformance/investigate/): commands of their own modules

@@ -132,6 +132,8 @@ class StepScore:
     tolerance: dict | None = None
     metrics: dict | None = None
     output: str | None = None
+    # set by `score --explain` (conformance.investigate.annotate): the best sentence and hypothesis
+    explanation: dict | None = None
 
     def to_json(self) -> dict:
         return {k: v for k, v in self.__dict__.items() if v is not None}
@@ -402,18 +404,23 @@ def _score_output(root: Path, rel: object, expected: np.ndarray, tolerance: floa
 
 
 def score_results(results: str | Path, *, expectations: Expectations | None = None,
-                  on_case: Callable[[], None] | None = None) -> Scores:
-    """Score every record of a results directory against its bundle."""
+                  on_case: Callable[[], None] | None = None, harnesses: list[str] | None = None,
+                  modes: list[str] | None = None, case_ids: list[str] | None = None) -> Scores:
+    """Score every record of a results directory against its bundle (or only the given
+    harnesses, modes and cases: a one-case question need not score a whole run)."""
     results = Path(results)
     run = read_run(results)
     bundle = Bundle(run["bundle"])
     expectations = expectations or Expectations.empty()
     expected_of = _ExpectedCache(bundle)
+    wanted = set(case_ids) if case_ids is not None else None
     cases = []
-    for harness in sorted(run["harnesses"]):
-        for mode in run["modes"]:
+    for harness in sorted(h for h in run["harnesses"] if harnesses is None or h in harnesses):
+        for mode in [m for m in run["modes"] if modes is None or m in modes]:
             records = read_records(results, harness, mode)
             for case in bundle.cases:
+                if wanted is not None and case["id"] not in wanted:
+                    continue
                 cases.append(_score_case(expected_of, case, harness, mode, records.get(case["id"]),
                                          results, expectations))
                 if on_case:

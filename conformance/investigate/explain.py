@@ -90,6 +90,9 @@ class Hypothesis:
     sentence: str
     detail: str | None = None
     library: str | None = None
+    # the search candidate behind it (not serialised): another case of the same pipeline step
+    # tries it first (explain_step's ``hints``)
+    candidate: Any = field(default=None, repr=False, compare=False)
 
     def to_json(self) -> dict:
         return {"preset": self.preset, "knobs": {k: [_json_value(a), _json_value(b)] for k, (a, b) in self.knobs.items()},
@@ -293,7 +296,8 @@ def _stage_pairs(search: Search, singles: list[tuple[str, dict, float]]) -> None
 
 def explain_step(pipeline: Pipeline, index: int, step_input: Any, observed: np.ndarray, *,
                  tolerance: float | None, harness: str | None = None, budget_seconds: float = 5.0,
-                 call: str | None = None, max_hypotheses: int = MAX_HYPOTHESES) -> Explanation:
+                 call: str | None = None, max_hypotheses: int = MAX_HYPOTHESES,
+                 hints: tuple = ()) -> Explanation:
     """Explain the observed output of step ``index`` of ``pipeline`` (module docstring).
 
     ``step_input``: the encoded bytes for a decode step, else the (H, W, C) array the step gets
@@ -301,6 +305,8 @@ def explain_step(pipeline: Pipeline, index: int, step_input: Any, observed: np.n
     (its library is preferred on ties and named in the sentences); ``call`` is the library call
     the harness recorded, quoted in the sentence. ``tolerance`` None: the step's own (the
     pipeline's override, else the default for the op and the reference output's dtype).
+    ``hints``: candidates (``Hypothesis.candidate`` of another case of the same pipeline step)
+    evaluated first; an exact one that names the harness's library ends the search early.
     Raises :class:`ExplainError` for bad input."""
     start = time.perf_counter()
     _check_index(pipeline, index)
@@ -320,9 +326,12 @@ def explain_step(pipeline: Pipeline, index: int, step_input: Any, observed: np.n
     if baseline.comparable and baseline.max_abs <= tol and baseline.same_dtype:
         return _matches(step, harness, tol, baseline, integer, search, start)
 
-    ctx = StepContext(step, step_input, reference, tuple(observed.shape))
-    for cand in detector_candidates(ctx):
+    for cand in hints:
         search.evaluate(cand)
+    ctx = StepContext(step, step_input, reference, tuple(observed.shape))
+    if not _exact(search, ranker, harness):
+        for cand in detector_candidates(ctx):
+            search.evaluate(cand)
     if not _exact(search, ranker, harness):
         _stage_presets(search, ranker, families)
     if not _exact(search, ranker, harness, any_library=True):
@@ -379,7 +388,7 @@ def _hypothesis(ev: Evaluation, step, harness, call, tol, integer, ranker) -> Hy
         sentence = (f"Closest, not a reproduction: {what}, {res} (tolerance {tol:g}).")
     knobs = {k: [a, b] for k, (a, b) in ev.changes.items()}
     return Hypothesis(c.preset, knobs, c.transform, ev.max_abs, ev.exact_fraction, sentence,
-                      detail=c.detail, library=library)
+                      detail=c.detail, library=library, candidate=c)
 
 
 def _explanation(step, harness, call, tol, baseline, integer, evaluations, ranker, search, start,

@@ -84,26 +84,15 @@ def _check_same_bundle(results: Path, run: dict, bundle: Bundle) -> None:
                            f"{sha[:12]}... (rerun `conformance run` on this bundle)")
 
 
-def _case_scores(results: Path, run: dict, bundle: Bundle, expectations: Expectations,
-                 case: str | None, harness: str | None, mode: str | None) -> list:
-    """Case scores of the selection. The whole run goes through :func:`score.score_results`; a
-    selection scores only its own cases (the full default run takes about 45 s to score)."""
-    from .. import score as scoring
+def _case_scores(results: Path, run: dict, expectations: Expectations, case: str | None,
+                 harness: str | None, mode: str | None) -> list:
+    """Case scores of the selection (only its own cases are scored: the whole default run takes
+    about 45 s)."""
+    from ..score import score_results
 
-    if case is None and harness is None and mode is None:
-        return scoring.score_results(results, expectations=expectations).cases
-    harnesses = [harness] if harness else sorted(run["harnesses"])
-    modes = [mode] if mode else list(run["modes"])
-    cases = [bundle.case(case)] if case else bundle.cases
-    expected_of = scoring._ExpectedCache(bundle)
-    out = []
-    for h in harnesses:
-        for m in modes:
-            records = read_records(results, h, m)
-            for c in cases:
-                out.append(scoring._score_case(expected_of, c, h, m, records.get(c["id"]), results,
-                                               expectations))
-    return out
+    return score_results(results, expectations=expectations,
+                         harnesses=[harness] if harness else None, modes=[mode] if mode else None,
+                         case_ids=[case] if case else None).cases
 
 
 def failing_steps(results: Path, *, case: str | None = None, harness: str | None = None,
@@ -123,10 +112,14 @@ def failing_steps(results: Path, *, case: str | None = None, harness: str | None
     if case is not None:
         bundle.case(case)  # BundleError naming the case if it is not there
     exp = Expectations.load(list(expectations)) if expectations else Expectations.empty()
+    return jobs_of(results, bundle, _case_scores(results, run, exp, case, harness, mode))
+
+
+def jobs_of(results: Path, bundle: Bundle, case_scores: list) -> list[StepJob]:
+    """The failing/xfail steps of already scored cases, in harness, mode, case, step order."""
     cases = {c["id"]: c for c in bundle.cases}
     jobs = []
-    for cs in sorted(_case_scores(results, run, bundle, exp, case, harness, mode),
-                     key=lambda c: (c.harness, c.mode, c.case)):
+    for cs in sorted(case_scores, key=lambda c: (c.harness, c.mode, c.case)):
         c = cases[cs.case]
         if c["expect"] != "ok":
             continue  # a negative vector has no reference output to explain

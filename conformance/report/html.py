@@ -83,6 +83,9 @@ class Figure:
     problems: list[str] = field(default_factory=list)
     # chained mode: where the case's error starts when it is an earlier step within tolerance
     first_difference: str = ""
+    # score/report --explain: what reproduces the harness output, and whether it does
+    why: str = ""
+    why_explained: bool = False
 
 
 class _Arrays:
@@ -155,6 +158,8 @@ def _figure(n: int, f: FailingStep, arrays: _Arrays, draw: bool) -> tuple[Figure
     diff = first_difference(c)
     if diff is not None and diff.index < s.index:
         fig.first_difference = diff.text()
+    if s.explanation:
+        fig.why, fig.why_explained = s.explanation["sentence"], bool(s.explanation["explained"])
     expected = got = None
     if arrays.bundle is not None:
         try:

@@ -13,6 +13,8 @@ the output encoding is not UTF-8 the glyphs and table borders are ASCII.
 
 from __future__ import annotations
 
+import json
+
 from dataclasses import dataclass
 
 from rich import box
@@ -187,6 +189,9 @@ def worst_table(scores: Scores, n: int, st: Style) -> Group | Text:
                 detail.append("\n" + st.short(step.call), style="cyan")
             if step.message:
                 detail.append("\n" + st.short(step.message))
+            if step.explanation:  # score --explain
+                detail.append("\nwhy: " + printable(step.explanation["sentence"], ascii_only=not st.unicode),
+                              style="green" if step.explanation["explained"] else "yellow")
             if c.error:
                 detail.append("\n" + st.short(f"case error: {c.error}"), style=STYLES["error"])
         t.add_row(st.text(f"{c.harness}\n{c.mode}"), st.text(where), st.text(err, STYLES[c.verdict]),
@@ -255,6 +260,54 @@ def lenient_table(scores: Scores, st: Style) -> Group | None:
     return Group(title, t)
 
 
+WHY_ROWS = 15  # distinct explanations listed by score --explain
+
+
+def why_table(scores: Scores, st: Style) -> Group | None:
+    """score --explain: each distinct reason found for failing and xfail steps, per harness and
+    op, with how many steps it covers (one line per reason, most steps first). Steps that
+    simply match their own pipeline step (chained steps after an upstream difference) are
+    counted apart. None when nothing was explained."""
+    groups: dict[tuple, list] = {}
+    matching = 0
+    for c in scores.cases:
+        for s in c.steps:
+            e = s.explanation
+            if not e:
+                continue
+            best = e.get("best") or {}
+            if e["explained"] and not (best.get("preset") or best.get("knobs") or best.get("transform")):
+                matching += 1
+                continue
+            # one row per reason: the same best hypothesis (the sentences may differ in their
+            # tail, e.g. which settings are indistinguishable on that input)
+            key = (c.harness, s.op, best.get("preset"), json.dumps(best.get("knobs"), sort_keys=True),
+                   best.get("transform"), best.get("detail"), e["explained"])
+            groups.setdefault(key, []).append((c.mode, e["explained"], e["sentence"]))
+    if not groups and not matching:
+        return None
+    title = Text("why (score --explain): what reproduces each failing and xfail step", style="bold")
+    t = Table(box=st.box, show_lines=True, pad_edge=False)
+    for col in ("harness", "op", "steps"):
+        t.add_column(col, no_wrap=True)
+    t.add_column("explanation", overflow="fold", ratio=1)
+    ranked = sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+    for (harness, op, *_), members in ranked[:WHY_ROWS]:
+        explained = members[0][1]
+        sentence = min((m[2] for m in members), key=len)
+        modes = "/".join(sorted({m[0] for m in members}))
+        t.add_row(st.text(harness), st.text(op), st.text(f"{len(members)} ({modes})"),
+                  st.text(sentence if explained else "not reproduced: " + sentence,
+                          "green" if explained else "yellow"))
+    parts = [title, t]
+    if len(ranked) > WHY_ROWS:
+        parts.append(Text(f"{len(ranked) - WHY_ROWS} more distinct explanation(s) in scores.json", style="dim"))
+    if matching:
+        parts.append(Text(f"{matching} step(s) match their own pipeline step within tolerance (chained "
+                          "mode: the difference came from an earlier step)", style="dim"))
+    return Group(*parts)
+
+
 def render_terminal(scores: Scores, console: Console, *, worst: int = 10) -> None:
     """Print the report of ``scores`` on ``console`` (see the module docstring for the layout)."""
     st = Style.of(console)
@@ -266,6 +319,9 @@ def render_terminal(scores: Scores, console: Console, *, worst: int = 10) -> Non
     if jpeg is not None:
         parts += [jpeg, Text("")]
     parts += [worst_table(scores, worst, st)]
+    why = why_table(scores, st)
+    if why is not None:
+        parts += [Text(""), why]
     lenient = lenient_table(scores, st)
     if lenient is not None:
         parts += [Text(""), lenient]
