@@ -221,7 +221,9 @@ class Resize(Step):
     ``onnx_reference`` x = ``coords``(i) rounded by ``nearest_rounding`` (ONNX); with ``floor_ceil``
     the one tap floor((i+0.5)·s) of a support-0 kernel (the image crate's Nearest)), ``accumulate``
     (Pillow: idx = trunc(x0 + i·s) accumulated in double, starting at s/2), ``multiply`` (OpenCV
-    INTER_NEAREST: floor(i · (1.0 / (d/s))) in double, two roundings, no half-pixel offset).
+    INTER_NEAREST: floor(i · (1.0 / (d/s))) in double, two roundings, no half-pixel offset),
+    ``fir`` (fast_image_resize's Nearest: columns trunc(s/d·0.5 + s/d·i) in double, rows
+    accumulated as ``accumulate``).
     Both clamp the index to s − 1.
 
     Borders: ``border`` = ``clamp`` (taps outside the image read the edge pixel: OpenCV, ONNX
@@ -277,7 +279,7 @@ class Resize(Step):
                         "half_pixel_symmetric"))
     nearest_rounding: str = knob("round_prefer_floor", "nearest pixel choice",
                                  ("floor", "ceil", "round_prefer_floor", "round_prefer_ceil"))
-    nearest_index: str = knob("coords", "how nearest computes indices", ("coords", "accumulate", "multiply"))
+    nearest_index: str = knob("coords", "how nearest computes indices", ("coords", "accumulate", "multiply", "fir"))
     border: str = knob("renormalize", "taps outside the image", ("clamp", "renormalize"))
     arithmetic: str = knob("float64", "arithmetic model: " + ", ".join(RESIZE_ARITHMETIC_FORMS))
     weights_dtype: str = knob("float64", "coefficient precision", ("float64", "float32"))

@@ -11,11 +11,11 @@ float ONNX cubic, the explanation names opencv.cubic as "within the tolerance to
 keeps the test short (resize down and up on two inputs, decode on six); scripts/bench_explain.py
 measures the whole bundle.
 
-Not modelled: fast_image_resize's Nearest (rust-fir), which takes the column by a multiplied and
-the row by an accumulated index (no reference knob does both): explained only where another
-rule gives the same bytes, otherwise reported as not reproduced (asserted: nothing is claimed
-beyond the tolerance). The ``fir.*`` library models of the search are checked against the
-rust-fir harness too.
+fast_image_resize's Nearest (rust-fir) takes the column by a multiplied and the row by an
+accumulated index: the reference's ``nearest_index="fir"`` (tests/test_resize_fir_nearest.py),
+searched as the library model ``fir.nearest``; it counts like every other step. Asserted too:
+nothing is claimed beyond the tolerance. The ``fir.*`` library models of the search are checked
+against the rust-fir harness.
 """
 
 from __future__ import annotations
@@ -101,7 +101,7 @@ def _own_named(e) -> bool:
 def test_library_outputs_are_explained_by_their_own_library(outcomes):
     print()
     for name, rows in outcomes.items():
-        counted = [r for r in rows if not (name == "rust-fir" and r["nearest"])]
+        counted = rows
         explained = [r for r in counted if r["explanation"].explained]
         own = [r for r in explained if _own_named(r["explanation"])]
         best_own = [r for r in explained if r["explanation"].hypotheses[0].library]
@@ -119,7 +119,7 @@ def test_library_outputs_are_explained_by_their_own_library(outcomes):
 
 def test_nothing_is_claimed_that_was_not_reproduced(outcomes):
     """explained means the best hypothesis is within the tolerance, and otherwise the sentence
-    says nothing reproduces it; fast_image_resize's Nearest is not modelled: never explained."""
+    says nothing reproduces it."""
     for name, rows in outcomes.items():
         for r in rows:
             e = r["explanation"]
@@ -129,10 +129,7 @@ def test_nothing_is_claimed_that_was_not_reproduced(outcomes):
                 assert e.sentence.startswith("Nothing tried reproduces")
                 assert all(h.sentence.startswith("Closest, not a reproduction") for h in e.hypotheses)
     fir_nearest = [r for r in outcomes.get("rust-fir", []) if r["nearest"]]
-    if fir_nearest:
-        print(f"\n  rust-fir Nearest: {len(fir_nearest)} failing steps, "
-              f"{sum(r['explanation'].explained for r in fir_nearest)} explained by another rule with the same "
-              "bytes (its own rule is not modelled)")
+    assert all(r["explanation"].explained for r in fir_nearest)  # fir.nearest reproduces them
 
 
 def test_opencv_on_pillow_bilinear_says_what_cv2_does(outcomes):

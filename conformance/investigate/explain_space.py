@@ -155,8 +155,9 @@ def in_families(name: str | None, families: tuple[str, ...]) -> bool:
 # uint8 between the passes, f64 Hamming constants, an unchanged axis skipped; ``antialias``
 # False is its Interpolation(..) mode. Measured against the rust-fir harness
 # (tests/test_explain_library.py): 0 levels for Bilinear, Hamming, CatmullRom, Gaussian and
-# Lanczos3 (Convolution and Interpolation) and Box downscales; not modelled: Box upscales (its
-# half-open box support) and Nearest (x multiplied, y accumulated). Candidates for fir.* presets.
+# Lanczos3 (Convolution and Interpolation) and Box downscales, and Nearest (nearest_index="fir":
+# columns multiplied, rows accumulated; tests/test_resize_fir_nearest.py); not modelled: Box
+# upscales (its half-open box support). Candidates for fir.* presets.
 _FIR = dict(antialias=True, coords="half_pixel", border="renormalize", arithmetic="fixed_dynamic:15",
             rounding="half_up", pass_order="vh", intermediate="uint8", window="floor_ceil",
             cubic_a=-0.5, lobes=3, nearest_index="coords", weights_dtype="float64",
@@ -164,7 +165,8 @@ _FIR = dict(antialias=True, coords="half_pixel", border="renormalize", arithmeti
 LIBRARY_MODELS: dict[str, dict[str, dict[str, Any]]] = {
     "resize": {"fir.box": {**_FIR, "filter": "box"}, "fir.bilinear": {**_FIR, "filter": "triangle"},
                "fir.hamming": {**_FIR, "filter": "hamming"}, "fir.catmullrom": {**_FIR, "filter": "cubic"},
-               "fir.gaussian": {**_FIR, "filter": "gaussian"}, "fir.lanczos3": {**_FIR, "filter": "lanczos"}},
+               "fir.gaussian": {**_FIR, "filter": "gaussian"}, "fir.lanczos3": {**_FIR, "filter": "lanczos"},
+               "fir.nearest": {**_FIR, "filter": "nearest", "antialias": False, "nearest_index": "fir"}},
 }
 
 

@@ -262,7 +262,7 @@ def interpolation_taps(in_size: int, out_size: int, *, filter: str, coords: str,
     return AxisTaps(index=np.clip(idx, 0, s - 1).astype(np.int64), weight=w, src_len=s)
 
 
-def nearest_index_taps(in_size: int, out_size: int, nearest_index: str) -> AxisTaps:
+def nearest_index_taps(in_size: int, out_size: int, nearest_index: str, axis: str = "y") -> AxisTaps:
     """One tap of weight 1 per output, at:
 
     - ``accumulate`` (Pillow ``ImagingScaleAffine``, OpenCV 5 INTER_NEAREST_EXACT):
@@ -270,8 +270,20 @@ def nearest_index_taps(in_size: int, out_size: int, nearest_index: str) -> AxisT
       rounded); ``idx_i = min(trunc(f_i), s − 1)``.
     - ``multiply`` (OpenCV INTER_NEAREST ``resizeNN``): ``idx_i = min(floor(i · (1 / (d / s))), s − 1)``
       in double (no half-pixel offset).
+    - ``fir`` (fast_image_resize 5.5 ``resample_nearest``): the two axes differ. Columns
+      (``axis="x"``) are pretabulated: ``idx_i = min(trunc(q · 0.5 + q · i), s − 1)`` in double
+      (``x_in_start + x_scale * x``: the product and the sum each rounded); rows (``axis="y"``)
+      are stepped like ``accumulate`` (``iter_rows_with_step``: ``y += y_scale``).
     """
     s, d = int(in_size), int(out_size)
+    if nearest_index == "fir":
+        if axis == "y":
+            nearest_index = "accumulate"
+        else:
+            q = s / d
+            start = q * 0.5
+            idx = np.array([min(math.trunc(start + q * i), s - 1) for i in range(d)], dtype=np.int64)
+            return AxisTaps(index=idx[:, None], weight=np.ones((d, 1)), src_len=s)
     if nearest_index == "accumulate":
         q = s / d
         f = q * 0.5

@@ -63,7 +63,7 @@ def parse_arithmetic(arithmetic: str) -> tuple[str, int]:
 
 def uses_index_rule(step: Resize) -> bool:
     """Nearest by an index rule (Pillow/OpenCV) rather than by a window."""
-    return step.filter == "nearest" and step.nearest_index in ("accumulate", "multiply")
+    return step.filter == "nearest" and step.nearest_index in ("accumulate", "multiply", "fir")
 
 
 def check_step(step: Resize) -> None:
@@ -109,10 +109,11 @@ def check_step(step: Resize) -> None:
         raise SpecError(f"unknown window {step.window!r}", field="window", value=step.window)
 
 
-def axis_taps(in_len: int, out_len: int, step: Resize) -> AxisTaps:
-    """Float weights of one axis (float64 array, or float32 for the f32 convolution recipe)."""
+def axis_taps(in_len: int, out_len: int, step: Resize, axis: str = "y") -> AxisTaps:
+    """Float weights of one axis (``axis`` "y" rows or "x" columns: an index rule may differ
+    per axis); a float64 array, or float32 for the f32 convolution recipe."""
     if uses_index_rule(step):
-        return nearest_index_taps(in_len, out_len, step.nearest_index)
+        return nearest_index_taps(in_len, out_len, step.nearest_index, axis)
     if step.window in CONVOLUTION_WINDOWS:
         kernel = make_kernel(step.filter, dtype=step.weights_dtype, cubic_a=step.cubic_a,
                              lobes=step.lobes, hamming_constants=step.hamming_constants)
@@ -210,7 +211,7 @@ def resize_separable(image: np.ndarray, out_h: int, out_w: int, step: Resize, *,
     axes = pass_axes(in_h, in_w, out_h, out_w, step)
     taps = {}
     for a in axes:
-        t = axis_taps(in_h if a == 0 else in_w, out_h if a == 0 else out_w, step)
+        t = axis_taps(in_h if a == 0 else in_w, out_h if a == 0 else out_w, step, "y" if a == 0 else "x")
         taps[a] = weights_for(t, step.arithmetic, keep_zero_taps=step.sum_order == "numpy_pairwise")
 
     # Fast path: every pass copies one source pixel per output (nearest) -> a gather. Equal to the
