@@ -686,6 +686,16 @@ def load_pipelines(path: str | Path) -> list[Pipeline]:
     return [pipeline_from_dict(doc, source=str(path), default_id=path.stem)]
 
 
+def load_one_pipeline(path: str | Path, *, command: str) -> Pipeline:
+    """The single pipeline of a file; SpecError naming the file when it holds several (a command
+    that compares pipelines takes one per file)."""
+    pipelines = load_pipelines(path)
+    if len(pipelines) != 1:
+        raise SpecError(f"holds {len(pipelines)} pipelines; {command} takes a file with one "
+                        f"(ids: {', '.join(p.id for p in pipelines)})", source=str(path))
+    return pipelines[0]
+
+
 def step_from_json(raw: dict) -> Step:
     """Rebuild a fully expanded step from a bundle (no preset expansion: knobs are explicit)."""
     raw = dict(raw)

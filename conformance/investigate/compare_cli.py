@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ..errors import SpecError
+from ..spec import load_one_pipeline
 from ..safeio import markup_safe as _safe
 
 
@@ -49,7 +50,7 @@ def compare(pipeline_a: Path, pipeline_b: Path | None, harness: str | None, libr
         raise click.UsageError("give PIPELINE_B or --harness NAME (one of them)")
     if library_defaults and harness is None:
         raise click.UsageError("--library-defaults goes with --harness")
-    a = _one_pipeline(pipeline_a)
+    a = load_one_pipeline(pipeline_a, command="compare")
     console, err = Console(), Console(stderr=True)
     items, refused = load_inputs(image_paths, max_bytes=max_input_mb << 20)
     for r in refused:
@@ -59,7 +60,7 @@ def compare(pipeline_a: Path, pipeline_b: Path | None, harness: str | None, libr
         task = progress.add_task("comparing", total=len(items))
         advance = lambda _: progress.advance(task)  # noqa: E731
         if harness is None:
-            comp = compare_pipelines(a, _one_pipeline(pipeline_b), items, on_input=advance)
+            comp = compare_pipelines(a, load_one_pipeline(pipeline_b, command="compare"), items, on_input=advance)
         else:
             comp = compare_harness(a, harness, items, library_defaults=library_defaults,
                                    timeout=timeout, on_input=advance)
@@ -72,13 +73,3 @@ def compare(pipeline_a: Path, pipeline_b: Path | None, harness: str | None, libr
             (err if as_json else console).print(f"{fmt}: {path}")
     if not [i for i in comp.inputs if not i.error]:
         sys.exit(1)
-
-
-def _one_pipeline(path: Path):
-    from ..spec import load_pipelines
-
-    pipelines = load_pipelines(path)
-    if len(pipelines) != 1:
-        raise SpecError(f"holds {len(pipelines)} pipelines; compare takes a file with one "
-                        f"(ids: {', '.join(p.id for p in pipelines)})", source=str(path))
-    return pipelines[0]

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import click
 from rich.console import Console
-from rich.markup import escape
+from ..safeio import markup_safe as escape  # data: control characters and markup escaped
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ..errors import SpecError
+from ..spec import load_one_pipeline
 
 MAX_INPUT_MB = 256
 
@@ -89,7 +90,7 @@ def impact(results: Path | None, model_name: str, pipeline_files: tuple[Path, Pa
         else:
             items, refused = _images(spec, image_paths, count, max_input_mb << 20)
             if do_sweep:
-                base = _one_pipeline(base_file) if base_file else spec.base_pipeline()
+                base = load_one_pipeline(base_file, command="impact") if base_file else spec.base_pipeline()
                 if base is None:
                     raise click.UsageError(f"model {spec.name} has no built-in pipeline: give --base P.toml")
                 task = progress.add_task("sweeping", total=None)
@@ -98,7 +99,7 @@ def impact(results: Path | None, model_name: str, pipeline_files: tuple[Path, Pa
                             on_start=lambda n: progress.update(task, total=n),
                             on_variant=lambda _: progress.advance(task))
             else:
-                a, b = (_one_pipeline(p) for p in pipeline_files)
+                a, b = (load_one_pipeline(p, command="impact") for p in pipeline_files)
                 task = progress.add_task("impact", total=len(items))
                 res = impact_pipelines(spec, a, b, items, runtime=runtime, runtime_images=runtime_images,
                                        top_k=top_k, on_image=lambda _: progress.advance(task))
@@ -136,13 +137,3 @@ def _images(spec, paths: tuple[Path, ...], count: int, max_bytes: int):
         raise SpecError("no input images" + (f" ({len(refused)} refused, first: {refused[0]['message']})"
                                              if refused else ""))
     return items, refused
-
-
-def _one_pipeline(path: Path):
-    from ..spec import load_pipelines
-
-    pipelines = load_pipelines(path)
-    if len(pipelines) != 1:
-        raise SpecError(f"holds {len(pipelines)} pipelines; impact takes a file with one "
-                        f"(ids: {', '.join(p.id for p in pipelines)})", source=str(path))
-    return pipelines[0]

@@ -14,7 +14,7 @@ from pathlib import Path
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 from rich.console import Console
-from rich.markup import escape
+from ..safeio import markup_safe as escape  # data: control characters and markup escaped
 from rich.table import Table
 
 from .. import __version__
