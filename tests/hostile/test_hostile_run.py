@@ -194,9 +194,9 @@ def test_timeout_counts_from_the_call_not_from_pipes_a_grandchild_holds(probe, b
     timeout and throw away correct answers as timed out."""
     pids = tmp_path / "pids"
     try:
-        p = _run(probe, bundle, tmp_path / "r", "grandchild", "--mode", "isolated", "--timeout", "5",
+        p = _run(probe, bundle, tmp_path / "r", "grandchild", "--mode", "isolated", "--timeout", "10",
                  env={"HOSTILE_PIDS": str(pids)}).clean(0)
-        assert p.seconds < 5, p.seconds  # one batch, answered at once: not 5 s
+        assert p.seconds < 8, p.seconds  # one batch, answered at once: not the 10 s timeout
         v = _verdicts(tmp_path / "r")
         assert v and all(x in ("pass", "unsupported") for x in v.values()), v
     finally:
@@ -228,7 +228,7 @@ def test_a_program_that_hangs_on_every_case_is_stopped_with_one_line(probe, bund
     p = _run(probe, bundle, tmp_path / "r", "hang", "--timeout", "1", env={"HOSTILE_PIDS": str(pids)},
              timeout=60).clean(1)
     assert "stopped harness hostile" in p.err and "in a row" in p.err
-    assert p.seconds < 15, p.seconds
+    assert p.seconds < 25, p.seconds  # (about 6 s on an idle machine; the old runner took > 30 s)
     time.sleep(0.3)
     assert not _alive(_pids(pids))
     # the cases not reached have no record: a later run resumes them
