@@ -96,7 +96,7 @@ def test_an_unreadable_answer_is_an_error_per_case(probe, bundle, tmp_path, how,
     p = _run(probe, bundle, results, how, "--mode", "chained").clean(0)
     recs = read_records(results, "hostile", "chained")
     assert recs and all(r["status"] == "error" and needle in r["error"] for r in recs.values())
-    assert p.peak_mb < 600, p.peak_mb
+    assert p.peak_mb < 300, p.peak_mb  # measured 153 MB: the program writing 70 MB
 
 
 @pytest.mark.parametrize("how", ["symlink_output", "symlink_casedir"])
@@ -120,7 +120,7 @@ def test_outputs_of_the_wrong_kind_are_failures_without_warnings(probe, bundle, 
         _run(probe, bundle, results, how, "--mode", "isolated").clean(0)
         p = probe("score", results).clean(0)
         assert "Warning" not in p.text, p.text
-        assert p.peak_mb < 500, (how, p.peak_mb)
+        assert p.peak_mb < 150, (how, p.peak_mb)  # measured 50 MB
         scores = json.loads((results / "scores.json").read_text())
         ok = [s for c in scores["cases"] for s in c["steps"] if c["expect"] == "ok"]
         assert ok and all(s["verdict"] in ("fail", "error") for s in ok), how
@@ -241,7 +241,7 @@ def test_a_program_that_hangs_on_every_case_is_stopped_with_one_line(probe, bund
 def test_a_gigabyte_of_stderr_costs_no_memory(probe, bundle, tmp_path):
     p = _run(probe, bundle, tmp_path / "r", "stderr_flood", "--mode", "isolated",
              env={"HOSTILE_MB": "1024"}, timeout=180).clean(0)
-    assert p.peak_mb < 400, p.peak_mb
+    assert p.peak_mb < 150, p.peak_mb  # measured 47 MB: a 64 KiB tail is kept
     v = _verdicts(tmp_path / "r")
     assert v and all(x in ("pass", "unsupported") for x in v.values())
     logs = list((tmp_path / "r" / "logs").glob("hostile.*.stderr"))
