@@ -135,13 +135,10 @@ def _explain_arrays(pipeline_file: Path, input_file: Path, observed_file: Path, 
     from ..errors import ConformanceError
     from ..reference.pipeline import run_step
     from ..safeio import UnsafeData, read_limited
-    from ..spec import Decode, load_pipelines
+    from ..spec import Decode, load_one_pipeline
     from .explain import ExplainError, explain_step
 
-    pipelines = load_pipelines(pipeline_file)
-    if len(pipelines) != 1:
-        raise ExplainError(f"{pipeline_file}: holds {len(pipelines)} pipelines; explain takes a file with one")
-    pipeline = pipelines[0]
+    pipeline = load_one_pipeline(pipeline_file, command="explain")
     n = len(pipeline.steps)
     index = n - 1 if step_index is None else step_index
     if not 0 <= index < n:
