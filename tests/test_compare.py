@@ -126,3 +126,13 @@ def test_cli_writes_json_and_html_and_refuses_bad_input(tmp_path):
                                ((TORCHVISION, "--library-defaults", "--harness", "nonesuch"), 2, "nonesuch")]:
         r = _cli("compare", *args)
         assert r.returncode == code and "Traceback" not in r.stderr and needle in r.stderr, (args, r.stderr)
+
+
+def test_outputs_that_cannot_be_put_side_by_side_are_divergent_not_identical(photos):
+    rgb = pipeline_from_dict({"id": "rgb", "steps": [{"op": "decode", "preset": "pillow"}]})
+    gray = pipeline_from_dict({"id": "gray", "steps": [{"op": "decode", "preset": "pillow", "output": "gray"}]})
+    comp = compare_pipelines(rgb, gray, photos[:1])
+    step = comp.inputs[0].steps[0]
+    assert step.differs and step.metrics is None and "not comparable" in step.note
+    assert comp.first_divergent_counts() == {"decode": 1}
+    jsonschema.validate(comp.to_json(), schema())

@@ -312,8 +312,8 @@ def compare_outputs(a: Pipeline, outs_a: list[np.ndarray], b: Pipeline, outs_b: 
         xa, xb = outs_a[row.a], outs_b[row.b] if row.b < len(outs_b) else None
         sc = StepComparison(row, list(xa.shape), list(getattr(xb, "shape", [])), xa.dtype.name,
                             getattr(getattr(xb, "dtype", None), "name", "-"))
-        if xb is None:
-            sc.note = "B produced no output for this step"
+        if xb is None:  # no figures, and not identical either: it counts as divergent
+            sc.note, sc.differs = "B produced no output for this step", True
             result.steps.append(sc)
             continue
         ha, order_a = _canonical(xa, ja, row.a)
@@ -322,7 +322,8 @@ def compare_outputs(a: Pipeline, outs_a: list[np.ndarray], b: Pipeline, outs_b: 
             sc.note = f"channels mean {order_a} in A and {order_b} in B"
         pa, pb, note = side_by_side(ha, hb)
         sc.note = "; ".join(n for n in (sc.note, note) if n)
-        if pa is None:
+        if pa is None:  # another channel count: different, though no figure measures it
+            sc.differs = True
             result.steps.append(sc)
             continue
         per_level = grey_level_factors(a, row.a, pa.shape[2])
