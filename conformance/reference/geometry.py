@@ -51,9 +51,22 @@ def _fill_values(value: tuple, channels: int, dtype: np.dtype) -> np.ndarray:
     return v.astype(dtype)
 
 
+def check_output_pixels(h: int, w: int, op: str) -> None:
+    """LimitsExceeded if a geometric step would make an image of more pixels than the decoders
+    accept (``DEFAULT_MAX_PIXELS``, 64 Mi): a pipeline file asking for a 65536 x 65536 resize
+    or pad is refused by name instead of exhausting memory."""
+    from ..errors import LimitsExceeded
+    from .png import DEFAULT_MAX_PIXELS
+
+    if h * w > DEFAULT_MAX_PIXELS:
+        raise LimitsExceeded(f"{op} would make a {h}x{w} image ({h * w:,} pixels), over the limit of "
+                             f"{DEFAULT_MAX_PIXELS:,}", source="the pipeline")
+
+
 def pad(image: np.ndarray, step: Pad) -> np.ndarray:
     """Add ``top/bottom/left/right`` borders: constant ``value``, ``edge`` replication, or
     ``reflect`` (mirror excluding the edge pixel: a b c | b a, OpenCV BORDER_REFLECT_101)."""
+    check_output_pixels(image.shape[0] + step.top + step.bottom, image.shape[1] + step.left + step.right, "pad")
     widths = ((step.top, step.bottom), (step.left, step.right), (0, 0))
     if step.mode == "constant":
         fill = _fill_values(step.value, image.shape[2], image.dtype)
@@ -78,6 +91,7 @@ def letterbox(image: np.ndarray, step: Letterbox) -> np.ndarray:
         top, left = _offset(step.height - h, step.offset_rounding), _offset(step.width - w, step.offset_rounding)
     else:
         top, left = 0, 0
+    check_output_pixels(step.height, step.width, "letterbox")
     out = np.empty((step.height, step.width, c), dtype=image.dtype)
     out[...] = _fill_values(step.value, c, image.dtype)
     out[top:top + h, left:left + w] = image

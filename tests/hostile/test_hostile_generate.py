@@ -4,6 +4,7 @@ pipeline files (defect 7)."""
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -166,3 +167,15 @@ def test_a_pipeline_file_that_is_a_fifo_does_not_block(probe, tmp_path, images):
     os.mkfifo(fifo)
     probe("generate", "--pipelines", fifo, "--images", images, "--out", tmp_path / "o",
           timeout=30).one_line_error(2, "p.toml", "FIFO")
+
+
+@pytest.mark.parametrize("step", ['{op = "resize", preset = "pillow.bilinear", height = 65536, width = 65536}',
+                                  '{op = "pad", top = 60000, bottom = 0, left = 60000, right = 0}',
+                                  '{op = "letterbox", height = 65536, width = 65536}'])
+def test_a_pipeline_asking_for_a_giant_image_is_refused_by_name(probe, tmp_path, images, step):
+    bad = tmp_path / "giant.toml"
+    bad.write_text(f'id = "giant"\nsteps = [{{op = "decode", preset = "pillow"}}, {step}]\n')
+    p = probe("generate", "--pipelines", bad, "--images", images, "--out", tmp_path / "o", "--jobs", "1").clean(0)
+    flat = " ".join(re.sub(r"[│┃|]", " ", p.out).split())  # the table folds long messages
+    assert "LimitsExceeded" in flat and "over the limit of 67,108,864" in flat, p.out
+    assert p.peak_mb < 300, p.peak_mb

@@ -38,6 +38,8 @@ def resize(image: np.ndarray, step: Resize) -> np.ndarray:
     if in_h < 1 or in_w < 1 or image.shape[2] < 1:
         raise SpecError(f"cannot resize an empty image {image.shape}", field="op", value="resize")
     out_h, out_w = step.output_size(in_h, in_w)
+    from ..geometry import check_output_pixels
+    check_output_pixels(out_h, out_w, "resize")
     if (out_h, out_w) == (in_h, in_w):
         return image.copy()
     if step.arithmetic == "opencv":
