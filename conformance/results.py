@@ -30,12 +30,13 @@ line is ignored).
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .errors import ConformanceError
-from .safeio import UnsafeData, atomic_write_text, check_name, read_limited
+from .safeio import UnsafeData, atomic_write_text, check_name, open_regular, read_limited
 
 RUN_FILE = "run.json"
 RUN_FILE_LIMIT = 16 << 20  # bytes
@@ -94,18 +95,39 @@ def read_records(results: Path, harness: str, mode: str) -> dict[str, dict]:
     out: dict[str, dict] = {}
     if not path.exists():
         return out
-    with path.open("r", encoding="utf-8") as f:
-        for line in f:
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError:
-                continue  # a line cut short by a killed run
-            if isinstance(rec, dict) and isinstance(rec.get("case"), str):
-                problem = _record_problem(rec)
-                out[rec["case"]] = rec if problem is None else {
-                    "case": rec["case"], "status": "error", "steps": [], "cause": "harness",
-                    "error": f"{path}: malformed record: {problem}"}
+    for line in _bounded_lines(path):
+        try:
+            rec = json.loads(line)
+        except (ValueError, RecursionError):  # cut short by a killed run, not UTF-8, too deep
+            continue
+        if isinstance(rec, dict) and isinstance(rec.get("case"), str):
+            problem = _record_problem(rec)
+            out[rec["case"]] = rec if problem is None else {
+                "case": rec["case"], "status": "error", "steps": [], "cause": "harness",
+                "error": f"{path}: malformed record: {problem}"}
     return out
+
+
+RECORD_LINE_LIMIT = 16 << 20  # bytes: a record is a few KB; a longer line is not one of ours
+
+
+def _bounded_lines(path: Path):
+    """The lines of ``path`` as bytes, each at most RECORD_LINE_LIMIT: a longer one (a results
+    file from elsewhere holding a 2 GB line) is skipped to its end, never read whole."""
+    try:
+        fd, _ = open_regular(path)  # a FIFO would block the reader forever
+    except UnsafeData as e:
+        raise ResultsError(str(e)) from None
+    with os.fdopen(fd, "rb") as f:
+        while True:
+            line = f.readline(RECORD_LINE_LIMIT + 1)
+            if not line:
+                return
+            if len(line) > RECORD_LINE_LIMIT and not line.endswith(b"\n"):
+                while line and not line.endswith(b"\n"):  # drop the rest of the long line
+                    line = f.readline(RECORD_LINE_LIMIT)
+                continue
+            yield line
 
 
 STEP_STATUSES = ("ok", "unsupported", "error", "skipped", "rejected")

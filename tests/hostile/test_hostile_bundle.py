@@ -175,3 +175,22 @@ def test_terminal_escapes_and_markup_in_a_manifest_never_reach_the_terminal(prob
         p = probe(*args).clean(0)
         assert "\x1b" not in p.out and "\x07" not in p.out
         assert "\\x1b[2J" in p.out
+
+
+def test_records_files_that_are_huge_binary_or_fifos(probe, bundle, tmp_path):
+    """results.jsonl from elsewhere: a 40 MB line, invalid UTF-8, deep nesting are skipped line
+    by line (the cases are 'no result'); a FIFO in its place is one line, not a hang."""
+    results = tmp_path / "r"
+    probe("run", bundle, "--harness", "pillow", "--mode", "isolated", "--out", results, "--jobs", "1").clean(0)
+    rec_file = results / "pillow" / "isolated" / "results.jsonl"
+    good = rec_file.read_bytes().splitlines(keepends=True)
+    rec_file.write_bytes(b'{"case": "' + b"x" * (40 << 20) + b'"}\n' + b"\xff\xfe\n" + b"[" * 100_000 + b"\n"
+                         + b"".join(good[1:]))
+    p = probe("score", results).clean(0)
+    assert p.peak_mb < 200, p.peak_mb
+    scores = json.loads((results / "scores.json").read_text())
+    missing = [c for c in scores["cases"] if "no result" in c.get("error", "")]
+    assert len(missing) == 1  # the record replaced by the junk lines; the others are scored
+    rec_file.unlink()
+    os.mkfifo(rec_file)
+    probe("score", results, timeout=30).one_line_error(2, "FIFO")
