@@ -121,6 +121,15 @@ def load_npy(data: bytes, *, where: str, limit: int = NPY_LIMIT) -> np.ndarray:
         raise BundleError(f"not a valid .npy array: {e}", path=where) from None
 
 
+class HeaderMismatch(BundleError):
+    """A .npy header declares another dtype or shape than asked (``header``: what it declares);
+    raised before any data is read."""
+
+    def __init__(self, message: str, *, path: str, header: NpyHeader):
+        super().__init__(message, path=path)
+        self.header = header
+
+
 def read_npy(path: Path, *, where: str, sha256: str | None = None, dtype: str | None = None,
              shape: list[int] | None = None, limit: int = NPY_LIMIT) -> np.ndarray:
     """The array in regular file ``path``, read only after its header is checked: against its
@@ -133,8 +142,8 @@ def read_npy(path: Path, *, where: str, sha256: str | None = None, dtype: str | 
     with os.fdopen(fd, "rb") as f:
         h = npy_header(f, st.st_size, where=where, limit=limit)
         if (dtype is not None and h.dtype.name != dtype) or (shape is not None and list(h.shape) != list(shape)):
-            raise BundleError(f"holds {h.dtype.name}{list(h.shape)}, the manifest declares "
-                              f"{dtype}{shape}", path=where)
+            raise HeaderMismatch(f"holds {h.dtype.name}{list(h.shape)}, the manifest declares "
+                                 f"{dtype}{shape}", path=where, header=h)
         f.seek(0)
         data = f.read(h.offset + h.nbytes + 1)
     if len(data) != h.offset + h.nbytes:
@@ -380,6 +389,7 @@ class Bundle:
             raise BundleError(f"cannot read manifest.json: {e.strerror}", bundle=self.name) from None
         except UnsafeData as e:
             raise BundleError(f"cannot read manifest.json: {e}", bundle=self.name) from None
+        self.manifest_sha256 = sha256_bytes(raw)  # the bytes parsed, so a run records what it read
         try:
             self.manifest = json.loads(raw)
         except ValueError as e:  # JSONDecodeError, UnicodeDecodeError, an integer of > 4300 digits

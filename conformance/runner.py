@@ -9,7 +9,6 @@ again with the same ``--out`` resumes: only cases without a record run.
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 import threading
 from dataclasses import dataclass, field
@@ -102,7 +101,7 @@ def run_bundle(bundle_dir: Path, out_dir: Path, *, harnesses: list[str],
     program through the external protocol; ``all`` includes it when it is installed."""
     bundle_dir, out_dir = Path(bundle_dir).resolve(), Path(out_dir)
     bundle = Bundle(bundle_dir)
-    manifest_sha = hashlib.sha256((bundle_dir / "manifest.json").read_bytes()).hexdigest()
+    manifest_sha = bundle.manifest_sha256
     try:
         harnesses, programs, programs_missing = split_programs(list(harnesses))
     except ValueError as e:

@@ -11,7 +11,6 @@ harness was fed exactly that) or the harness's own output of step k − 1 (chain
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -74,10 +73,7 @@ class StepJob:
 
 def _check_same_bundle(results: Path, run: dict, bundle: Bundle) -> None:
     """ResultsError unless the bundle at run.json's path is the one the run was made from."""
-    try:
-        sha = hashlib.sha256((bundle.root / "manifest.json").read_bytes()).hexdigest()
-    except OSError as e:
-        raise ResultsError(f"{results}: cannot read the bundle's manifest: {e.strerror}") from None
+    sha = bundle.manifest_sha256
     if run.get("bundle_sha256") != sha:
         raise ResultsError(f"{results} was made from another bundle: run.json records manifest "
                            f"SHA-256 {str(run.get('bundle_sha256'))[:12]}..., {bundle.name} has "
