@@ -33,18 +33,17 @@ verdict is ``fail`` or ``error``.
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 
-from .bundle import Bundle, npy_header, read_npy
+from .bundle import Bundle, HeaderMismatch, read_npy
 from .errors import BundleError
 from .expectations import Expectations
 from .results import harness_dir, read_records, read_run
-from .safeio import UnsafeData, confined, open_regular
+from .safeio import UnsafeData, confined
 
 SCORES_FORMAT = "preprocessing-scores"
 DATA_MOVEMENT_OPS = ("crop", "pad", "letterbox", "layout")
@@ -391,13 +390,9 @@ def _score_output(root: Path, rel: object, expected: np.ndarray, tolerance: floa
         path = confined(root, rel) if isinstance(rel, str) else None
         if path is None:
             return "error", "the record names no output file", None
-        where = str(path)
-        fd, st = open_regular(path)
-        with os.fdopen(fd, "rb") as f:
-            h = npy_header(f, st.st_size, where=where)
-        if list(h.shape) != list(expected.shape):
-            return "fail", f"shape {list(h.shape)}, expected {list(expected.shape)}", None
-        got = read_npy(path, where=where)
+        got = read_npy(path, where=str(path), shape=list(expected.shape))
+    except HeaderMismatch as e:  # judged from the header: the data is never read
+        return "fail", f"shape {list(e.header.shape)}, expected {list(expected.shape)}", None
     except (BundleError, UnsafeData, OSError) as e:
         return "error", f"cannot read output: {getattr(e, 'strerror', None) or e}", None
     return compare(expected, got, tolerance)
