@@ -41,7 +41,7 @@ import numpy as np
 
 from ..bundle import InputFile
 from ..errors import ConformanceError, SpecError
-from ..report.images import ChannelState, channel_state
+from ..report.images import channel_state, to_hwc
 from ..spec import Normalize, Pipeline
 
 FLOAT_LEVEL_EPS = 1e-3  # grey levels: below this a float difference is rounding, not divergence
@@ -97,22 +97,13 @@ def align(ops_a: list[str], ops_b: list[str]) -> list[Row]:
 # Putting two outputs side by side
 # ---------------------------------------------------------------------------------------------
 
-def as_hwc(a: np.ndarray, state: ChannelState) -> np.ndarray:
-    """(H, W, C) with channels in the order the pipeline had before any layout reversal."""
-    if a.ndim == 4:
-        a = a[0]
-    if state.chw and a.ndim == 3:
-        a = np.moveaxis(a, 0, -1)
-    if a.ndim == 2:
-        a = a[:, :, None]
-    return a
-
-
-def _canonical(a: np.ndarray, steps_json: list[dict], index: int) -> tuple[np.ndarray, str]:
-    """(H, W, C) array in RGB-like channel order (BGR reversed), and its channel meaning."""
+def _canonical(a: np.ndarray, steps_json: list[dict], index: int) -> tuple[np.ndarray | None, str]:
+    """(H, W, C) array in RGB-like channel order (BGR reversed), and its channel meaning; None
+    for an array with no image shape. The layout is undone as the report draws it
+    (:func:`..report.images.to_hwc`: batch item 0, CHW transposed)."""
     state = channel_state(steps_json, index)
-    hwc = as_hwc(a, state)
-    if state.order == "bgr" and hwc.shape[2] >= 3:
+    hwc, _ = to_hwc(a, state)
+    if hwc is not None and state.order == "bgr" and hwc.shape[2] >= 3:
         hwc = np.concatenate([hwc[:, :, 2::-1], hwc[:, :, 3:]], axis=2)
         return hwc, "rgb"
     return hwc, state.order
@@ -320,7 +311,11 @@ def compare_outputs(a: Pipeline, outs_a: list[np.ndarray], b: Pipeline, outs_b: 
         hb, order_b = _canonical(xb, jb, row.b)
         if order_a != order_b and {order_a, order_b} != {"rgb"}:
             sc.note = f"channels mean {order_a} in A and {order_b} in B"
-        pa, pb, note = side_by_side(ha, hb)
+        if ha is None or hb is None:
+            pa, pb, note = None, None, (f"not comparable: shape {list(xa.shape)} in A, "
+                                        f"{list(xb.shape)} in B cannot be read as an image")
+        else:
+            pa, pb, note = side_by_side(ha, hb)
         sc.note = "; ".join(n for n in (sc.note, note) if n)
         if pa is None:  # another channel count: different, though no figure measures it
             sc.differs = True
