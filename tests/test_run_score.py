@@ -14,42 +14,21 @@ import numpy as np
 import pytest
 
 from conformance.bundle import Bundle
-from conformance.corpus import builtin_corpus
 from conformance.errors import SpecError
 from conformance.expectations import Expectations
-from conformance.generate import Plan, generate
 from conformance.harnesses.external import ExternalHarness
 from conformance.results import ResultsError, read_records
 from conformance.runner import run_bundle
 from conformance.score import compare, metrics_for, score_results, ulp_distance
-from conformance.spec import pipeline_from_dict
+from tests.fakes.small_bundle import PIPELINES, make_small_bundle
 
 FAKES = Path(__file__).parent / "fakes"
 ECHO = "tests.fakes.harnesses:EchoHarness"
 
-PIPELINES = [
-    {"id": "p.pillow_resize", "steps": [{"op": "decode", "preset": "pillow"},
-                                        {"op": "resize", "preset": "pillow.bilinear", "height": 9,
-                                         "width": 7}]},
-    {"id": "p.gray", "steps": [{"op": "decode", "preset": "pillow"},
-                               {"op": "color", "conversion": "rgb_to_gray", "arithmetic": "pillow_fixed"},
-                               {"op": "normalize", "preset": "unit"}]},
-]
-
 
 @pytest.fixture(scope="module")
 def small_bundle(tmp_path_factory) -> Path:
-    corpus = builtin_corpus(photos=False)
-    inputs = [i for i in corpus if i.id in ("syn.gradients.48x64", "syn.checker.33x31",
-                                            "syn.colour_bars.24x40")]
-    inputs += [i for i in corpus if i.id == "neg.bad_crc"]
-    assert len(inputs) == 4
-    pipelines = [pipeline_from_dict(p, source="test") for p in PIPELINES]
-    plan = Plan(inputs=inputs, pipelines=pipelines,
-                selection={p.id: ("synthetic", "negative") for p in pipelines})
-    out = tmp_path_factory.mktemp("bundle") / "b"
-    generate(plan, out)
-    return out
+    return make_small_bundle(tmp_path_factory.mktemp("bundle") / "b")
 
 
 def _ids(bundle: Path, input_id: str) -> list[str]:

@@ -20,19 +20,10 @@ from pathlib import Path
 
 import pytest
 
-from conformance.corpus import builtin_corpus
-from conformance.generate import Plan, generate
-from conformance.spec import pipeline_from_dict
+from tests.fakes.small_bundle import make_small_bundle
 
 HERE = Path(__file__).parent
 HOSTILE_HARNESS = HERE / "hostile_harness.py"
-PIPELINES = [
-    {"id": "p.resize", "steps": [{"op": "decode", "preset": "pillow"},
-                                 {"op": "resize", "preset": "pillow.bilinear", "height": 9, "width": 7}]},
-    {"id": "p.gray", "steps": [{"op": "decode", "preset": "pillow"},
-                               {"op": "color", "conversion": "rgb_to_gray", "arithmetic": "pillow_fixed"},
-                               {"op": "normalize", "preset": "unit"}]},
-]
 
 
 @dataclass
@@ -96,16 +87,7 @@ def probe(tmp_path_factory, request):
 
 @pytest.fixture(scope="session")
 def bundle_master(tmp_path_factory) -> Path:
-    corpus = builtin_corpus(photos=False)
-    inputs = [i for i in corpus if i.id in ("syn.gradients.48x64", "syn.checker.33x31",
-                                            "syn.colour_bars.24x40")]
-    inputs += [i for i in corpus if i.id == "neg.bad_crc"]
-    pipelines = [pipeline_from_dict(p, source="test") for p in PIPELINES]
-    plan = Plan(inputs=inputs, pipelines=pipelines,
-                selection={p.id: ("synthetic", "negative") for p in pipelines})
-    out = tmp_path_factory.mktemp("hostile-bundle") / "b"
-    generate(plan, out)
-    return out
+    return make_small_bundle(tmp_path_factory.mktemp("hostile-bundle") / "b")
 
 
 @pytest.fixture
