@@ -62,7 +62,6 @@ from ..safeio import NAME, UnsafeData, check_name, read_limited
 from ..workers import signal_name
 
 PROTOCOL_VERSION = 1
-STATUSES = ("ok", "unsupported", "error", "rejected", "skipped")
 DEFAULT_BATCH = 64
 STDERR_TAIL = 800  # characters of a failing program's stderr kept in the error message
 STDERR_KEEP = 64 << 10  # bytes of stderr kept in memory per call (the tail)

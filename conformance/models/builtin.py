@@ -142,8 +142,6 @@ def resolve_model(name_or_path: str, *, input_name: str | None = None, kind: str
 # Runtimes
 # ---------------------------------------------------------------------------------------------
 
-ONNX_MAGIC_HINT = "an ONNX model is a protobuf ModelProto (onnx.save); this file does not parse as one"
-
 
 class OrtModel:
     """ONNX Runtime on the CPU. ``threads`` = intra-op threads (1: deterministic sequential; 0:
