@@ -194,6 +194,14 @@ class Resize(Step):
       ``size_rounding(other * shorter_side / shorter)`` (``round`` = half to even, as Python's
       round; ``round_half_up``; ``floor``; ``ceil``).
     - ``longer_side``: likewise for the longer side.
+    - ``size_formula``: how a derived side is computed from an (H, W) image: ``product``
+      (``other·target/ref`` in float64, as torchvision ``int(s·long/short)`` and transformers'
+      ``get_resize_output_image_size``; with ``size_rounding="floor"`` that is their truncation), or
+      ``ratio`` (timm ``ResizeKeepRatio``: r = ref/target in float64, then *both* sides are
+      ``size_rounding(side / r)``, the target side included).
+    - ``max_size`` (only with ``shorter_side``): if the derived longer side exceeds it, the longer
+      side becomes ``max_size`` and the shorter ``trunc(max_size·shorter/longer)`` of the sizes just
+      derived (torchvision ``F.resize(max_size=)``, transformers ``get_resize_output_image_size``).
 
     Kernel:
     - ``filter``: ``nearest``, ``box``, ``triangle`` (bilinear), ``cubic`` (Keys, ``cubic_a``),
@@ -269,6 +277,9 @@ class Resize(Step):
     longer_side: int | None = knob(None, "scale so the longer side has this length")
     size_rounding: str = knob("round", "rounding of the derived side",
                               ("round", "round_half_up", "floor", "ceil"))
+    size_formula: str = knob("product", "derived side: other*target/ref, or side/(ref/target)",
+                             ("product", "ratio"))
+    max_size: int | None = knob(None, "shorter_side only: cap of the longer side")
     filter: str = knob("triangle", "resampling kernel",
                        ("nearest", "box", "triangle", "cubic", "lanczos", "gaussian", "hamming", "area"))
     cubic_a: float = knob(-0.75, "Keys cubic parameter a")
@@ -304,10 +315,17 @@ class Resize(Step):
                             f"(got {', '.join(given) or 'none'})", field="height", **where)
         if given[0] == "height/width" and (self.height is None or self.width is None):
             raise SpecError("height and width must be given together", field="height", **where)
-        for name in ("height", "width", "shorter_side", "longer_side"):
+        for name in ("height", "width", "shorter_side", "longer_side", "max_size"):
             v = getattr(self, name)
             if v is not None and not (isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 1 << 16):
                 raise SpecError("must be an integer 1..65536", field=name, value=v, **where)
+        if self.max_size is not None:
+            if self.shorter_side is None:
+                raise SpecError("max_size applies only with shorter_side", field="max_size",
+                                value=self.max_size, **where)
+            if self.max_size <= self.shorter_side:
+                raise SpecError(f"max_size must be greater than shorter_side ({self.shorter_side})",
+                                field="max_size", value=self.max_size, **where)
         if not _is_number(self.cubic_a):
             raise SpecError("must be a finite number", field="cubic_a", value=self.cubic_a, **where)
         if not (isinstance(self.lobes, int) and 1 <= self.lobes <= 8):
@@ -324,8 +342,16 @@ class Resize(Step):
         pick_shorter = self.shorter_side is not None
         h_is_ref = (in_h <= in_w) if pick_shorter else (in_h >= in_w)
         ref, other = (in_h, in_w) if h_is_ref else (in_w, in_h)
-        derived = max(1, _round_size(other * target / ref, self.size_rounding))
-        return (target, derived) if h_is_ref else (derived, target)
+        if self.size_formula == "ratio":
+            r = ref / target  # timm ResizeKeepRatio: ratio = img / target, size = round(img / ratio)
+            fixed = max(1, _round_size(ref / r, self.size_rounding))
+            derived = max(1, _round_size(other / r, self.size_rounding))
+        else:
+            fixed, derived = target, max(1, _round_size(other * target / ref, self.size_rounding))
+        if self.max_size is not None and derived > self.max_size:
+            # torchvision: new_short, new_long = int(max_size * new_short / new_long), max_size
+            fixed, derived = max(1, int(self.max_size * fixed / derived)), self.max_size
+        return (fixed, derived) if h_is_ref else (derived, fixed)
 
 
 def _round_size(v: float, rule: str) -> int:
@@ -347,7 +373,12 @@ class Crop(Step):
       ``offset_rounding((H − height) / 2)``: ``floor`` (integer division, most C++ code),
       ``round`` (Python's round, half to even: torchvision CenterCrop), ``round_half_up``.
     - ``mode="box"``: the window at ``top``, ``left`` of size ``height`` × ``width``.
-    A window larger than the image or outside it is an error (use ``pad`` first).
+    - ``if_smaller`` (center mode): a window larger than the image along an axis is an ``error``
+      (use ``pad`` first), or that axis is first ``pad``ded with ``value`` to the window's length,
+      the odd pixel of an odd padding going ``after`` (bottom/right: torchvision
+      ``F.center_crop``, timm ``CenterCropOrPad``, transformers' torchvision backend: before =
+      floor(d/2)) or ``before`` (top/left: transformers' PIL backend ``center_crop``, before =
+      ceil(d/2)). The other axis is cropped as usual. A box outside the image is always an error.
     """
 
     op: ClassVar[str] = "crop"
@@ -358,13 +389,20 @@ class Crop(Step):
     left: int = knob(0, "box mode: first column")
     offset_rounding: str = knob("round", "center mode: rounding of (H − h)/2",
                                 ("floor", "round", "round_half_up"))
+    if_smaller: str = knob("error", "center mode: window larger than the image", ("error", "pad"))
+    pad_extra: str = knob("after", "if_smaller=pad: side of the odd padding pixel", ("after", "before"))
+    value: tuple = knob((0,), "if_smaller=pad: fill, one value or one per channel")
 
     def validate(self, where: dict) -> None:
         super().validate(where)
         for name in ("height", "width"):
             v = getattr(self, name)
-            if not (isinstance(v, int) and not isinstance(v, bool) and v >= 1):
-                raise SpecError("must be a positive integer", field=name, value=v, **where)
+            if not (isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 1 << 16):
+                raise SpecError("must be an integer 1..65536", field=name, value=v, **where)
+        if self.if_smaller == "pad" and self.mode != "center":
+            raise SpecError("if_smaller='pad' applies only to mode='center'", field="if_smaller",
+                            value=self.if_smaller, **where)
+        _check_values(self.value, "value", where)
         for name in ("top", "left"):
             v = getattr(self, name)
             if not (isinstance(v, int) and not isinstance(v, bool) and v >= 0):
@@ -470,6 +508,16 @@ class Normalize(Step):
     Computed in ``compute_dtype`` (torchvision: float32; float64 = exact), each operation rounded
     to it, then cast to ``dtype``.
 
+    ``scale_dtype``: ``compute`` (x·scale rounded to ``compute_dtype``, like every other operation)
+    or ``float64`` (x·scale, or x/divisor, computed in float64 and rounded once to
+    ``compute_dtype``: transformers' ``rescale``, ``image.astype(float64) * rescale_factor`` then
+    float32; only with ``order="scale_first"``).
+
+    ``order="fused"`` folds the scale into mean and std, as transformers' torchvision backend
+    (``_fuse_mean_std_and_rescale_factor``) does: with k = 1/scale (in float64) or k = divisor,
+    M = mean·k and S = std·k, each rounded to ``compute_dtype`` after its operands are, then
+    out = (x − M) / S, each operation rounded to ``compute_dtype``.
+
     ``input_range`` documents what the input holds (e.g. [0, 255]); the output range follows from
     the formula and is recorded in the bundle, so [0, 1] versus [-1, 1] is caught by name.
     """
@@ -481,7 +529,8 @@ class Normalize(Step):
     divisor: float | None = knob(None, "divide by this instead of multiplying by scale (torchvision: 255)")
     mean: tuple = knob((0.0,), "per-channel mean (one value broadcasts)")
     std: tuple = knob((1.0,), "per-channel std (one value broadcasts)")
-    order: str = knob("scale_first", "formula", ("scale_first", "mean_first"))
+    order: str = knob("scale_first", "formula", ("scale_first", "mean_first", "fused"))
+    scale_dtype: str = knob("compute", "dtype of x*scale (scale_first)", ("compute", "float64"))
     input_range: tuple = knob((0, 255), "documented input range [lo, hi]")
 
     def validate(self, where: dict) -> None:
@@ -495,6 +544,9 @@ class Normalize(Step):
         if any(s == 0 for s in self.std):
             raise SpecError("std must not be 0", field="std", value=self.std, **where)
         _check_values(self.input_range, "input_range", where)
+        if self.scale_dtype == "float64" and self.order != "scale_first":
+            raise SpecError("scale_dtype 'float64' is defined only for order 'scale_first'",
+                            field="scale_dtype", value=self.scale_dtype, **where)
         if len(self.input_range) != 2 or self.input_range[0] >= self.input_range[1]:
             raise SpecError("must be [lo, hi] with lo < hi", field="input_range",
                             value=self.input_range, **where)
@@ -508,7 +560,7 @@ class Normalize(Step):
             ends = []
             k = 1.0 / self.divisor if self.divisor is not None else self.scale
             for x in self.input_range:
-                ends.append((x * k - m) / s if self.order == "scale_first" else (x - m) * k / s)
+                ends.append((x - m) * k / s if self.order == "mean_first" else (x * k - m) / s)
             out.append([min(ends), max(ends)])
         return out
 

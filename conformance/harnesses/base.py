@@ -91,7 +91,9 @@ def resize_target(step: dict[str, Any], height: int, width: int) -> tuple[int, i
 
     ``height``/``width``: exact. ``shorter_side`` S: the shorter side becomes S and the other is
     ``size_rounding``(other · S / shorter); ``longer_side`` likewise. Rounding: ``round`` = half
-    to even, ``round_half_up``, ``floor``, ``ceil``. Shared by the harnesses because it is part of
+    to even, ``round_half_up``, ``floor``, ``ceil``; ``size_formula="ratio"`` computes every side
+    as rounding(side / (ref / S)) (timm); ``max_size`` caps the longer side of a ``shorter_side``
+    resize (torchvision). Shared by the harnesses because it is part of
     the *intent* (which size the user asked for), not of any library's arithmetic.
     """
     import math
@@ -108,8 +110,7 @@ def resize_target(step: dict[str, Any], height: int, width: int) -> tuple[int, i
     ref = max(height, width) if longer else min(height, width)
     rule = step.get("size_rounding", "round")
 
-    def derive(other: int) -> int:
-        exact = Fraction(other * int(side), ref)
+    def rounded(exact) -> int:
         if rule == "floor":
             return math.floor(exact)
         if rule == "ceil":
@@ -118,6 +119,16 @@ def resize_target(step: dict[str, Any], height: int, width: int) -> tuple[int, i
             return math.floor(exact + Fraction(1, 2))
         return round(exact)  # half to even, as Python's round
 
-    if (height <= width) != longer:  # the fixed side is the height
-        return int(side), max(1, derive(width))
-    return max(1, derive(height)), int(side)
+    h_fixed = (height <= width) != longer  # the target applies to the height
+    other = width if h_fixed else height
+    if step.get("size_formula", "product") == "ratio":
+        # timm ResizeKeepRatio: ratio = ref / target in float64, every side round(side / ratio)
+        r = ref / int(side)
+        fixed, derived = max(1, rounded(ref / r)), max(1, rounded(other / r))
+    else:
+        fixed, derived = int(side), max(1, rounded(Fraction(other * int(side), ref)))
+    cap = step.get("max_size")
+    if cap is not None and not longer and derived > cap:
+        # torchvision F.resize(max_size=): new_short = int(max_size * new_short / new_long)
+        fixed, derived = max(1, int(cap * fixed / derived)), int(cap)
+    return (fixed, derived) if h_fixed else (derived, fixed)

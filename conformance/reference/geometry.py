@@ -24,9 +24,31 @@ def _offset(extra: int, rule: str) -> int:
     return int(math.floor(extra / 2.0 + 0.5))
 
 
+def _pad_before(extra: int, rule: str) -> int:
+    """Padding placed before (top/left) when an axis is padded by ``extra`` pixels:
+    ``after`` puts the odd pixel after, before = extra // 2 (torchvision ``F.center_crop``'s
+    padding_ltrb); ``before`` puts it before, before = ceil(extra / 2) (transformers'
+    ``image_transforms.center_crop``: ``top_pad = ceil((new_height - orig_height) / 2)``)."""
+    return extra // 2 if rule == "after" else (extra + 1) // 2
+
+
 def crop(image: np.ndarray, step: Crop) -> np.ndarray:
-    """Crop a ``step.height`` × ``step.width`` window (centre or box); error if it does not fit."""
+    """Crop a ``step.height`` × ``step.width`` window (centre or box).
+
+    Centre mode, per axis of length n and window length k: k <= n crops at
+    ``offset_rounding((n − k) / 2)``; k > n is an error, or with ``if_smaller="pad"`` the axis is
+    padded with ``value`` to length k, ``_pad_before(k − n, pad_extra)`` pixels before the image
+    and the rest after (the whole padded axis is the window).
+    """
     h, w = image.shape[:2]
+    if step.mode == "center" and step.if_smaller == "pad" and (step.height > h or step.width > w):
+        check_output_pixels(max(h, step.height), max(w, step.width), "crop")
+        top_pad = _pad_before(step.height - h, step.pad_extra) if step.height > h else 0
+        left_pad = _pad_before(step.width - w, step.pad_extra) if step.width > w else 0
+        padded = np.empty((max(h, step.height), max(w, step.width), image.shape[2]), dtype=image.dtype)
+        padded[...] = _fill_values(step.value, image.shape[2], image.dtype)
+        padded[top_pad:top_pad + h, left_pad:left_pad + w] = image
+        image, h, w = padded, padded.shape[0], padded.shape[1]
     if step.height > h or step.width > w:
         raise SpecError(f"crop window {step.height}x{step.width} is larger than the image {h}x{w}",
                         field="height", value=(step.height, step.width))

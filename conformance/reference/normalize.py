@@ -15,8 +15,16 @@ def _per_channel(values: tuple, channels: int, name: str, dtype) -> np.ndarray:
 
 
 def normalize(image: np.ndarray, step: Normalize) -> np.ndarray:
-    """out = (x·scale − mean)/std (scale_first) or (x − mean)·scale/std (mean_first), per channel,
-    every operation rounded to ``compute_dtype``; x·scale is x/divisor when ``divisor`` is set."""
+    """Per channel, every operation rounded to ``compute_dtype`` c unless said otherwise:
+
+    - ``scale_first``: out = (x·scale − mean) / std; x·scale is x/divisor when ``divisor`` is set,
+      and with ``scale_dtype="float64"`` it is computed in float64 and rounded once to c
+      (transformers' ``rescale``: ``image.astype(np.float64) * rescale_factor``, then float32).
+    - ``mean_first``: out = (x − mean)·scale / std.
+    - ``fused``: k = 1/scale (float64) or divisor; M = c(mean)·c(k), S = c(std)·c(k), each
+      rounded to c; out = (x − M) / S (transformers' torchvision backend,
+      ``_fuse_mean_std_and_rescale_factor`` then ``tvF.normalize``).
+    """
     ct = np.dtype(step.compute_dtype)
     c = image.shape[-1]
     mean = _per_channel(step.mean, c, "mean", ct)
@@ -27,7 +35,15 @@ def normalize(image: np.ndarray, step: Normalize) -> np.ndarray:
         return v / ct.type(step.divisor) if step.divisor is not None else v * ct.type(step.scale)
 
     if step.order == "scale_first":
-        out = (scaled(x) - mean) / std
-    else:
+        if step.scale_dtype == "float64":
+            x64 = image.astype(np.float64)
+            xs = (x64 / step.divisor if step.divisor is not None else x64 * step.scale).astype(ct)
+        else:
+            xs = scaled(x)
+        out = (xs - mean) / std
+    elif step.order == "mean_first":
         out = scaled(x - mean) / std
+    else:
+        k = ct.type(step.divisor if step.divisor is not None else 1.0 / step.scale)
+        out = (x - mean * k) / (std * k)
     return out.astype(step.dtype)
