@@ -19,6 +19,12 @@ BUILTIN: dict[str, str] = {
     "rust-image": "conformance.harnesses.rust:RustImageHarness",
     "rust-fir": "conformance.harnesses.rust:RustFirHarness",
     "tract": "conformance.harnesses.rust:TractHarness",
+    # transformers' PIL-backend image-processor functions (no torch needed)
+    "transformers": "conformance.harnesses.transformers:TransformersHarness",
+    # torchvision transforms v2 functional: on PIL images, on uint8 tensors, on float tensors
+    "torchvision-pil": "conformance.harnesses.torchvision:TorchvisionPilHarness",
+    "torchvision-tensor": "conformance.harnesses.torchvision:TorchvisionTensorHarness",
+    "torchvision-float": "conformance.harnesses.torchvision:TorchvisionFloatHarness",
 }
 
 
