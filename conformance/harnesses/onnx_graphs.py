@@ -47,7 +47,11 @@ resize — ``Resize`` with ``sizes`` (so ``scale = out/in``; ``keep_aspect_ratio
 
 crop — ``Slice(starts=[top, left], ends=[top+h, left+w], axes=[0, 1])``; the centre offset is
   ``offset_rounding((H − h)/2)`` computed when the graph is built (the graph has a concrete
-  input shape). A window outside the image raises.
+  input shape). A window outside the image raises, except in centre mode with
+  ``if_smaller="pad"``: the axes shorter than the window are first padded by ``Pad(constant)``
+  (as in pad below: per-channel ``value``, the uint16 carrier) with d = window − side pixels,
+  top/left = d // 2 for ``pad_extra="after"`` (odd pixel bottom/right) or (d + 1) // 2 for
+  ``"before"``, computed when the graph is built; the Slice then crops the other axis.
 
 pad — ``Pad(mode=constant|edge|reflect, pads=[top, left, 0, bottom, right, 0])``. ONNX
   ``reflect`` mirrors without repeating the edge pixel (numpy 'reflect', cv2
@@ -81,7 +85,13 @@ color — channel reversal: ``Gather(axis=2, indices=[2, 1, 0])``. Gray with ``a
 normalize — ``Cast(compute_dtype)``; scale_first: ``Mul(scale)`` (or ``Div(divisor)``),
   ``Sub(mean)``, ``Div(std)``; mean_first: ``Sub(mean)``, ``Mul``/``Div``, ``Div(std)``;
   per-channel constants broadcast over the last axis; then ``Cast(dtype)``. Each ONNX
-  elementwise op is one IEEE operation rounded to its type, as the formula asks.
+  elementwise op is one IEEE operation rounded to its type, as the formula asks, so the
+  arithmetic knobs are expressed, not left to behaviour: ``scale_dtype="float64"`` (scale_first
+  only) is ``Cast(double)`` -> ``Mul(scale)``/``Div(divisor)`` in double -> ``Cast(compute_dtype)``
+  (one rounding, transformers' ``rescale``), then ``Sub``/``Div`` in compute_dtype; ``fused``
+  is ``M = Mul(mean, k)``, ``S = Mul(std, k)`` on compute_dtype constants (k = 1/scale computed
+  in float64 then rounded, or the divisor), then ``Sub(x, M)``, ``Div(S)`` (transformers'
+  torchvision backend).
 
 layout — ``Gather(axis=2, reversed indices)`` for ``channel_order="reverse"``,
   ``Transpose(perm=[2, 0, 1])`` for chw, ``Unsqueeze(axes=[0])`` for the batch axis; ``Identity``
@@ -248,6 +258,17 @@ def _per_channel(values: Any, channels: int, name: str) -> list[float]:
     return [float(values[c % len(values)]) for c in range(channels)]
 
 
+def _pad_before(extra: int, pad_extra: str) -> int:
+    """Padding before (top/left) of an axis ``extra`` pixels shorter than a centre-crop window:
+    ``after`` = extra // 2 (odd pixel after: torchvision ``F.center_crop``), ``before`` =
+    ceil(extra / 2) (transformers' ``image_transforms.center_crop``)."""
+    if pad_extra == "after":
+        return extra // 2
+    if pad_extra == "before":
+        return (extra + 1) // 2
+    raise ValueError(f"unknown pad_extra {pad_extra!r} (after or before)")
+
+
 def _centre_offset(extra: int, rule: str) -> int:
     """``rule(extra / 2)``: floor (integer division), round (half to even), round_half_up."""
     if rule == "floor":
@@ -308,6 +329,9 @@ def describe_step(step: dict[str, Any]) -> str:
         return (f"Resize-{OPSET}({attrs}) per channel on float32; integer images Cast -> Resize "
                 f"-> Clip -> {rnd} -> Cast")
     if op == "crop":
+        if step["mode"] == "center" and step.get("if_smaller", "error") == "pad":
+            return (f"Pad-{OPSET}(mode=constant, value) on the axes shorter than the window (odd "
+                    f"pixel {step.get('pad_extra', 'after')}) -> Slice on H and W")
         return "Slice on H and W"
     if op == "pad":
         return f"Pad-{OPSET}(mode={step['mode']})" + (" per channel" if step["mode"] == "constant" else "")
@@ -330,8 +354,16 @@ def describe_step(step: dict[str, Any]) -> str:
         return "Cast(double) -> T.871 YCbCr as Mul/Add per channel -> rounding -> Clip -> Cast"
     if op == "normalize":
         first = "Div(divisor)" if step.get("divisor") is not None else "Mul(scale)"
+        if step["order"] == "fused":
+            k = "divisor" if step.get("divisor") is not None else "1/scale"
+            seq = f"Sub(Mul(mean, k)) -> Div(Mul(std, k)), k = {k}"
+            cast_out = f" -> Cast({step['dtype']})" if step["dtype"] != step["compute_dtype"] else ""
+            return f"Cast({step['compute_dtype']}) -> {seq}{cast_out}"
         seq = (f"{first} -> Sub(mean)" if step["order"] == "scale_first" else f"Sub(mean) -> {first}")
         cast_out = f" -> Cast({step['dtype']})" if step["dtype"] != step["compute_dtype"] else ""
+        if step.get("scale_dtype", "compute") == "float64":  # the scale in double, rounded once
+            back = f" -> Cast({step['compute_dtype']})" if step["compute_dtype"] != "float64" else ""
+            return f"Cast(double) -> {first}{back} -> Sub(mean) -> Div(std){cast_out}"
         return f"Cast({step['compute_dtype']}) -> {seq} -> Div(std){cast_out}"
     if op == "layout":
         parts = []
@@ -382,6 +414,16 @@ def _crop(g: _Graph, step: dict, shape: tuple, dtype: np.dtype):
     """Slice on axes 0 and 1 (module docstring, crop)."""
     h, w, c = _check_image(shape, "crop")
     ch, cw = int(step["height"]), int(step["width"])
+    x, padded = INPUT, ""
+    if (step["mode"] == "center" and step.get("if_smaller", "error") == "pad"
+            and (ch > h or cw > w)):
+        dh, dw = max(ch - h, 0), max(cw - w, 0)
+        rule = step.get("pad_extra", "after")
+        top, left = _pad_before(dh, rule), _pad_before(dw, rule)
+        x = _pad_graph(g, INPUT, dtype, c, (top, dh - top, left, dw - left), "constant",
+                       _fill(step.get("value", [0]), c, dtype))
+        padded = f"padded_t{top}_b{dh - top}_l{left}_r{dw - left}_"
+        h, w = h + dh, w + dw
     if ch > h or cw > w:
         raise ValueError(f"crop window {ch}x{cw} is larger than the image {h}x{w}")
     if step["mode"] == "center":
@@ -391,10 +433,10 @@ def _crop(g: _Graph, step: dict, shape: tuple, dtype: np.dtype):
         top, left = int(step["top"]), int(step["left"])
         if top + ch > h or left + cw > w:
             raise ValueError(f"crop box top={top} left={left} {ch}x{cw} leaves the image {h}x{w}")
-    y = g.op("Slice", INPUT, g.const("starts", [top, left], np.int64),
+    y = g.op("Slice", x, g.const("starts", [top, left], np.int64),
              g.const("ends", [top + ch, left + cw], np.int64), g.const("axes", [0, 1], np.int64),
              hint="crop")
-    return y, f"crop_{top}_{left}_{ch}x{cw}_from_{h}x{w}", (ch, cw, c), dtype
+    return y, f"crop_{padded}{top}_{left}_{ch}x{cw}_from_{h}x{w}", (ch, cw, c), dtype
 
 
 def _fill(value: Any, channels: int, dtype: np.dtype) -> list[float]:
@@ -586,23 +628,47 @@ def _normalize(g: _Graph, step: dict, shape: tuple, dtype: np.dtype):
     out_dtype = np.dtype(step["dtype"])
     mean = g.const("mean", _per_channel(step["mean"], c, "mean"), ct)
     std = g.const("std", _per_channel(step["std"], c, "std"), ct)
-    x = INPUT if dtype == ct else _cast(g, INPUT, ct, hint="to_" + ct.name)
+    # the input in compute_dtype (not built for scale_dtype float64, which casts to double)
+    x = INPUT if dtype == ct or step.get("scale_dtype", "compute") == "float64" else \
+        _cast(g, INPUT, ct, hint="to_" + ct.name)
 
-    def scaled(v: str) -> str:
+    def scaled(v: str, dt: np.dtype = ct) -> str:
         if step.get("divisor") is not None:
-            return g.op("Div", v, g.const("divisor", float(step["divisor"]), ct), hint="divide")
-        return g.op("Mul", v, g.const("scale", float(step["scale"]), ct), hint="scale")
+            return g.op("Div", v, g.const("divisor", float(step["divisor"]), dt), hint="divide")
+        return g.op("Mul", v, g.const("scale", float(step["scale"]), dt), hint="scale")
 
-    if step["order"] == "scale_first":
-        y = g.op("Sub", scaled(x), mean, hint="minus_mean")
-    elif step["order"] == "mean_first":
-        y = scaled(g.op("Sub", x, mean, hint="minus_mean"))
+    order, scale_dtype = step["order"], step.get("scale_dtype", "compute")
+    if scale_dtype not in ("compute", "float64"):
+        raise ValueError(f"unknown normalize scale_dtype {scale_dtype!r}")
+    if scale_dtype == "float64" and order != "scale_first":
+        raise ValueError("normalize scale_dtype 'float64' is defined only for order 'scale_first'")
+    if order == "scale_first" and scale_dtype == "float64":
+        # transformers rescale: image.astype(float64) * factor, then one rounding to compute_dtype
+        f64 = np.dtype(np.float64)
+        x64 = INPUT if dtype == f64 else _cast(g, INPUT, f64, hint="to_float64")
+        xs = scaled(x64, f64)
+        if ct != f64:
+            xs = _cast(g, xs, ct, hint="rescaled_to_" + ct.name)
+        y = g.op("Sub", xs, mean, hint="minus_mean")
+        y = g.op("Div", y, std, hint="over_std")
+    elif order == "scale_first":
+        y = g.op("Div", g.op("Sub", scaled(x), mean, hint="minus_mean"), std, hint="over_std")
+    elif order == "mean_first":
+        y = g.op("Div", scaled(g.op("Sub", x, mean, hint="minus_mean")), std, hint="over_std")
+    elif order == "fused":
+        # k = 1/scale in float64 (Python's 1.0 / rescale_factor) or the divisor, rounded to ct;
+        # M = mean·k and S = std·k each one ct multiplication, then (x − M) / S
+        divisor = step.get("divisor")
+        k = g.const("k", float(divisor) if divisor is not None else 1.0 / float(step["scale"]), ct)
+        fused_mean = g.op("Mul", mean, k, hint="fused_mean")
+        fused_std = g.op("Mul", std, k, hint="fused_std")
+        y = g.op("Div", g.op("Sub", x, fused_mean, hint="minus_mean"), fused_std, hint="over_std")
     else:
-        raise ValueError(f"unknown normalize order {step['order']!r}")
-    y = g.op("Div", y, std, hint="over_std")
+        raise ValueError(f"unknown normalize order {order!r}")
     if out_dtype != ct:
         y = _cast(g, y, out_dtype, hint="to_" + out_dtype.name)
-    name = f"normalize_{step['order']}_{ct.name}_to_{out_dtype.name}"
+    scale_part = "_scale_float64" if scale_dtype == "float64" else ""
+    name = f"normalize_{order}{scale_part}_{ct.name}_to_{out_dtype.name}"
     return y, name, (h, w, c), out_dtype
 
 

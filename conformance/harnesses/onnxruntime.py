@@ -52,12 +52,13 @@ class OnnxRuntimeHarness(GraphHarness):
             "decode": "unsupported: ONNX has no image decoder op in the default domain",
             "resize": "Resize-19 nearest/linear/cubic, all coordinate modes, nearest_mode, "
                       "cubic_coeff_a, antialias, exclude_outside; per channel in float32",
-            "crop": "Slice",
+            "crop": "Slice (Pad first for if_smaller=pad)",
             "pad": "Pad constant (per channel)/edge/reflect",
             "letterbox": "Pad constant",
             "color": "Gather (RGB<->BGR), luma as Mul/Add in float64 or integer MatMul (fixed), "
                      "Expand, composite, T.871 YCbCr",
-            "normalize": "Cast, Mul/Div, Sub, Div, Cast",
+            "normalize": "Cast, Mul/Div, Sub, Div, Cast (scale_dtype=float64 via Cast(double); fused "
+                         "as Mul(mean, k), Mul(std, k))",
             "layout": "Gather, Transpose, Unsqueeze",
         }
 

@@ -60,7 +60,10 @@ crop — numpy slicing (cv2 has no crop call; a cv::Mat ROI is the same slice). 
   ``(H − h) // 2``: integer division, as C++ code and cv2.dnn.blobFromImage(crop=True) compute
   it (a Point built from 0.5·(H − h) truncates), whatever ``offset_rounding`` says (behaviour).
   A window outside the image raises (numpy slicing would silently shrink it; a cv::Mat ROI
-  asserts).
+  asserts). ``if_smaller="pad"`` (intent: a padded window) -> ``cv2.copyMakeBorder(
+  BORDER_CONSTANT, value)`` on the axes shorter than the window, d = window − side pixels,
+  top/left = d // 2 (``pad_extra="after"``, the odd pixel bottom/right) or (d + 1) // 2
+  (``"before"``), then the slice above on the other axis.
 
 pad — ``cv2.copyMakeBorder``: constant -> BORDER_CONSTANT with ``value`` (one value is used for
   every channel), edge -> BORDER_REPLICATE, reflect -> BORDER_REFLECT_101 (the spec's reflect
@@ -88,7 +91,10 @@ normalize — ``cv2.dnn.blobFromImageWithParams`` (blobFromImage's generalisatio
   (the layout step packs). Images of 2 or more than 4 channels, or of a dtype blobFromImage
   does not take (only uint8 and float32 are documented), use the same formula in numpy float32.
   ``compute_dtype`` is behaviour (float32); ``dtype`` float16/float64 is a numpy cast of the
-  float32 blob.
+  float32 blob. ``order="fused"`` ((x − mean·k)/(std·k), k = 1/scale) is the same blob as
+  scale_first (mean/scale, scale/std): blobFromImage has one formula, so fused and
+  ``scale_dtype="float64"`` are behaviour (its float32 (x − mean)·scalefactor runs; the
+  score shows any difference from the reference's rounding).
 
 layout — chw: ``cv2.dnn.blobFromImage(img, 1.0, swapRB=channel_order == "reverse")`` for uint8
   (ddepth CV_8U) and float32 images of 1, 3 or 4 channels, the batch axis dropped when
@@ -166,12 +172,14 @@ class OpenCVHarness(Harness):
                       "IGNORE_ORIENTATION; no gray+alpha; 16->8 always v>>8; no compositing",
             "resize": "cv2.resize: INTER_NEAREST(_EXACT), LINEAR, CUBIC, LANCZOS4, AREA (also for "
                       "box); no gaussian, no hamming; never antialiased",
-            "crop": "slicing, centre offset by integer division",
+            "crop": "slicing, centre offset by integer division; if_smaller=pad via "
+                    "cv2.copyMakeBorder(BORDER_CONSTANT)",
             "pad": "cv2.copyMakeBorder: CONSTANT, REPLICATE, REFLECT_101",
             "letterbox": "cv2.copyMakeBorder(BORDER_CONSTANT), offsets by integer division",
             "color": "cv2.cvtColor (BGR<->RGB, GRAY, RGBA2RGB drops alpha, YCrCb reordered); "
                      "float/BT.709 luma via cv2.transform",
-            "normalize": "cv2.dnn.blobFromImageWithParams ((x - mean)·scalefactor, float32, NHWC)",
+            "normalize": "cv2.dnn.blobFromImageWithParams ((x - mean)·scalefactor, float32, NHWC); "
+                         "fused and scale_dtype are behaviour",
             "layout": "cv2.dnn.blobFromImage for NCHW (swapRB swaps channels 0 and 2); numpy else",
         }
 
@@ -203,8 +211,13 @@ class OpenCVHarness(Harness):
             name, _ = _resize_flag(step)
             return f"cv2.resize(img, dsize=(w, h), interpolation=cv2.{name})"
         if op == "crop":
-            return ("img[top:top+h, left:left+w] with top = (H - h) // 2" if step["mode"] == "center"
-                    else "img[top:top+h, left:left+w]")
+            if step["mode"] != "center":
+                return "img[top:top+h, left:left+w]"
+            text = "img[top:top+h, left:left+w] with top = (H - h) // 2"
+            if step.get("if_smaller", "error") == "pad":
+                text = ("cv2.copyMakeBorder(img, ..., cv2.BORDER_CONSTANT, value) on the axes shorter "
+                        f"than the window (odd pixel {step.get('pad_extra', 'after')}), then " + text)
+            return text
         if op == "pad":
             return f"cv2.copyMakeBorder(img, top, bottom, left, right, cv2.{PAD_BORDERS[step['mode']][0]})"
         if op == "letterbox":
@@ -358,9 +371,28 @@ def _resize(step: dict[str, Any], image: np.ndarray) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------
 
 
+def _pad_before(extra: int, pad_extra: str) -> int:
+    """Padding before (top/left) of an axis ``extra`` pixels shorter than the window: ``after``
+    puts the odd pixel after (extra // 2, torchvision F.center_crop), ``before`` puts it before
+    (ceil(extra / 2), transformers' image_transforms.center_crop)."""
+    if pad_extra == "after":
+        return extra // 2
+    if pad_extra == "before":
+        return (extra + 1) // 2
+    raise ValueError(f"unknown pad_extra {pad_extra!r} (after or before)")
+
+
 def _crop(step: dict[str, Any], image: np.ndarray) -> np.ndarray:
     h, w = image.shape[:2]
     ch, cw = int(step["height"]), int(step["width"])
+    if (step["mode"] == "center" and step.get("if_smaller", "error") == "pad"
+            and (ch > h or cw > w)):
+        dh, dw = max(ch - h, 0), max(cw - w, 0)
+        rule = step.get("pad_extra", "after")
+        top, left = _pad_before(dh, rule), _pad_before(dw, rule)
+        image = _border(image, top, dh - top, left, dw - left, "constant",
+                        list(step.get("value", [0])))
+        h, w = image.shape[:2]
     if step["mode"] == "center":
         top, left = (h - ch) // 2, (w - cw) // 2  # C++ integer division (module docstring)
     else:
@@ -452,8 +484,9 @@ def _blob_args(step: dict[str, Any], channels: int) -> tuple[np.ndarray, np.ndar
     scale = 1.0 / float(step["divisor"]) if step.get("divisor") is not None else float(step["scale"])
     mean = np.array(_scalar(list(step["mean"]), channels)[:channels])
     std = np.array(_scalar(list(step["std"]), channels)[:channels])
-    if step["order"] == "scale_first":
-        mean = mean / scale  # x·scale − m = (x − m/scale)·scale
+    if step["order"] in ("scale_first", "fused"):
+        # x·scale − m = (x − m/scale)·scale; fused (x − m·k)/(s·k), k = 1/scale, is the same blob
+        mean = mean / scale
     return mean, scale / std
 
 

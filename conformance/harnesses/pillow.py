@@ -62,7 +62,11 @@ crop — ``Image.crop((left, top, left + w, top + h))``. Centre offset ``round((
   ``CenterCrop`` (``int(round((h − th) / 2.0))``) and Pillow's own ``ImageOps.pad`` centring;
   ``offset_rounding`` is behaviour (Pillow has no centre-crop call that exposes it).
   ``Image.crop`` fills a box outside the image with zeros instead of failing: Pillow's
-  behaviour, shown by the score.
+  behaviour, shown by the score. ``if_smaller="pad"`` (intent: a padded window) ->
+  ``ImageOps.expand(im, border=(left, top, right, bottom), fill=value)`` on the axes shorter
+  than the window first, d = window − side pixels, top/left = d // 2 (``pad_extra="after"``,
+  the odd pixel bottom/right) or (d + 1) // 2 (``"before"``), then ``Image.crop`` on the other
+  axis. (``ImageOps.pad`` is not used: it resizes the image to touch the canvas first.)
 
 pad — ``ImageOps.expand(im, border=(left, top, right, bottom), fill=value)``. Only
   ``mode="constant"``: edge and reflect are **unsupported** (intent: Pillow has no replicating
@@ -89,7 +93,10 @@ normalize — torchvision's ``ToTensor()`` then ``Normalize(mean, std)``, in num
   divisor is given, then ``(x − mean) / std`` with float32 mean and std (``scale_first``);
   ``mean_first`` computes ``(x − mean) · scale / std`` in float32. ``compute_dtype`` is
   behaviour (float32, torchvision's); ``dtype`` float16/float64 is a cast at the end. The
-  output stays (H, W, C): the layout step packs.
+  output stays (H, W, C): the layout step packs. ``scale_dtype="float64"`` is behaviour
+  (ToTensor divides the float32 tensor: x·scale rounded in float32), and so is
+  ``order="fused"`` (its intent is the scale_first formula with the scale folded into mean and
+  std; ToTensor + Normalize computes it scale first, which is what runs).
 
 layout — torchvision's ``permute(2, 0, 1)`` and ``unsqueeze(0)`` as numpy ``transpose`` and
   ``[None]``; ``channel_order="reverse"`` reverses every channel with ``[..., ::-1]``.
@@ -150,12 +157,14 @@ class PillowHarness(Harness):
                       "alpha_composite; 16-bit only as I;16 (gray)",
             "resize": "Image.resize NEAREST/BOX/BILINEAR/HAMMING/BICUBIC/LANCZOS, reducing_gap=None; "
                       "no area, no gaussian; always antialiased",
-            "crop": "Image.crop; centre offset round((H - h) / 2) as torchvision CenterCrop",
+            "crop": "Image.crop; centre offset round((H - h) / 2) as torchvision CenterCrop; "
+                    "if_smaller=pad via ImageOps.expand",
             "pad": "ImageOps.expand (constant only)",
             "letterbox": "ImageOps.expand, offsets round(extra * 0.5) as ImageOps.pad",
             "color": "Image.convert L / RGB / YCbCr (matrix for float luma), split/merge reversal, "
                      "alpha_composite; uint8 only",
-            "normalize": "torchvision ToTensor + Normalize arithmetic in numpy float32",
+            "normalize": "torchvision ToTensor + Normalize arithmetic in numpy float32 (fused and "
+                         "scale_dtype=float64 run scale first in float32: behaviour)",
             "layout": "numpy transpose / [None] (torchvision permute / unsqueeze)",
         }
 
@@ -185,6 +194,9 @@ class PillowHarness(Harness):
         if op == "crop":
             box = ("(left, top, left + w, top + h), top = round((H - h) / 2)" if step["mode"] == "center"
                    else "(left, top, left + w, top + h)")
+            if step["mode"] == "center" and step.get("if_smaller", "error") == "pad":
+                return ("ImageOps.expand(im, border=..., fill=value) on the axes shorter than the "
+                        f"window (odd pixel {step.get('pad_extra', 'after')}), then Image.crop({box})")
             return f"Image.crop({box})"
         if op == "pad":
             return "ImageOps.expand(im, border=(left, top, right, bottom), fill=value)"
@@ -378,9 +390,27 @@ def _center(extra: int) -> int:
     return int(round(extra * 0.5))
 
 
+def _pad_before(extra: int, pad_extra: str) -> int:
+    """Padding before (top/left) of an axis ``extra`` pixels shorter than the window: ``after``
+    puts the odd pixel after (extra // 2, torchvision F.center_crop), ``before`` puts it before
+    (ceil(extra / 2), transformers' image_transforms.center_crop)."""
+    if pad_extra == "after":
+        return extra // 2
+    if pad_extra == "before":
+        return (extra + 1) // 2
+    raise ValueError(f"unknown pad_extra {pad_extra!r} (after or before)")
+
+
 def _crop(step: dict[str, Any], image: np.ndarray) -> np.ndarray:
     h, w = image.shape[:2]
     ch, cw = int(step["height"]), int(step["width"])
+    if (step["mode"] == "center" and step.get("if_smaller", "error") == "pad"
+            and (ch > h or cw > w)):
+        dh, dw = max(ch - h, 0), max(cw - w, 0)
+        rule = step.get("pad_extra", "after")
+        top, left = _pad_before(dh, rule), _pad_before(dw, rule)
+        image = _expand(image, top, dh - top, left, dw - left, list(step.get("value", [0])))
+        h, w = image.shape[:2]
     if step["mode"] == "center":
         top, left = _center(h - ch), _center(w - cw)
     else:
@@ -477,7 +507,7 @@ def _normalize(step: dict[str, Any], image: np.ndarray) -> np.ndarray:
             return v / np.float32(step["divisor"])  # ToTensor: .div(255)
         return v * np.float32(step["scale"])
 
-    if step["order"] == "scale_first":
+    if step["order"] in ("scale_first", "fused"):  # fused: behaviour (module docstring)
         out = (scaled(x) - mean) / std  # Normalize: tensor.sub_(mean).div_(std)
     else:
         out = scaled(x - mean) / std

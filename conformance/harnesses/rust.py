@@ -11,6 +11,14 @@ only pass the bundle's JSON steps and numpy arrays across.
   crop/pad/letterbox, normalize (f32) and layout with ``ndarray``.
 - ``rust-fir``: the same with resize by ``fast_image_resize`` 5.5 (``Nearest``,
   ``Convolution(..)`` when ``antialias`` is true, ``Interpolation(..)`` when false).
+
+  Both engines, for the knobs added with the transformers/timm presets: resize sizes
+  (``size_formula`` ``product``/``ratio``, ``max_size``) are intent, computed in ``step.rs``
+  ``resize_target`` by the same rule as :func:`.base.resize_target`; crop ``if_smaller="pad"``
+  pads the short axes on an ndarray canvas filled with ``value``, the odd pixel where
+  ``pad_extra`` says (``geometry.rs``); normalize (f32, ``normalize.rs``) writes ``fused``
+  ((x − mean·k)/(std·k), f32 products) and ``scale_dtype="float64"`` ((x as f64 · scale) as
+  f32) as asked; ``compute_dtype`` stays behaviour (f32).
 - ``tract``: the pipeline steps as the ONNX graphs :mod:`.onnx_graphs` builds (the bytes ONNX
   Runtime runs), run by tract-onnx 0.23 through the extension's ``OnnxModel``. A graph tract
   cannot load or optimise is ``unsupported`` with tract's own message.
@@ -84,11 +92,11 @@ class RustImageHarness(_RustEngineHarness):
             "decode": "ImageReader + Limits + apply_orientation, to_rgb8/to_luma8/to_rgba8/16-bit",
             "resize": "imageops::resize Nearest/Triangle/CatmullRom/Gaussian/Lanczos3 "
                       "(no box, hamming, area)",
-            "crop": "ndarray slice, centre offset (H - h) / 2",
+            "crop": "ndarray slice, centre offset (H - h) / 2; if_smaller=pad on an ndarray canvas",
             "pad": "ndarray constant/edge/reflect",
             "letterbox": "ndarray canvas, offset (H_out - H) / 2",
             "color": "swap, to_luma8 (float32 BT.709), to_rgb8, overlay; no YCbCr",
-            "normalize": "f32 arithmetic",
+            "normalize": "f32 arithmetic in the step's order (fused; scale_dtype=float64 as f64 then f32)",
             "layout": "ndarray permuted_axes / insert_axis",
         }
 

@@ -200,13 +200,15 @@ def preset_table(op: str, step: Step) -> dict[str, dict[str, Any]]:
 
 #: Knobs that keep their pipeline value when a preset is applied on the op's defaults: the target
 #: size (what was asked, not how a library computes it).
-SIZE_KNOBS = {"resize": ("height", "width", "shorter_side", "longer_side", "size_rounding")}
+SIZE_KNOBS = {"resize": ("height", "width", "shorter_side", "longer_side", "size_rounding",
+                        "size_formula", "max_size")}
 
 #: Knobs that say *what* a step computes (the rule of conformance.harnesses.base: a harness maps
 #: them to a library call or reports the step unsupported), kept from the pipeline in the third
 #: way a preset is applied: the library's behaviour for the pipeline's intent.
 INTENT_KNOBS = {"decode": ("output", "alpha", "background"),
-                "resize": ("height", "width", "shorter_side", "longer_side", "size_rounding", "filter"),
+                "resize": ("height", "width", "shorter_side", "longer_side", "size_rounding",
+                           "size_formula", "max_size", "filter"),
                 "color": ("conversion", "alpha", "background"),
                 "normalize": ("mean", "std", "scale", "divisor", "dtype")}
 

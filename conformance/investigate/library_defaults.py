@@ -55,7 +55,8 @@ DEFAULTS["tract"] = DEFAULTS["onnxruntime"]
 #: Knobs that say *what* a step computes: kept from the pipeline.
 INTENT = {
     "decode": {"output", "alpha", "background"},
-    "resize": {"height", "width", "shorter_side", "longer_side", "size_rounding", "filter", "lobes"},
+    "resize": {"height", "width", "shorter_side", "longer_side", "size_rounding", "size_formula",
+               "max_size", "filter", "lobes"},
     "color": {"conversion", "alpha", "background"},
 }
 

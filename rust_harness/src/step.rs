@@ -98,9 +98,20 @@ pub fn per_channel(values: &[f64], channels: usize, knob: &str) -> Result<Vec<f6
 }
 
 /// The (out_h, out_w) a resize step asks for, from its size knobs (the *intent*, shared by every
-/// harness): `height`+`width` exactly; `shorter_side` S makes the shorter side S and the other
-/// `size_rounding`(other·S/shorter); `longer_side` likewise. Rounding in exact integer
-/// arithmetic: `round` = half to even, `round_half_up`, `floor`, `ceil`.
+/// harness; the Python harnesses' `conformance/harnesses/base.py resize_target` is the same rule):
+///
+/// - `height`+`width`: exactly.
+/// - `shorter_side` S (`longer_side` likewise for the longer side), with `size_formula`:
+///   - `product` (default): the shorter side becomes S and the other
+///     `size_rounding`(other·S/shorter), computed in exact integer arithmetic (torchvision's
+///     `int(s·long/short)` is `size_rounding="floor"`);
+///   - `ratio` (timm `ResizeKeepRatio`): r = shorter/S in f64, then *every* side, S's included,
+///     is `size_rounding`(side / r) in f64.
+/// - `max_size` M (only with `shorter_side`): when the derived longer side L exceeds M, the
+///   longer side becomes M and the shorter `trunc(M·S'/L)` (S' the shorter side just derived;
+///   f64 as Python's `int(max_size * new_short / new_long)` in torchvision `F.resize`).
+///
+/// Rounding: `round` = half to even, `round_half_up` = floor(x + 0.5), `floor`, `ceil`.
 pub fn resize_target(step: &Step, height: usize, width: usize) -> Result<(usize, usize)> {
     if let (Some(h), Some(w)) = (step.opt_usize("height")?, step.opt_usize("width")?) {
         return Ok((h, w));
@@ -110,28 +121,61 @@ pub fn resize_target(step: &Step, height: usize, width: usize) -> Result<(usize,
         (None, Some(s)) => (s, true),
         (None, None) => return Err(failed!("resize step gives no target size")),
     };
-    let reference = if longer { height.max(width) } else { height.min(width) } as u128;
+    if side == 0 {
+        return Err(failed!("resize target side must be at least 1, got 0"));
+    }
+    let reference = if longer { height.max(width) } else { height.min(width) };
     if reference == 0 {
         return Err(failed!("cannot resize an empty {height}x{width} image"));
     }
     let rule = if step.has("size_rounding") { step.str("size_rounding")? } else { "round" };
-    let derive = |other: usize| -> Result<usize> {
-        let num = other as u128 * side as u128;
-        let (q, r) = (num / reference, num % reference);
-        let up = match rule {
-            "floor" => false,
-            "ceil" => r > 0,
-            "round_half_up" => 2 * r >= reference,
-            "round" => 2 * r > reference || (2 * r == reference && q % 2 == 1),
-            other => return Err(failed!("unknown size_rounding {other:?}")),
-        };
-        Ok(((q + up as u128) as usize).max(1))
+    let formula = if step.has("size_formula") { step.str("size_formula")? } else { "product" };
+    // true when the target applies to the height (the height is the reference side)
+    let height_fixed = (height <= width) != longer;
+    let other = if height_fixed { width } else { height };
+    let (mut fixed, mut derived) = match formula {
+        "product" => (side, round_ratio(other as u128 * side as u128, reference as u128, rule)?.max(1)),
+        "ratio" => {
+            // timm ResizeKeepRatio: ratio = img / target (f64), size = round(img / ratio)
+            let r = reference as f64 / side as f64;
+            (round_f64(reference as f64 / r, rule)?.max(1), round_f64(other as f64 / r, rule)?.max(1))
+        }
+        other => return Err(failed!("unknown size_formula {other:?} (product or ratio)")),
     };
-    if (height <= width) != longer {
-        Ok((side, derive(width)?))
-    } else {
-        Ok((derive(height)?, side))
+    if let Some(cap) = step.opt_usize("max_size")? {
+        if !longer && derived > cap {
+            // torchvision F.resize: new_short, new_long = int(max_size * new_short / new_long), max_size
+            fixed = (((cap as f64) * (fixed as f64) / (derived as f64)) as usize).max(1);
+            derived = cap;
+        }
     }
+    Ok(if height_fixed { (fixed, derived) } else { (derived, fixed) })
+}
+
+/// `rule`(num / den) in exact integer arithmetic.
+fn round_ratio(num: u128, den: u128, rule: &str) -> Result<usize> {
+    let (q, r) = (num / den, num % den);
+    let up = match rule {
+        "floor" => false,
+        "ceil" => r > 0,
+        "round_half_up" => 2 * r >= den,
+        "round" => 2 * r > den || (2 * r == den && q % 2 == 1),
+        other => return Err(failed!("unknown size_rounding {other:?}")),
+    };
+    Ok((q + up as u128) as usize)
+}
+
+/// `rule`(v) for a non-negative f64, as Python computes it: `round` = Python's round (half to
+/// even), `round_half_up` = floor(v + 0.5) in f64, `floor`, `ceil`.
+fn round_f64(v: f64, rule: &str) -> Result<usize> {
+    let r = match rule {
+        "floor" => v.floor(),
+        "ceil" => v.ceil(),
+        "round_half_up" => (v + 0.5).floor(),
+        "round" => v.round_ties_even(),
+        other => return Err(failed!("unknown size_rounding {other:?}")),
+    };
+    Ok(r as usize)
 }
 
 #[cfg(test)]
@@ -167,5 +211,42 @@ mod tests {
         let e = s.str("filter").unwrap_err();
         assert!(e.message().contains("filter"));
         assert!(s.str("absent").unwrap_err().message().contains("absent"));
+    }
+
+    #[test]
+    fn ratio_formula_rounds_every_side() {
+        // timm ResizeKeepRatio(256) on 300x500: r = 300/256 = 1.171875; 500/r = 426.67 -> 427
+        let s = resize("\"shorter_side\": 256, \"size_formula\": \"ratio\"");
+        assert_eq!(resize_target(&s, 300, 500).unwrap(), (256, 427));
+        assert_eq!(resize_target(&s, 500, 300).unwrap(), (427, 256));
+        // r = 1/49 is inexact in f64: 1/r = 49.00000000000001, so ceil makes the target side 50
+        // (timm's arithmetic; base.py resize_target gives the same)
+        let s = resize("\"shorter_side\": 49, \"size_formula\": \"ratio\", \"size_rounding\": \"ceil\"");
+        assert_eq!(resize_target(&s, 1, 3).unwrap(), (50, 147));
+        // the product formula keeps the target side exact
+        let s = resize("\"shorter_side\": 49, \"size_rounding\": \"ceil\"");
+        assert_eq!(resize_target(&s, 1, 3).unwrap(), (49, 147));
+    }
+
+    #[test]
+    fn max_size_caps_the_longer_side() {
+        // torchvision resize(224, max_size=300) on 100x400: 224x896 -> int(300*224/896) = 75
+        let s = resize("\"shorter_side\": 224, \"max_size\": 300, \"size_rounding\": \"floor\"");
+        assert_eq!(resize_target(&s, 100, 400).unwrap(), (75, 300));
+        assert_eq!(resize_target(&s, 400, 100).unwrap(), (300, 75));
+        // under the cap nothing changes: 224 x int(224*250/200) = 280
+        assert_eq!(resize_target(&s, 200, 250).unwrap(), (224, 280));
+        // truncation, not rounding: 224*1000/333 = 672.67 -> 672 > 500; int(500*224/672) = 166.67 -> 166
+        let s = resize("\"shorter_side\": 224, \"max_size\": 500, \"size_rounding\": \"floor\"");
+        assert_eq!(resize_target(&s, 333, 1000).unwrap(), (166, 500));
+        // max_size is ignored for longer_side (the spec rejects the combination)
+        let s = resize("\"longer_side\": 224, \"max_size\": 100");
+        assert_eq!(resize_target(&s, 100, 400).unwrap(), (56, 224));
+    }
+
+    #[test]
+    fn unknown_size_formula_is_an_error() {
+        let s = resize("\"shorter_side\": 3, \"size_formula\": \"bogus\"");
+        assert!(resize_target(&s, 4, 5).unwrap_err().message().contains("size_formula"));
     }
 }
