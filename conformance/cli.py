@@ -55,23 +55,40 @@ def cli() -> None:
                    "replaced.")
 @click.option("--max-input-mb", type=click.IntRange(1), default=MAX_INPUT_MB, show_default=True,
               help="Refuse input files larger than this, before reading them.")
+@click.option("--model-config", "model_config", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A model's preprocessing config (e.g. preprocessor_config.json): imported as with "
+                   "`conformance import`, then generated, in one go.")
+@click.option("--format", "config_format", type=click.Choice(["hf", "timm"]), default=None,
+              help="Format of --model-config (default: told from its content).")
+@click.option("--backend", type=click.Choice(["torchvision", "pil"]), default=None,
+              help="hf: the transformers backend to reproduce (see `conformance import --help`).")
 def generate(out_dir: Path, use_default: bool, pipeline_files: tuple[Path, ...],
              image_paths: tuple[Path, ...], corpus: bool | None, jobs: int, force: bool,
-             max_input_mb: int) -> None:
+             max_input_mb: int, model_config: Path | None, config_format: str | None,
+             backend: str | None) -> None:
     """Run pipelines on inputs through the reference and write a vector bundle."""
+    import tempfile
+
     from .generate import generate as run_generate
     from .plans import default_plan, user_plan
 
     if use_default:
-        if pipeline_files or image_paths:
-            raise click.UsageError("--default takes no --pipelines or --images")
+        if pipeline_files or image_paths or model_config:
+            raise click.UsageError("--default takes no --pipelines, --images or --model-config")
         plan = default_plan()
     else:
-        if not pipeline_files:
-            raise click.UsageError("give --pipelines FILE (or --default for the canonical bundle)")
-        plan = user_plan(pipeline_files, image_paths,
-                         with_corpus=corpus if corpus is not None else not image_paths,
-                         max_input_bytes=max_input_mb << 20)
+        if not pipeline_files and not model_config:
+            raise click.UsageError("give --pipelines FILE or --model-config CONFIG (or --default for "
+                                   "the canonical bundle)")
+        if (config_format or backend) and not model_config:
+            raise click.UsageError("--format and --backend apply to --model-config")
+        with tempfile.TemporaryDirectory(prefix="conformance-import-") as tmp:
+            if model_config:
+                pipeline_files = pipeline_files + (_import_model_config(
+                    model_config, config_format, backend, Path(tmp)),)
+            plan = user_plan(pipeline_files, image_paths,
+                             with_corpus=corpus if corpus is not None else not image_paths,
+                             max_input_bytes=max_input_mb << 20)
     n = len(plan.cases())
     with _progress() as progress:
         task = progress.add_task(f"generating {out_dir}", total=n)
@@ -96,6 +113,22 @@ def generate(out_dir: Path, use_default: bool, pipeline_files: tuple[Path, ...],
         err_console.print(f"[red]problem:[/] {_safe(p)}", soft_wrap=True)
     if report.problems:
         sys.exit(1)
+
+
+def _import_model_config(config: Path, fmt: str | None, backend: str | None, tmp: Path) -> Path:
+    """Import ``config`` (format sniffed when not given) into a pipeline file under ``tmp``;
+    its warnings go to stderr."""
+    from .importers import import_file, sniff_format, to_toml
+    from .importers.cli import import_options
+
+    fmt = fmt or sniff_format(config)
+    imported = import_file(fmt, config, **import_options(dict(backend=backend)))
+    for w in imported.warnings:
+        err_console.print(f"[yellow]warning:[/] {_safe(w)}", soft_wrap=True, highlight=False)
+    path = tmp / f"{imported.id}.toml"
+    path.write_text(to_toml(imported), encoding="utf-8")
+    console.print(f"imported {_safe(config)} as pipeline [bold]{_safe(imported.id)}[/]", highlight=False)
+    return path
 
 
 @cli.command()
@@ -414,6 +447,9 @@ from .models.impact_cli import impact as _impact  # noqa: E402
 cli.add_command(_impact)
 from .investigate.explain_cli import explain as _explain  # noqa: E402
 cli.add_command(_explain)
+from .importers.cli import import_command as _import  # noqa: E402
+
+cli.add_command(_import)
 
 
 # Exit codes (README "Commands"): 0 success, 1 problems found, 2 bad usage or input, 3 an
