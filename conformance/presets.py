@@ -2,7 +2,8 @@
 
 A preset is only shorthand: it expands to explicit knob values, which a pipeline may override.
 The values here are the measured behaviour of the versions pinned in ``pyproject.toml``
-(Pillow 13.0.0, opencv-python-headless 5.0.0, image 0.25.10 via the Rust harness, onnx 1.23.2); each row says what
+(Pillow 13.0.0, opencv-python-headless 5.0.0, image 0.25.10 via the Rust harness, onnx 1.23.2,
+torch 2.15.0 for the torchvision.tensor.* resizes); each row says what
 was matched and how closely in the tests named beside it.
 
 ONNX Resize presets form a family named ``onnx.<mode>[.<coords>][.<nearest_mode>][.antialias]
@@ -42,6 +43,22 @@ _IMAGE = dict(antialias=True, coords="half_pixel", border="renormalize", arithme
               cubic_a=-0.5, lobes=3, nearest_index="coords", weights_dtype="float32",
               nearest_rounding="round_prefer_ceil", unchanged_axis="resample")
 
+# torch 2.15 interpolate(uint8 NCHW, antialias=True, align_corners=False) on CPU, the kernel
+# torchvision 0.29's F.resize runs on uint8 tensors (aten/src/ATen/native/cpu/UpSampleKernel.cpp,
+# UpSampleKernelAVXAntialias.h, written after Pillow-SIMD): Pillow's windows and renormalised
+# borders, double weights rounded to int16 at a per-axis precision (the largest p <= 21 whose
+# largest weight still fits 2^15: fixed_dynamic:15), horizontal pass first, uint8 between the
+# passes, (acc + 2^(p-1)) >> p, a = -0.5 for antialiased bicubic, unchanged axes skipped.
+# Bit-exact for bilinear, bicubic and lanczos (3 lobes) on 1-4 channels, up and down
+# (tests/test_harness_torchvision.py); bilinear with antialias=False is the same kernel at
+# scale 1 and is exact with ``antialias = false``. Not exact: non-antialiased bicubic (torch's
+# separate fixed-tap kernel, at most 2 LSB from onnx-like knobs), and CPUs without AVX2 /
+# arm64, where torchvision resizes bilinear uint8 as float32 and rounds.
+_TORCH_UINT8 = dict(antialias=True, coords="half_pixel", border="renormalize",
+                    arithmetic="fixed_dynamic:15", rounding="half_up", pass_order="hv",
+                    intermediate="uint8", window="pillow", cubic_a=-0.5, lobes=3,
+                    nearest_index="coords", weights_dtype="float64", unchanged_axis="skip")
+
 RESIZE_PRESETS: dict[str, dict[str, Any]] = {
     "pillow.nearest": {**_PILLOW_CONV, "filter": "nearest", "nearest_index": "accumulate",
                        "antialias": False},
@@ -61,6 +78,9 @@ RESIZE_PRESETS: dict[str, dict[str, Any]] = {
     "image.catmullrom": {**_IMAGE, "filter": "cubic"},
     "image.gaussian": {**_IMAGE, "filter": "gaussian"},
     "image.lanczos3": {**_IMAGE, "filter": "lanczos"},
+    "torchvision.tensor.bilinear": {**_TORCH_UINT8, "filter": "triangle"},
+    "torchvision.tensor.bicubic": {**_TORCH_UINT8, "filter": "cubic"},
+    "torchvision.tensor.lanczos": {**_TORCH_UINT8, "filter": "lanczos"},
 }
 
 ONNX_MODES = {"nearest": "nearest", "linear": "triangle", "cubic": "cubic"}
