@@ -13,7 +13,8 @@ from . import FORMATS
 BACKEND_HELP = ("hf: which transformers 5 backend to reproduce. Default torchvision: "
                 "AutoImageProcessor.from_pretrained builds the torchvision class wherever "
                 "torchvision is installed, which is what a PyTorch user of a hub model runs. "
-                "pil: the PIL classes (no torch), reproduced bit for bit.")
+                "Both are reproduced bit for bit (torch's uint8 resize by the torchvision.tensor.* "
+                "presets); pil: the PIL classes, what runs without torch.")
 
 
 def import_options(options: dict) -> dict:

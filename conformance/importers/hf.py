@@ -312,9 +312,9 @@ def import_hf(doc: dict | None, *, source: str, backend: str | None = None,
     resample_note = f"resample={resample} {pil_name}" + ("" if doc.get("resample") is not None else " (class default)")
     if backend == "torchvision" and do_resize and resize_preset.startswith("pillow."):
         warnings.append(f"{name}: resample: the torchvision backend resizes with torch's antialiased "
-                        f"uint8 kernel (tvF.resize), not bit-exact with the {resize_preset} preset "
-                        "written here (measured on photos: up to 1 uint8 level for bilinear, 2 for "
-                        "bicubic); use --backend pil for a pipeline that is exact")
+                        f"uint8 kernel (tvF.resize), for which the suite has no bit-exact preset with "
+                        f"this filter: {resize_preset} is written here and may differ from it; use "
+                        "--backend pil for a pipeline that is exact")
     kernel = ("PIL.Image.resize(reducing_gap=None) on uint8" if backend == "pil" else
               "tvF.resize(uint8 tensor, antialias=True)")
     if do_resize:
