@@ -210,6 +210,10 @@ NORMALIZE_PRESETS: dict[str, dict[str, Any]] = {
     # torchvision ToTensor() then Normalize(mean, std): float32 arithmetic, x/255 first.
     "torchvision.imagenet": dict(dtype="float32", compute_dtype="float32", divisor=255.0, scale=1 / 255,
                                  mean=IMAGENET_MEAN, std=IMAGENET_STD, order="scale_first"),
+    # torchvision transforms v2: ToImage, ToDtype(float32, scale=True), Normalize: v2 multiplies by
+    # float32(1/255) instead of dividing by 255 (an ulp apart for some x; tests/test_knob_oracles.py).
+    "torchvision.v2.imagenet": dict(dtype="float32", compute_dtype="float32", divisor=None, scale=1 / 255,
+                                    mean=IMAGENET_MEAN, std=IMAGENET_STD, order="scale_first"),
     "unit": dict(dtype="float32", compute_dtype="float64", scale=1 / 255, mean=(0.0,), std=(1.0,),
                  order="scale_first"),
     "symmetric": dict(dtype="float32", compute_dtype="float64", scale=1 / 127.5, mean=(1.0,),

@@ -267,6 +267,18 @@ def test_torchvision_v2_to_dtype_multiplies_by_float32_one_255th(mean, std):
     _assert_bitwise(_normalize(img, scale=1 / 255, mean=mean, std=std), _hwc(tv))
 
 
+def test_torchvision_v2_imagenet_preset_is_to_dtype_then_normalize():
+    """The preset ``torchvision.v2.imagenet`` is exactly ToDtype(scale=True) + Normalize(ImageNet)."""
+    from conformance.reference.normalize import normalize
+    from conformance.spec import make_step
+
+    img = _all_values()
+    tv = tvF.normalize(tvF.to_dtype(_chw(img), torch.float32, scale=True), list(IMAGENET_MEAN),
+                       list(IMAGENET_STD))
+    step = make_step({"op": "normalize", "preset": "torchvision.v2.imagenet"})
+    _assert_bitwise(normalize(img, step), _hwc(tv))
+
+
 @pytest.mark.parametrize("mean, std", [(CLIP_MEAN, CLIP_STD), (IMAGENET_MEAN, IMAGENET_STD)])
 def test_divisor_255_is_torchvision_v1_to_tensor(mean, std):
     """v1 ``to_tensor`` (PIL image) divides by 255: the knob ``divisor=255``."""
