@@ -9,7 +9,7 @@ PYTHON=${PYTHON:-python3.11}
 command -v "$PYTHON" >/dev/null || PYTHON=python3
 "$PYTHON" -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required")'
 [[ -x .venv/bin/python ]] || "$PYTHON" -m venv .venv
-# torch + torchvision + timm (the [torch] extra) for the torchvision harnesses and the timm /
+# torch + torchvision + timm + keras (the [torch] extra) for the torchvision harnesses and the timm /
 # torchvision importers' oracles: 2.9 GB of wheels (PyPI's torch depends on the CUDA wheels),
 # about a minute to install, 5.5 GB on disk (measured). --no-torch leaves them out: those
 # harnesses are then reported unavailable and their tests skip. --test adds the test tools.
