@@ -107,6 +107,14 @@ END_TO_END = [
       {"op": "normalize", "dtype": "float32", "compute_dtype": "float32", "scale": 1 / 255,
        "order": "fused", "mean": [0.5], "std": [0.5]},
       {"op": "layout", "layout": "chw", "batch": True}]),
+    ("e2e.torchvision_v2.tensor_bilinear_s40.center32.imagenet.chw",
+     "torchvision transforms v2 on a uint8 tensor: Resize(40) (torch's antialiased uint8 kernel), "
+     "CenterCrop(32), ToDtype(float32, scale=True), Normalize(ImageNet)",
+     [RGB_DECODE, {"op": "resize", "preset": "torchvision.tensor.bilinear", "shorter_side": 40,
+                   "size_rounding": "floor"},
+      {"op": "crop", "mode": "center", "height": 32, "width": 32, "offset_rounding": "round",
+       "if_smaller": "pad", "pad_extra": "after"},
+      {"op": "normalize", "preset": "torchvision.v2.imagenet"}, {"op": "layout", "layout": "chw", "batch": True}]),
     ("e2e.timm.border.bicubic_l36.croppad32.chw",
      "timm crop_mode='border': ResizeKeepRatio(longest) to 36, CenterCropOrPad(32, fill=round(255*mean)), "
      "ToTensor, Normalize(ImageNet)",

@@ -34,7 +34,8 @@ from harness_isolated import library_pipelines, run_isolated, summary
 
 BUNDLE = "vectors/default"
 LIBRARY_PREFIXES = ("pillow", "torchvision")
-FOREIGN_PREFIXES = ("opencv", "image", "onnx")  # presets of other libraries
+# presets of other libraries (torchvision.tensor.*: torch's uint8 kernel, not Pillow's)
+FOREIGN_PREFIXES = ("opencv", "image", "onnx", "torchvision.tensor")
 # Negative vectors Pillow 13 decodes without complaint (its PNG reader does not check the IDAT
 # CRC and stops at the end of the image data without needing IEND; libjpeg-turbo only warns
 # "Corrupt JPEG data: bad Huffman code" and fills the rest): measured, pinned.
