@@ -34,7 +34,7 @@ decode — tensor harnesses: ``torchvision.io.decode_image(data, mode=..., apply
   when ``alpha="keep"`` and the file has alpha), bgr reversed with ``flip(0)``; gray -> ``GRAY``
   (``GRAY_ALPHA``); unchanged -> ``UNCHANGED`` (its alpha channel dropped by slicing unless
   ``alpha="keep"``). Whether a file has alpha is read from an ``UNCHANGED`` decode (2 or 4
-  channels). ``alpha="composite"``, ``trns``, ``gray_arithmetic``/``gray_coefficients``,
+  channels of a PNG; a JPEG's 4 channels are CMYK ink, kept as they are). ``alpha="composite"``, ``trns``, ``gray_arithmetic``/``gray_coefficients``,
   ``jpeg_gray``, ``cmyk*``, ``idct``, ``upsampling``: behaviour (decode_image has no parameter;
   libpng/libjpeg-turbo defaults as torchvision builds them). 16-bit PNGs come back as uint16:
   ``depth16="keep"`` (intent) keeps them, every other rule gets ``F.to_dtype(uint8, scale=True)``,
@@ -113,6 +113,7 @@ from . import pillow as _pillow
 from .base import Harness, Unsupported, package_versions, resize_target
 
 OPS = ("decode", "resize", "crop", "pad", "letterbox", "color", "normalize", "layout")
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 # filter -> InterpolationMode for every input kind (nearest is chosen per step, see _interpolation)
 INTERPOLATION = {"triangle": InterpolationMode.BILINEAR, "cubic": InterpolationMode.BICUBIC,
@@ -321,10 +322,12 @@ class _TorchvisionBase(Harness):
         output, keep_alpha = step["output"], step["alpha"] == "keep"
         if output == "unchanged":
             img = decode_image(buf, mode=ImageReadMode.UNCHANGED, apply_exif_orientation=exif)
-            if img.shape[0] in (2, 4) and not keep_alpha:
+            # a PNG's 2 or 4 channels end with alpha; a JPEG's 4 are CMYK ink, all kept
+            if img.shape[0] in (2, 4) and not keep_alpha and bytes(data[:8]) == PNG_SIGNATURE:
                 img = img[:-1]
         else:
-            has_alpha = keep_alpha and decode_image(buf, mode=ImageReadMode.UNCHANGED).shape[0] in (2, 4)
+            has_alpha = keep_alpha and bytes(data[:8]) == PNG_SIGNATURE \
+                and decode_image(buf, mode=ImageReadMode.UNCHANGED).shape[0] in (2, 4)
             mode = {("rgb", False): ImageReadMode.RGB, ("rgb", True): ImageReadMode.RGB_ALPHA,
                     ("gray", False): ImageReadMode.GRAY, ("gray", True): ImageReadMode.GRAY_ALPHA}[
                 ("gray" if output == "gray" else "rgb", has_alpha)]

@@ -87,7 +87,10 @@ normalize — ``processor.rescale(image, processor.rescale_factor)``
   (``image_transforms.normalize``: ``(x − mean) / std`` in float32, mean and std cast to float32).
   ``rescale_factor`` = ``scale``, or 1 / ``divisor`` (transformers only multiplies); ``scale == 1``
   without divisor is ``do_rescale=False``. ``dtype`` other than float32 is unsupported (intent:
-  the processors return float32). ``order``, ``compute_dtype``, ``scale_dtype`` are behaviour:
+  the processors return float32). ``order="mean_first"`` (a mean in input units, subtracted
+  before scaling: cv2.dnn.blobFromImage) is unsupported: transformers subtracts its mean from the
+  rescaled values and has no call for the other formula. ``order="fused"`` (the same intent,
+  the torchvision backend's arithmetic), ``compute_dtype`` and ``scale_dtype`` are behaviour:
   transformers computes scale-first, float64 product rounded once to float32, float32 after.
 
 layout — ``chw`` + ``batch``: ``np.moveaxis`` to (C, H, W) (the processor's working layout) and
@@ -205,6 +208,10 @@ class TransformersHarness(Harness):
             elif conv not in ("rgb_to_bgr", "bgr_to_rgb", "gray_to_rgb"):
                 return (f"transformers has no {conv} conversion (image_transforms has "
                         "flip_channel_order and convert_to_rgb only)")
+        if op == "normalize" and step.get("order") == "mean_first":
+            return ("transformers' rescale + normalize compute (x * rescale_factor - mean) / std: "
+                    "no call subtracts a mean in input units before scaling (order='mean_first', "
+                    "cv2.dnn.blobFromImage's formula)")
         if op == "normalize" and step["dtype"] != "float32":
             return (f"transformers' rescale/normalize return float32; no dtype={step['dtype']!r} "
                     "(a cast after the processor is not the library)")
