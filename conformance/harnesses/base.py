@@ -86,6 +86,19 @@ def package_versions(import_name: str, version: str) -> dict[str, str]:
     return out
 
 
+def crop_padding(extra: int, pad_extra: str) -> int:
+    """Padding before (top/left) of an axis ``extra`` pixels shorter than a centre crop's window
+    (crop ``if_smaller="pad"``): ``after`` puts the odd pixel after (extra // 2, torchvision
+    F.center_crop), ``before`` puts it before (ceil(extra / 2), transformers'
+    image_transforms.center_crop). Shared, like :func:`resize_target`: where the padding goes is
+    part of the intent (which window the user asked for)."""
+    if pad_extra == "after":
+        return extra // 2
+    if pad_extra == "before":
+        return (extra + 1) // 2
+    raise ValueError(f"unknown pad_extra {pad_extra!r} (after or before)")
+
+
 def resize_target(step: dict[str, Any], height: int, width: int) -> tuple[int, int]:
     """The (out_h, out_w) a resize step asks for, from its size knobs.
 

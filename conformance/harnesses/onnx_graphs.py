@@ -107,7 +107,7 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
-from .base import Harness, Unsupported, resize_target
+from .base import Harness, Unsupported, crop_padding, resize_target
 
 # Resize-19 (ONNX 1.14+) has antialias, keep_aspect_ratio_policy, axes and half_pixel_symmetric;
 # Pad-19 has edge/reflect with an axes input; every other op used here is unchanged since.
@@ -256,17 +256,6 @@ def _per_channel(values: Any, channels: int, name: str) -> list[float]:
     if len(values) not in (1, channels):
         raise ValueError(f"{len(values)} {name} values for {channels} channels")
     return [float(values[c % len(values)]) for c in range(channels)]
-
-
-def _pad_before(extra: int, pad_extra: str) -> int:
-    """Padding before (top/left) of an axis ``extra`` pixels shorter than a centre-crop window:
-    ``after`` = extra // 2 (odd pixel after: torchvision ``F.center_crop``), ``before`` =
-    ceil(extra / 2) (transformers' ``image_transforms.center_crop``)."""
-    if pad_extra == "after":
-        return extra // 2
-    if pad_extra == "before":
-        return (extra + 1) // 2
-    raise ValueError(f"unknown pad_extra {pad_extra!r} (after or before)")
 
 
 def _centre_offset(extra: int, rule: str) -> int:
@@ -419,7 +408,7 @@ def _crop(g: _Graph, step: dict, shape: tuple, dtype: np.dtype):
             and (ch > h or cw > w)):
         dh, dw = max(ch - h, 0), max(cw - w, 0)
         rule = step.get("pad_extra", "after")
-        top, left = _pad_before(dh, rule), _pad_before(dw, rule)
+        top, left = crop_padding(dh, rule), crop_padding(dw, rule)
         x = _pad_graph(g, INPUT, dtype, c, (top, dh - top, left, dw - left), "constant",
                        _fill(step.get("value", [0]), c, dtype))
         padded = f"padded_t{top}_b{dh - top}_l{left}_r{dw - left}_"
@@ -711,7 +700,6 @@ def build_step_graph(step: dict[str, Any], shape: tuple, dtype: np.dtype) -> onn
 
 __all__ = ["INPUT", "OPSET", "OUTPUT", "build_step_graph", "check_step", "describe_step",
            "resize_attributes"]
-
 
 
 class GraphHarness(Harness):

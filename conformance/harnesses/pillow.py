@@ -112,7 +112,7 @@ import numpy as np
 import PIL
 from PIL import Image, ImageOps
 
-from .base import Harness, Unsupported, package_versions, resize_target
+from .base import Harness, Unsupported, crop_padding, package_versions, resize_target
 
 # Luma weights (kr, kg, kb) of the float path (convert("L", matrix=...)): BT.601 / BT.709.
 GRAY_COEFFICIENTS = {"bt601": (0.299, 0.587, 0.114), "bt709": (0.2126, 0.7152, 0.0722)}
@@ -390,17 +390,6 @@ def _center(extra: int) -> int:
     return int(round(extra * 0.5))
 
 
-def _pad_before(extra: int, pad_extra: str) -> int:
-    """Padding before (top/left) of an axis ``extra`` pixels shorter than the window: ``after``
-    puts the odd pixel after (extra // 2, torchvision F.center_crop), ``before`` puts it before
-    (ceil(extra / 2), transformers' image_transforms.center_crop)."""
-    if pad_extra == "after":
-        return extra // 2
-    if pad_extra == "before":
-        return (extra + 1) // 2
-    raise ValueError(f"unknown pad_extra {pad_extra!r} (after or before)")
-
-
 def _crop(step: dict[str, Any], image: np.ndarray) -> np.ndarray:
     h, w = image.shape[:2]
     ch, cw = int(step["height"]), int(step["width"])
@@ -408,7 +397,7 @@ def _crop(step: dict[str, Any], image: np.ndarray) -> np.ndarray:
             and (ch > h or cw > w)):
         dh, dw = max(ch - h, 0), max(cw - w, 0)
         rule = step.get("pad_extra", "after")
-        top, left = _pad_before(dh, rule), _pad_before(dw, rule)
+        top, left = crop_padding(dh, rule), crop_padding(dw, rule)
         image = _expand(image, top, dh - top, left, dw - left, list(step.get("value", [0])))
         h, w = image.shape[:2]
     if step["mode"] == "center":

@@ -112,7 +112,7 @@ from PIL import Image, ImageOps
 from transformers import image_transforms
 from transformers.image_processing_backends import PilBackend
 from transformers.image_processing_base import BatchFeature
-from transformers.image_utils import ChannelDimension, PILImageResampling, SizeDict, load_image
+from transformers.image_utils import ChannelDimension, PILImageResampling, load_image
 
 from ..errors import SpecError
 from .base import Harness, Unsupported, package_versions, resize_target

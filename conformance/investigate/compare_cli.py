@@ -10,7 +10,6 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from ..errors import SpecError
 from ..spec import load_one_pipeline
 from ..safeio import markup_safe as _safe
 
@@ -42,7 +41,6 @@ def compare(pipeline_a: Path, pipeline_b: Path | None, harness: str | None, libr
             timeout: float, max_input_mb: int) -> None:
     """Compare PIPELINE_A with PIPELINE_B (or with --harness NAME running A) on your images, step
     by step: where they first diverge, and by how much."""
-    from ..spec import load_pipelines
     from .compare import compare_harness, compare_pipelines, load_inputs
     from .compare_report import render_terminal, write_reports
 

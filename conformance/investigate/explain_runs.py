@@ -20,7 +20,7 @@ import numpy as np
 from ..bundle import Bundle, read_npy
 from ..errors import BundleError
 from ..expectations import Expectations
-from ..results import ResultsError, harness_dir, read_records, read_run
+from ..results import ResultsError, harness_dir, read_run
 from ..safeio import UnsafeData, confined
 from ..spec import Pipeline
 

@@ -36,7 +36,7 @@ import numpy as np
 
 from ..bundle import InputFile
 from ..errors import ConformanceError, SpecError
-from ..spec import Decode, Normalize, Pipeline, Resize, Step
+from ..spec import Normalize, Pipeline, Resize, Step
 from . import metrics
 from .builtin import ModelError, ModelSpec, OrtModel, TractModel, check_fits, tract_available
 
