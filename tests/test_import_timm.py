@@ -18,21 +18,21 @@ makes CenterCrop pad with zeros, a non-square squash target).
 
 from __future__ import annotations
 
-import io
 import tomllib
 
 import numpy as np
 import pytest
 
+import imported_pipelines as shared
+
 from conformance.importers.common import ConfigError, to_toml
 from conformance.importers.timm import import_timm
-from conformance.spec import make_step, pipeline_from_dict
 from conformance.reference.pipeline import run_step
+from conformance.spec import make_step, pipeline_from_dict
 
 timm_data = pytest.importorskip("timm.data")
 Image = pytest.importorskip("PIL.Image")
 
-EXACT = 0.0  # max abs per element; see the module docstring
 
 
 def timm_output(pil, cfg: dict, *, test_size: bool = False) -> np.ndarray:
@@ -43,35 +43,17 @@ def timm_output(pil, cfg: dict, *, test_size: bool = False) -> np.ndarray:
 
 def reference_output(cfg: dict, image: np.ndarray, *, test_size: bool = False) -> np.ndarray:
     """The imported pipeline's steps after decode, run by the reference on ``image``."""
-    steps = [make_step(s.knobs) for s in import_timm(cfg, source="cfg", test_size=test_size).steps]
-    assert steps[0].op == "decode"
-    value = image
-    for step in steps[1:]:
-        value = run_step(step, value)
-    return value
+    return shared.reference_output(import_timm(cfg, source="cfg", test_size=test_size), image)
 
 
 def assert_same(got: np.ndarray, want: np.ndarray, what: str) -> None:
-    assert got.shape == want.shape, f"{what}: shape {got.shape} != timm {want.shape}"
-    diff = np.abs(got.astype(np.float64) - want.astype(np.float64))
-    worst = np.unravel_index(np.argmax(diff), diff.shape)
-    assert diff.max() <= EXACT, (f"{what}: max abs {diff.max():.3g} at {worst}: reference "
-                                 f"{got[worst]!r}, timm {want[worst]!r}")
+    shared.assert_same(got, want, what, "timm")
 
 
 @pytest.fixture(scope="module")
 def photos():
     """(id, decoded array, PIL image) per corpus photo; the pipeline's decode equals the PIL one."""
-    from conformance.corpus import full_size_photos
-
-    decode = make_step(import_timm({}, source="cfg").steps[0].knobs)
-    out = []
-    for item in full_size_photos():
-        pil = Image.open(io.BytesIO(item.data)).convert("RGB")
-        decoded = run_step(decode, item.data)
-        assert np.array_equal(decoded, np.asarray(pil)), f"{item.id}: decode step != PIL convert('RGB')"
-        out.append((item.id, decoded, pil))
-    return out
+    return shared.decoded_photos(import_timm({}, source="cfg").steps[0].knobs)
 
 
 # (crop_mode, input side(s), crop_pct, interpolation): every mode at the four crop_pcts, both sizes

@@ -18,11 +18,12 @@ torchvision, row by row.
 
 from __future__ import annotations
 
-import io
 import tomllib
 
 import numpy as np
 import pytest
+
+import imported_pipelines as shared
 
 from conformance.importers.common import ConfigError, to_toml
 from conformance.importers.torchvision import import_torchvision
@@ -32,7 +33,6 @@ from conformance.spec import make_step, pipeline_from_dict
 
 Image = pytest.importorskip("PIL.Image")
 
-EXACT = 0.0  # max abs per element; see the module docstring
 
 PHOTO_WEIGHTS = ("ResNet50_Weights.IMAGENET1K_V2", "ResNet18_Weights.IMAGENET1K_V1",
                  "EfficientNet_B0_Weights.IMAGENET1K_V1", "Inception_V3_Weights.IMAGENET1K_V1",
@@ -45,35 +45,17 @@ def _torchvision():
 
 
 def reference_output(imp, image: np.ndarray) -> np.ndarray:
-    steps = [make_step(s.knobs) for s in imp.steps]
-    assert steps[0].op == "decode"
-    value = image
-    for step in steps[1:]:
-        value = run_step(step, value)
-    return value
+    return shared.reference_output(imp, image)
 
 
 def assert_same(got: np.ndarray, want: np.ndarray, what: str) -> None:
-    assert got.shape == want.shape, f"{what}: shape {got.shape} != torchvision {want.shape}"
-    diff = np.abs(got.astype(np.float64) - want.astype(np.float64))
-    worst = np.unravel_index(np.argmax(diff), diff.shape)
-    assert diff.max() <= EXACT, (f"{what}: max abs {diff.max():.3g} at {worst}: reference "
-                                 f"{got[worst]!r}, torchvision {want[worst]!r}")
+    shared.assert_same(got, want, what, "torchvision")
 
 
 @pytest.fixture(scope="module")
 def photos():
-    from conformance.corpus import full_size_photos
-
-    decode = make_step(import_torchvision(None, source="<options>",
-                                          weights="ResNet18_Weights.IMAGENET1K_V1").steps[0].knobs)
-    out = []
-    for item in full_size_photos():
-        pil = Image.open(io.BytesIO(item.data)).convert("RGB")
-        decoded = run_step(decode, item.data)
-        assert np.array_equal(decoded, np.asarray(pil)), f"{item.id}: decode step != PIL convert('RGB')"
-        out.append((item.id, decoded, pil))
-    return out
+    return shared.decoded_photos(import_torchvision(None, source="<options>",
+                                                    weights="ResNet18_Weights.IMAGENET1K_V1").steps[0].knobs)
 
 
 @pytest.mark.parametrize("weights", PHOTO_WEIGHTS)
