@@ -55,6 +55,16 @@ def test_import_writes_a_loadable_pipeline_and_refuses_to_overwrite(tmp_path, mo
     assert "torchvision" in out.read_text()  # the default backend
 
 
+def test_out_that_is_a_folder_or_has_no_folder_is_one_line(tmp_path, monkeypatch, capsys):
+    """A folder as --out (with or without --force) and a missing parent folder: one line naming
+    the path the user gave (never the temporary sibling's name), exit 2, nothing written."""
+    for args in ((str(tmp_path),), (str(tmp_path), "--force"), (str(tmp_path / "no" / "x.toml"),)):
+        code, _, err = _main(["import", "hf", str(CLIP), "--out", *args], monkeypatch, capsys)
+        _one_error_line(code, err, args[0])
+        assert ".tmp" not in err
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_import_to_stdout_and_warnings_name_the_key(tmp_path, monkeypatch, capsys):
     code, out, err = _main(["import", "hf", str(EXAMPLES / "hf_beit-base-patch16-224.json"), "--backend",
                             "pil", "--out", "-"], monkeypatch, capsys)

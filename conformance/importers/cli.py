@@ -33,11 +33,16 @@ def write_pipeline(text: str, out: str, *, force: bool) -> None:
         click.echo(text, nl=False)
         return
     path = Path(out)
+    if path.exists() and not path.is_file():
+        raise SpecError("is not a regular file (give a file name to write)", source=str(path))
     if path.exists() and not force:
         raise SpecError("exists; give --force to replace it", source=str(path))
-    if path.exists() and not path.is_file():
-        raise SpecError("is not a regular file", source=str(path))
-    atomic_write_text(path, text)
+    if not path.parent.is_dir():
+        raise SpecError(f"cannot write: no folder {str(path.parent)!r}", source=str(path))
+    try:
+        atomic_write_text(path, text)
+    except OSError as e:
+        raise SpecError(f"cannot write: {e.strerror}", source=str(path)) from None
 
 
 @click.command("import")
