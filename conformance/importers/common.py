@@ -83,7 +83,9 @@ def config_step(source: str, key: str, op: str, **knobs: Any) -> dict:
     try:
         return full_step(op, **knobs)
     except SpecError as e:
-        raise ConfigError(source, key, f"cannot be reproduced: {e.reason} (value {e.value!r})") from None
+        shown = repr(e.value)
+        shown = shown if len(shown) <= 80 else shown[:77] + "..."  # a 300-digit size stays one short line
+        raise ConfigError(source, key, f"cannot be reproduced: {e.reason} (value {shown})") from None
 
 
 def load_config(path: str | Path) -> dict:
