@@ -21,6 +21,17 @@ harness, so a report separates known divergences from regressions. TOML::
     header = {format = "jpeg", subsampling = ["4:2:0", "4:2:2"]}
     reason = "zune-jpeg is not libjpeg-turbo"
 
+    [[expected_crash]]               # a case whose harness process died (a signal) is xfail
+    harness = "torchvision-tensor"
+    input = ["neg.bad_crc", "neg.bad_zlib"]
+    reason = "torchvision.io.decode_image dies with SIGSEGV after libpng's CRC error"
+
+An ``expected_crash`` entry takes only the case selectors (``harness``, ``mode``, ``pipeline``,
+``case``, ``input``, ``header``) and excuses only a crash (the harness process killed by a
+signal while running the case), never a timeout, an exit or a missing result: a crash is a
+finding about the library, pinned like any divergence, so a strict score can gate on everything
+else.
+
 Selectors (an entry matches a step when every selector it has matches; none = every step):
 
 - what ran: ``harness``, ``mode`` (globs);
@@ -70,7 +81,9 @@ from .errors import ConformanceError, SpecError
 GLOB_SELECTORS = ("harness", "mode", "pipeline", "case", "input", "op", "preset")
 TABLE_SELECTORS = ("knobs", "header")
 SELECTORS = (*GLOB_SELECTORS, "step", *TABLE_SELECTORS, "inherited")
-KINDS = {"tolerance": ("max_abs",), "expected_failure": ()}
+KINDS = {"tolerance": ("max_abs",), "expected_failure": (), "expected_crash": ()}
+# what an expected_crash entry may select by: the case, not a step
+CASE_SELECTORS = ("harness", "mode", "pipeline", "case", "input", "header")
 # Fields of an input's header a ``header`` selector may name: what conformance.generate records
 # (input_header), plus the JPEG subsampling derived from the file (jpeg_subsampling).
 HEADER_FIELDS = ("format", "width", "height", "colour_type", "bit_depth", "interlaced",
@@ -357,6 +370,11 @@ class Expectations:
         tol["source"] = "bundle"
         return tol
 
+    def expected_crash(self, harness: str, mode: str, case: dict, *, bundle: Any = None) -> str | None:
+        """The reason of the last ``expected_crash`` entry matching this case, or None."""
+        found = self.matching("expected_crash", harness, mode, case, 0, "", bundle=bundle)
+        return f"{found[-1].reason} [{found[-1].where}]" if found else None
+
     def expected_failure(self, harness: str, mode: str, case: dict, index: int, op: str, *,
                          bundle: Any = None, earlier: Sequence[Any] = ()) -> str | None:
         """The reason of the last matching expected_failure entry, or None (``bundle`` and
@@ -380,8 +398,8 @@ def _parse(path: Path) -> list[Entry]:
         raise SpecError(f"not valid TOML: {e}", source=str(path)) from None
     unknown = set(doc) - set(KINDS)
     if unknown:
-        raise SpecError(f"unknown table(s) {sorted(unknown)}; expected [[tolerance]] or "
-                        "[[expected_failure]]", source=str(path))
+        raise SpecError(f"unknown table(s) {sorted(unknown)}; expected [[tolerance]], "
+                        "[[expected_failure]] or [[expected_crash]]", source=str(path))
     entries = []
     for kind, required in KINDS.items():
         raws = doc.get(kind, [])
@@ -396,6 +414,11 @@ def _parse(path: Path) -> list[Entry]:
                 hint = _closest(sorted(extra)[0], SELECTORS)
                 raise SpecError(f"unknown key(s) {sorted(extra)}; selectors are {', '.join(SELECTORS)}"
                                 + (f" (did you mean {hint!r}?)" if hint else ""), source=where)
+            if kind == "expected_crash":
+                step_level = sorted(set(raw) & set(SELECTORS) - set(CASE_SELECTORS))
+                if step_level:
+                    raise SpecError(f"{step_level} select a step; an expected_crash selects a case "
+                                    f"({', '.join(CASE_SELECTORS)})", source=where, field=step_level[0])
             reason = raw.get("reason")
             if not isinstance(reason, str) or not reason.strip():
                 raise SpecError("every entry needs a non-empty reason", source=where, field="reason")

@@ -49,6 +49,9 @@ SCORES_FORMAT = "preprocessing-scores"
 DATA_MOVEMENT_OPS = ("crop", "pad", "letterbox", "layout")
 VERDICTS = ("pass", "fail", "xfail", "unsupported", "error", "skipped", "lenient")
 BAD_VERDICTS = ("fail", "error", "lenient")  # what makes `score --strict` exit 1
+# how the runner words a harness process killed by a signal (workers._death_message): the only
+# case-level error an expected_crash entry excuses
+CRASH_PREFIX = "harness process crashed"
 
 
 def _clean(v: float) -> float | None:
@@ -148,6 +151,14 @@ class CaseScore:
     expect: str
     steps: list[StepScore] = field(default_factory=list)
     error: str | None = None
+    error_expected: str | None = None  # the expected_crash entry's reason that excuses ``error``
+
+    @property
+    def case_verdict(self) -> str | None:
+        """The verdict of the case as a whole: ``error``, ``xfail`` (an expected crash) or None."""
+        if not self.error:
+            return None
+        return "xfail" if self.error_expected else "error"
 
     @property
     def first_divergent_step(self) -> int | None:
@@ -158,7 +169,7 @@ class CaseScore:
     def verdict(self) -> str:
         """The case's overall verdict: the worst of its steps (error > fail > lenient > ...)."""
         order = ("error", "fail", "lenient", "xfail", "skipped", "unsupported", "pass")
-        verdicts = {s.verdict for s in self.steps} | ({"error"} if self.error else set())
+        verdicts = {s.verdict for s in self.steps} | ({self.case_verdict} if self.error else set())
         return next((v for v in order if v in verdicts), "pass")
 
     def to_json(self) -> dict:
@@ -168,6 +179,8 @@ class CaseScore:
                "steps": [s.to_json() for s in self.steps]}
         if self.error:
             out["error"] = self.error
+        if self.error_expected:
+            out["error_expected"] = self.error_expected
         return out
 
 
@@ -190,7 +203,7 @@ class Scores:
             per_mode = out.setdefault(c.harness, {}).setdefault(c.mode, {})
             rows = [(s.op, s.verdict, s.metrics) for s in c.steps]
             if c.error:  # the case as a whole failed (crash, timeout), possibly after some steps
-                rows.append(("(case)", "error", None))
+                rows.append(("(case)", c.case_verdict, None))
             for op, verdict, metrics in rows:
                 for key in (op, "*"):
                     cell = per_mode.setdefault(key, {**{v: 0 for v in VERDICTS}, "worst_max_abs": None})
@@ -207,7 +220,7 @@ class Scores:
             for s in c.steps:
                 out[s.verdict] += 1
             if c.error:
-                out["error"] += 1
+                out[c.case_verdict] += 1
         return out
 
     def worst_cases(self, n: int = 10) -> list[CaseScore]:
@@ -329,6 +342,8 @@ def _score_case(expected_of: _ExpectedCache, case: dict, harness: str, mode: str
         return cs
     if record.get("status") == "error":
         cs.error = record.get("error") or "case failed"
+        if cs.error.startswith(CRASH_PREFIX):
+            cs.error_expected = expectations.expected_crash(harness, mode, case, bundle=expected_of.bundle)
     root = harness_dir(results, harness, mode)
     negative = case["expect"] == "error"
     carried: dict | None = None  # chained mode: the previous step's tolerance

@@ -185,7 +185,28 @@ def test_expectations_override_tolerance_and_mark_expected_failures(small_bundle
     assert case.steps[1].tolerance is None  # unsupported steps are not compared
 
 
+def test_expected_crash_excuses_a_crash_and_nothing_else(small_bundle, tmp_path, monkeypatch):
+    """An expected_crash entry turns a crash of the matching cases into xfail (reason kept, case
+    verdict xfail, strict-clean); a timeout of a case it also matches stays an error."""
+    monkeypatch.setenv("FAKE_CRASH_ON", _input_sha(small_bundle, "syn.gradients.48x64"))
+    monkeypatch.setenv("FAKE_HANG_ON", _input_sha(small_bundle, "syn.checker.33x31"))
+    out = tmp_path / "res"
+    run_bundle(small_bundle, out, harnesses=[ECHO], modes=("isolated",), jobs=2, timeout=1.5)
+    f = tmp_path / "exp.toml"
+    f.write_text('[[expected_crash]]\nharness = "fake-*"\ninput = ["syn.gradients.*", "syn.checker.*"]\n'
+                 'reason = "the fake aborts on this input"\n')
+    scores = score_results(out, expectations=Expectations.load([f]))
+    crashed = [c for c in scores.cases if c.input == "syn.gradients.48x64"]
+    hung = [c for c in scores.cases if c.input == "syn.checker.33x31"]
+    assert crashed and all(c.verdict == "xfail" and "the fake aborts" in c.error_expected
+                           and c.to_json()["error_expected"] == c.error_expected for c in crashed)
+    assert hung and all(c.verdict == "error" and c.error_expected is None for c in hung)
+    assert scores.counts()["error"] == len(hung) and scores.counts()["xfail"] >= len(crashed)
+    assert scores.summary()["fake-echo"]["isolated"]["(case)"]["xfail"] == len(crashed)
+
+
 @pytest.mark.parametrize("text, match", [
+    ('[[expected_crash]]\nop = "decode"\nreason = "x"\n', "an expected_crash selects a case"),
     ('[[tolerance]]\nmax_abs = 1\n', "non-empty reason"),
     ('[[tolerance]]\nmax_abs = -1\nreason = "x"\n', "must be a number >= 0"),
     ('[[expected_failure]]\nstep = "one"\nreason = "x"\n', "step index"),

@@ -285,11 +285,11 @@ def lenient_reason(message: str) -> str:
 
 
 def problem_steps(scores: Scores, verdict: str) -> list[tuple[CaseScore, StepScore | None]]:
-    """(case, step) pairs with ``verdict``; for "error" also (case, None) for a case-level error
-    (the harness crashed or timed out: ``CaseScore.error``)."""
+    """(case, step) pairs with ``verdict``; for "error" (or "xfail", an expected crash) also
+    (case, None) for a case-level error (the harness crashed or timed out: ``CaseScore.error``)."""
     out: list[tuple[CaseScore, StepScore | None]] = []
     for c in scores.cases:
-        if verdict == "error" and c.error:
+        if c.error and c.case_verdict == verdict:
             out.append((c, None))
         out.extend((c, s) for s in c.steps if s.verdict == verdict)
     return out
