@@ -295,8 +295,9 @@ def harnesses() -> None:
 @click.argument("bundle", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--harness", "harness_list", default="all", show_default=True,
               help="Comma-separated built-in harnesses (opencv, pillow, onnxruntime, rust-image, "
-                   "rust-fir, tract, rust-cli), package.module:Class, or 'all' (every harness "
-                   "available here).")
+                   "rust-fir, tract, rust-cli, transformers, torchvision-pil, torchvision-tensor, "
+                   "torchvision-float), package.module:Class, or 'all' (every harness available "
+                   "here).")
 @click.option("--external", "externals", multiple=True, metavar="[NAME=]COMMAND",
               help="A program speaking the harness protocol (repeatable).")
 @click.option("--no-builtin", is_flag=True, help="Run only the --external harnesses.")
@@ -450,6 +451,9 @@ cli.add_command(_explain)
 from .importers.cli import import_command as _import  # noqa: E402
 
 cli.add_command(_import)
+from .exports.cli import export as _export  # noqa: E402
+
+cli.add_command(_export)
 
 
 # Exit codes (README "Commands"): 0 success, 1 problems found, 2 bad usage or input, 3 an
