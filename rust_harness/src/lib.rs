@@ -4,13 +4,17 @@
 //! [`color`], [`geometry`], [`normalize`], [`layout`], [`model`]), dispatched by [`engine`];
 //! [`bundle`], [`npy`] and [`protocol`] read bundles and speak the external-harness protocol,
 //! with [`safeio`]'s rules for files from strangers (checked names, bounded reads of regular
-//! files only, atomic writes).
+//! files only, atomic writes); the first three come from the porter's crate
+//! `preprocessing-vectors` (`vectors/`), as do [`error`] and [`tensor`].
 //! Two thin front ends use them: the PyO3 extension (`python` feature, built by maturin) and
 //! the `conformance-rust-harness` CLI. Nothing here knows about the Python reference: the
 //! harness reads the bundle's JSON steps as any port would.
 
-pub mod error;
-pub mod tensor;
+// The bundle reader (manifest, SHA-256 checks, `.npy`, safe file access), the error type and
+// `Tensor` live in the porter's crate `preprocessing-vectors`; re-exported under their old paths.
+pub use preprocessing_vectors::{bundle, error, npy, safeio, tensor};
+pub use preprocessing_vectors::{each_dtype, failed, map_dtype, unsupported};
+
 pub mod step;
 pub mod decode;
 pub mod resize_image;
@@ -21,9 +25,6 @@ pub mod normalize;
 pub mod layout;
 pub mod engine;
 pub mod model;
-pub mod safeio;
-pub mod npy;
-pub mod bundle;
 pub mod protocol;
 
 #[cfg(feature = "python")]

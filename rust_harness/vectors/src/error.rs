@@ -56,6 +56,9 @@ impl fmt::Display for HarnessError {
 
 impl std::error::Error for HarnessError {}
 
+/// The crate's error type under the short name a porter's code uses.
+pub type Error = HarnessError;
+
 pub type Result<T> = std::result::Result<T, HarnessError>;
 
 /// `Failed` with a formatted message.

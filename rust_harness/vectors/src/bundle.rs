@@ -13,7 +13,8 @@
 //! - the manifest's JSON is parsed by serde_json with its default nesting limit (128 levels),
 //!   so deeply nested input is an error, not a stack overflow;
 //! - names that become output paths (case ids, ops) are checked by [`crate::safeio::check_name`]
-//!   where they are used ([`crate::protocol`]), so one bad case is an error for that case only.
+//!   where they are used (the harness's `protocol` module), so one bad case is an error for that case
+//!   only.
 
 use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
@@ -55,6 +56,16 @@ pub struct ExpectedStep {
     /// The output's shape; checked against the file's header.
     #[serde(default)]
     pub shape: Option<Vec<u64>>,
+    /// How far a port's output may be from this one ([`Tolerance::max_abs`]); absent means exact.
+    #[serde(default)]
+    pub tolerance: Option<Tolerance>,
+}
+
+/// A step's declared tolerance (`case.steps[k].tolerance` in the manifest): the largest
+/// absolute difference, sample by sample, between a conforming output and the expected one.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Tolerance {
+    pub max_abs: f64,
 }
 
 #[derive(Debug, Deserialize)]
