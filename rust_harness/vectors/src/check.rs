@@ -293,6 +293,12 @@ where
     Ok(())
 }
 
+/// Ops that move data without computing: in chained mode such a step's input is the port's own
+/// output of the step before, which may already differ within that step's tolerance, so it is
+/// held to the larger of its own tolerance and the previous step's (the rule of the Python
+/// scorer, `conformance/score.py`): a crop after a resize 1 level off is not the crop's fault.
+pub const DATA_MOVEMENT_OPS: [&str; 4] = ["crop", "pad", "letterbox", "layout"];
+
 fn run_case<F>(bundle: &Bundle, case: &Case, port: &mut F, mode: Mode, report: &mut Report) -> Result<(), Error>
 where
     F: FnMut(&Step) -> Result<Outcome, String>,
@@ -301,6 +307,8 @@ where
     steps.sort_by_key(|s| s.index);
     // isolated: the bundle's output of the previous step; chained: the port's
     let mut previous: Option<Tensor> = None;
+    // chained mode: the tolerance the previous step was held to (see DATA_MOVEMENT_OPS)
+    let mut carried: Option<f64> = None;
     for (k, expected_step) in steps.iter().enumerate() {
         let index = expected_step.index;
         if index != k {
@@ -312,8 +320,12 @@ where
             None => Input::Encoded(bundle.input_bytes(case)?),
             Some(t) => Input::Tensor(t),
         };
-        let tolerance = expected_step.tolerance.as_ref().map_or(0.0, |t| t.max_abs);
         let op = expected_step.op.as_str();
+        let mut tolerance = expected_step.tolerance.as_ref().map_or(0.0, |t| t.max_abs);
+        if mode == Mode::Chained && DATA_MOVEMENT_OPS.contains(&op) {
+            tolerance = tolerance.max(carried.unwrap_or(0.0));
+        }
+        carried = Some(tolerance);
         let step = Step { case_id: &case.id, pipeline_id: &case.pipeline, index, op,
                           knobs: knobs(bundle, case, index)?, input };
         let ok = match port(&step) {

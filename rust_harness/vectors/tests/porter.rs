@@ -183,6 +183,34 @@ fn chained_mode_skips_the_rest_of_a_failed_case() {
 }
 
 #[test]
+fn chained_data_movement_carries_the_previous_tolerance() {
+    // decode held to 1 level, then a crop (data movement, tolerance 0) of the port's own output
+    // 1 level off: chained mode holds the crop to 1, as the Python scorer does; isolated to 0
+    let dir = TempDir::new("carried");
+    write_bundle(&dir.0, |m| {
+        m["cases"][0]["steps"][0]["tolerance"]["max_abs"] = json!(1.0);
+        m["cases"][0]["steps"][1]["tolerance"]["max_abs"] = json!(0.0);
+        m["cases"][0]["steps"][1]["op"] = json!("crop");
+        m["pipelines"]["resize.bilinear"]["steps"][1] = json!({"op": "crop", "mode": "center"});
+    });
+    let off_by_one = |step: &Step| match (step.op, &step.input) {
+        ("decode", Input::Encoded(b)) if b.starts_with(b"\x89PNG") => Err("bad".into()),
+        ("decode", Input::Encoded(_)) => Ok(Outcome::Output(decoded())),
+        ("crop", Input::Tensor(_)) => {
+            let Tensor::U8(mut a) = resized() else { unreachable!() };
+            a[[0, 0, 0]] += 1;
+            Ok(Outcome::Output(Tensor::U8(a)))
+        }
+        (op, _) => Err(format!("unexpected {op}")),
+    };
+    let chained = run_chained(&dir.0, off_by_one).unwrap();
+    assert_eq!((chained.passed, chained.failures.len()), (3, 0), "{:?}", chained.failures);
+    let isolated = run_isolated(&dir.0, off_by_one).unwrap();
+    assert_eq!(isolated.failures.len(), 1);
+    assert!(isolated.failures[0].to_string().contains("step 1 crop: max abs error 1 > tolerance 0"));
+}
+
+#[test]
 fn a_hash_mismatch_is_an_error_naming_the_file() {
     let dir = TempDir::new("hash");
     write_bundle(&dir.0, |m| m["cases"][0]["steps"][1]["sha256"] = json!("0".repeat(64)));
