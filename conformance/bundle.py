@@ -41,7 +41,8 @@ from .spec import Pipeline, pipeline_from_json
 FORMAT = "preprocessing-vectors"
 VERSION = 1
 CASE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-MEDIA_EXT = {"image/png": "png", "image/jpeg": "jpg", "application/octet-stream": "bin"}
+NPY = "application/x-npy"  # a tensor input (the way back): read by the ``tensor`` op
+MEDIA_EXT = {"image/png": "png", "image/jpeg": "jpg", NPY: "npy", "application/octet-stream": "bin"}
 
 
 def sha256_bytes(data: bytes) -> str:

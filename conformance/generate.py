@@ -46,9 +46,18 @@ class Plan:
                     chosen = bool(set(tags) & set(item.tags))
                     if item.expect == "error":
                         chosen = "negative" in tags and chosen
-                if chosen:
+                if chosen and reads(p, item):
                     out.append((case_id(p.id, item.id), p, item))
         return out
+
+
+def reads(pipeline: Pipeline, item: InputFile) -> bool:
+    """Whether ``pipeline`` can read ``item`` at all: a pipeline that starts with ``tensor`` reads
+    tensor inputs (.npy), every other pipeline reads encoded images, so a mixed set of inputs is
+    paired by kind and never produces a case that fails for being the wrong kind of file."""
+    from .bundle import NPY
+
+    return (pipeline.steps[0].op == "tensor") == (item.media_type == NPY)
 
 
 def case_id(pipeline_id: str, input_id: str) -> str:
@@ -81,17 +90,20 @@ def _run_case(args: tuple[str, Pipeline, bytes, str]) -> Outcome:
 
 
 def _nonfinite_error(pipeline: Pipeline, outputs: list[np.ndarray]) -> dict | None:
-    """An error record if a step's output holds inf or NaN: such an expected value cannot be
-    met within any tolerance (nor written as JSON), so the case is skipped with the reason,
-    naming the step and its knobs (a std of 1e-300, a scale that overflows float16)."""
+    """An error record if a step *creates* inf or NaN (its input had none): such an expected value
+    cannot be met within any tolerance, so the case is skipped with the reason, naming the step
+    and its knobs (a std of 1e-300, a scale that overflows float16). Non-finite values that come
+    in with a tensor input are data: they pass through to the step that decides what they become
+    (``quantize``), and the scorer compares them as values (NaN matches NaN)."""
+    before = 0
     for index, (step, out) in enumerate(zip(pipeline.steps, outputs)):
-        if out.dtype.kind == "f":
-            bad = int(out.size - np.count_nonzero(np.isfinite(out)))
-            if bad:
-                return {"type": "NonFiniteOutput",
-                        "message": f"step {index} ({step.op}) produced {bad} non-finite value(s) "
-                                   f"(inf/NaN) in {out.dtype.name}: its knobs overflow the output "
-                                   "type, so no tolerance can hold"}
+        bad = int(out.size - np.count_nonzero(np.isfinite(out))) if out.dtype.kind == "f" else 0
+        if bad and not (before or (index == 0 and step.op == "tensor")):
+            return {"type": "NonFiniteOutput",
+                    "message": f"step {index} ({step.op}) produced {bad} non-finite value(s) "
+                               f"(inf/NaN) in {out.dtype.name}: its knobs overflow the output "
+                               "type, so no tolerance can hold"}
+        before = bad
     return None
 
 
@@ -154,10 +166,17 @@ ICC_NOTE = "embedded; kept, not applied (the reference does no colour management
 
 
 def input_header(data: bytes, source: str) -> dict | None:
-    """What the manifest records of an input's headers (:func:`reference.decode.probe`), or None
-    for a file whose headers cannot be read (negative vectors, mostly)."""
+    """What the manifest records of an input's headers (:func:`reference.decode.probe`; for a
+    tensor input :func:`reference.postprocess.tensor.describe`: dtype, shape, value range, NaN
+    and ±inf counts), or None for a file whose headers cannot be read (negative vectors, mostly)."""
     from .reference.decode import probe
+    from .reference.postprocess.tensor import MAGIC, describe
 
+    if data.startswith(MAGIC):
+        try:
+            return describe(data, source)
+        except ConformanceError:
+            return None
     try:
         info = probe(data, source)
     except ConformanceError:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .bundle import MEDIA_EXT, InputFile
+from .bundle import MEDIA_EXT, NPY, InputFile
 from .errors import ConformanceError, LimitsExceeded, SpecError
 from .generate import Plan
 from .presets import RESIZE_PRESETS, onnx_preset_names
@@ -247,8 +247,8 @@ def _pixels(input_id: str) -> int:
     return int(h) * int(w) if h.isdigit() and w.isdigit() else 0
 
 
-IMAGE_SUFFIXES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}
-FORMAT_MEDIA = {"png": "image/png", "jpeg": "image/jpeg"}
+IMAGE_SUFFIXES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".npy": NPY}
+FORMAT_MEDIA = {"png": "image/png", "jpeg": "image/jpeg", "npy": NPY}
 #: The largest input file read (bytes; ``generate --max-input-mb``). A 12 MP JPEG is about 5 MB,
 #: a 50 MP 16-bit PNG a few hundred: 256 MiB keeps any real photo and stops a runaway file
 #: (``/dev/zero``, a 3 GB blob named .jpg) before it is read.
@@ -257,14 +257,16 @@ MAX_INPUT_BYTES = 256 << 20
 
 def user_inputs(paths: tuple[Path, ...], *, max_bytes: int = MAX_INPUT_BYTES
                 ) -> tuple[list[InputFile], list[dict]]:
-    """(InputFiles, refused) for a user's image files and directories (PNG/JPEG by suffix in a
-    directory, any file named directly; sorted).
+    """(InputFiles, refused) for a user's image files and directories (PNG/JPEG, and tensors as
+    .npy, by suffix in a directory; any file named directly; sorted).
 
     Each file is checked before it is read whole: a regular file (not a FIFO or device), at most
-    ``max_bytes``, starting with a PNG or JPEG signature. A file that fails is *refused*: listed
+    ``max_bytes``, starting with a PNG or JPEG signature or the .npy magic (a tensor input for
+    the way back, whose header must then match its data: dtype, shape, length). A file that fails is *refused*: listed
     with the reason (``{"input", "type", "message"}``), not read, not put in the bundle; the
     rest go on. Its media type comes from its signature, not its name."""
     from .reference.decode import sniff_format
+    from .reference.postprocess.tensor import MAGIC, npy_info
     from .safeio import UnsafeData, read_limited, sniff
 
     files: list[Path] = []
@@ -280,8 +282,10 @@ def user_inputs(paths: tuple[Path, ...], *, max_bytes: int = MAX_INPUT_BYTES
             if size > max_bytes:
                 raise LimitsExceeded(f"{size:,} bytes, over the input limit of {max_bytes:,} "
                                      "(--max-input-mb)", source=str(f))
-            fmt = sniff_format(head, source=str(f))
+            fmt = "npy" if head.startswith(MAGIC) else sniff_format(head, source=str(f))
             data = read_limited(f, max_bytes)
+            if fmt == "npy":
+                npy_info(data, str(f))  # a tensor whose header lies is refused here, not per case
         except (ConformanceError, UnsafeData, OSError) as e:
             kind = type(e).__name__ if isinstance(e, ConformanceError) else "UnreadableInput"
             text = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
@@ -296,7 +300,7 @@ def user_inputs(paths: tuple[Path, ...], *, max_bytes: int = MAX_INPUT_BYTES
             iid = f"user.{stem[:120]}.{n}"
         seen.add(iid)
         items.append(InputFile(id=iid, data=data, media_type=FORMAT_MEDIA[fmt], description=f.name,
-                               origin=f.name, tags=("user", "main")))
+                               origin=f.name, tags=("user", "main") + (("tensor",) if fmt == "npy" else ())))
     assert all(m in MEDIA_EXT for m in FORMAT_MEDIA.values())
     return items, refused
 

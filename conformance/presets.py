@@ -220,9 +220,58 @@ NORMALIZE_PRESETS: dict[str, dict[str, Any]] = {
                       std=(1.0,), order="scale_first"),
 }
 
+# --- quantize (the way back) ---------------------------------------------------------------------
+# Each library's float -> uint8, measured on numpy 2.4, torch 2.15, opencv-python-headless 5.0,
+# Pillow 13.0 (x86-64) in tests/test_postprocess_presets.py, element for element on the corpus
+# tensors (NaN, ±inf, values at k + 0.5 and far out of range included).
+QUANTIZE_PRESETS: dict[str, dict[str, Any]] = {
+    # basicsr.utils.img_util.tensor2img (CodeFormer, Real-ESRGAN, GFPGAN): _tensor.clamp_(*min_max),
+    # (t - min) / (max - min), then (img_np * 255.0).round() (numpy: half to even, float32),
+    # .astype(np.uint8) (numpy's cast through int32; values are in range after the clamp)
+    "basicsr.tensor2img": dict(dtype="uint8", scale=255.0, clamp="before", rounding="half_even",
+                               overflow="wrap", int_path="int32", absolute=False, compute_dtype="float32"),
+    # torchvision.transforms.functional.to_pil_image on a float tensor: pic.mul(255).byte():
+    # truncation, no clamp; out-of-range values wrap (−0.01 -> 255, 1.01 -> 2); float32 goes
+    # through int32 (a float64 tensor goes through int64: set int_path="int64")
+    "torchvision.to_pil_image": dict(dtype="uint8", scale=255.0, clamp="none", rounding="truncate",
+                                     overflow="wrap", int_path="int32", absolute=False,
+                                     compute_dtype="float32"),
+    # np.clip(x * 255, 0, 255).astype(np.uint8): clip after scaling, then truncation
+    "numpy.clip_astype": dict(dtype="uint8", scale=255.0, clamp="after", rounding="truncate",
+                              overflow="wrap", int_path="int32", absolute=False, compute_dtype="float32"),
+    # (x * 255).astype(np.uint8) without a clip: truncation and wrap-around
+    "numpy.astype": dict(dtype="uint8", scale=255.0, clamp="none", rounding="truncate",
+                         overflow="wrap", int_path="int32", absolute=False, compute_dtype="float32"),
+    # cv2.convertScaleAbs(x, alpha=255): saturate_cast<uchar>(|x·alpha|) in float32, cvRound
+    # (half to even) through int32: NaN, ±inf and |v| >= 2^31 become 0, not 255
+    "opencv.convert_scale_abs": dict(dtype="uint8", scale=255.0, clamp="none", rounding="half_even",
+                                     overflow="saturate", int_path="int32", absolute=True,
+                                     compute_dtype="float32"),
+    # Rust: (x * 255.0) as u8 on f32: truncation, saturating since Rust 1.45, NaN -> 0
+    "rust.as_u8": dict(dtype="uint8", scale=255.0, clamp="none", rounding="truncate",
+                       overflow="saturate", int_path="exact", absolute=False, compute_dtype="float32"),
+    # Rust: (x * 255.0).round() as u8: f32::round is half away from zero
+    "rust.round_as_u8": dict(dtype="uint8", scale=255.0, clamp="none", rounding="half_away",
+                             overflow="saturate", int_path="exact", absolute=False, compute_dtype="float32"),
+    # Pillow: Image.fromarray(x * 255 as float32, "F").convert("L") (Image.fromarray refuses a
+    # float (H, W, 3) array; mode F is one band): clip to 0..255, truncation, NaN -> 0
+    "pillow.f_to_l": dict(dtype="uint8", scale=255.0, clamp="after", rounding="truncate",
+                          overflow="saturate", int_path="exact", absolute=False, compute_dtype="float32"),
+}
+
+DENORMALIZE_PRESETS: dict[str, dict[str, Any]] = {
+    # basicsr tensor2img(min_max=(-1, 1)): (t - (-1)) / (1 - (-1)) in float32
+    "basicsr.tensor2img": dict(mode="range", from_range=(-1.0, 1.0), to_range=(0.0, 1.0),
+                               compute_dtype="float32"),
+    # torchvision-style inverse of Normalize(IMAGENET mean/std): t.mul(std).add(mean), float32
+    "torchvision.imagenet": dict(mode="mean_std", mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225),
+                                 scale=1.0, compute_dtype="float32"),
+}
+
+
 PRESETS_BY_OP: dict[str, dict[str, dict[str, Any]]] = {
     "resize": RESIZE_PRESETS, "decode": DECODE_PRESETS, "color": COLOR_PRESETS,
-    "normalize": NORMALIZE_PRESETS,
+    "normalize": NORMALIZE_PRESETS, "quantize": QUANTIZE_PRESETS, "denormalize": DENORMALIZE_PRESETS,
 }
 
 

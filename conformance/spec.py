@@ -1,7 +1,8 @@
 """Pipelines and steps: typed, validated, every semantic choice an explicit knob.
 
 A *pipeline* is an ordered list of *steps*; each step is one op (``decode``, ``resize``, ``crop``,
-``pad``, ``letterbox``, ``color``, ``normalize``, ``layout``) with all its knobs spelled out.
+``pad``, ``letterbox``, ``color``, ``normalize``, ``layout``; on the way back from a model's output
+``tensor``, ``denormalize``, ``quantize``, ``encode``) with all its knobs spelled out.
 Users write pipelines as TOML or JSON; bundles store them as JSON with every knob expanded, so a
 port never has to know our defaults.
 
@@ -576,9 +577,156 @@ class Layout(Step):
     channel_order: str = knob("keep", "channel order", ("keep", "reverse"))
 
 
+# ---------------------------------------------------------------------------------------------
+# The way back: from a model's output tensor to pixels (and optionally a file)
+# ---------------------------------------------------------------------------------------------
+
+
+TENSOR_LAYOUTS = {"nchw": "(1, C, H, W)", "chw": "(C, H, W)", "nhwc": "(1, H, W, C)", "hwc": "(H, W, C)"}
+
+
+@dataclass(frozen=True)
+class Tensor(Step):
+    """Read an input that is a tensor (a ``.npy`` file: float16/32/64 or integers) into the
+    reference's (H, W, C) convention, in the file's own dtype. It takes the place of ``decode``
+    as the first step of a pipeline that starts from a model's output.
+
+    - ``layout``: how the file's axes read: ``nchw`` (1, C, H, W), ``chw`` (C, H, W), ``nhwc``
+      (1, H, W, C) or ``hwc`` (H, W, C). A batch axis must have length 1 (one image per case);
+      C must be 1..4. The values are not touched: NaN and ±inf pass through as they are, so the
+      later steps show what each library does with them.
+    - ``max_elements``: refuse a tensor with more elements than this before reading its data.
+    """
+
+    op: ClassVar[str] = "tensor"
+    layout: str = knob("nchw", "axes of the input tensor", tuple(TENSOR_LAYOUTS))
+    max_elements: int = knob(1 << 26, "largest element count accepted before reading")
+
+    def validate(self, where: dict) -> None:
+        super().validate(where)
+        if not (isinstance(self.max_elements, int) and not isinstance(self.max_elements, bool)
+                and self.max_elements > 0):
+            raise SpecError("must be a positive integer", field="max_elements",
+                            value=self.max_elements, **where)
+
+
+@dataclass(frozen=True)
+class Denormalize(Step):
+    """Undo a normalisation on a float (H, W, C) tensor, every operation rounded to
+    ``compute_dtype`` (``float32``: what torch and numpy on float32 tensors compute; ``float64``:
+    exact), the output in ``compute_dtype``.
+
+    - ``mode="mean_std"`` (the inverse of ``normalize``): out = (x·std + mean) / scale per
+      channel (torchvision-style ``t.mul(std).add(mean)``; ``scale`` = 1 leaves [0, 1] values,
+      ``scale`` = 1/255 gives [0, 255]).
+    - ``mode="range"``: a linear map of ``from_range`` [a, b] onto ``to_range`` [c, d]:
+      out = (x − a) / (b − a) · (d − c) + c (basicsr's ``tensor2img``:
+      ``(t − min) / (max − min)`` onto [0, 1], where the last two operations are exact). A
+      [-1, 1] model output read as [0, 1] is the classic mistake this knob names (CodeFormer).
+
+    Out-of-range values are not clamped here: clamping is ``quantize``'s ``clamp`` knob (for a
+    monotone map, clamping before it or after it gives the same values).
+    """
+
+    op: ClassVar[str] = "denormalize"
+    mode: str = knob("range", "formula", ("mean_std", "range"))
+    mean: tuple = knob((0.0,), "mean_std: per-channel mean (one value broadcasts)")
+    std: tuple = knob((1.0,), "mean_std: per-channel std (one value broadcasts)")
+    scale: float = knob(1.0, "mean_std: divide by this last (the normalize step's scale)")
+    from_range: tuple = knob((-1.0, 1.0), "range: [a, b] the tensor holds")
+    to_range: tuple = knob((0.0, 1.0), "range: [c, d] it maps onto")
+    compute_dtype: str = knob("float32", "arithmetic and output dtype", ("float32", "float64"))
+
+    def validate(self, where: dict) -> None:
+        super().validate(where)
+        _check_values(self.mean, "mean", where)
+        _check_values(self.std, "std", where)
+        if not (_is_number(self.scale) and self.scale != 0):
+            raise SpecError("must be a finite non-zero number", field="scale", value=self.scale, **where)
+        for name in ("from_range", "to_range"):
+            _check_values(getattr(self, name), name, where)
+            lo_hi = getattr(self, name)
+            if len(lo_hi) != 2 or lo_hi[0] >= lo_hi[1]:
+                raise SpecError("must be [lo, hi] with lo < hi", field=name, value=lo_hi, **where)
+
+
+QUANTIZE_DTYPES = {"uint8": 255, "uint16": 65535}
+
+
+@dataclass(frozen=True)
+class Quantize(Step):
+    """A float (H, W, C) tensor to integer pixels. In this order, each operation in
+    ``compute_dtype`` (the input is first cast to it):
+
+    1. ``clamp="before"``: x = clip(x, 0, max/scale) (basicsr ``tensor2img`` clamps to [0, 1]
+       before ``* 255.0``);
+    2. y = x·``scale`` (255 for 8 bits, 65535 for 16);
+    3. ``absolute``: y = |y| (``cv2.convertScaleAbs``);
+    4. ``clamp="after"``: y = clip(y, 0, max) (``np.clip(x * 255, 0, 255)``); ``none``: no clip;
+    5. ``rounding``: ``half_even`` (numpy ``round``, OpenCV ``cvRound``), ``half_up``
+       (floor(y + 0.5)), ``half_away`` (Rust ``f32::round``), ``truncate`` (toward zero: a C
+       cast, torch ``.byte()``, numpy ``astype``, Rust ``as``), ``floor``;
+    6. the integer conversion, which decides what happens to values outside 0..max and to NaN/inf:
+       - ``int_path="exact"``: from the rounded float itself (Rust's ``as``: saturating, NaN → 0);
+       - ``int_path="int32"`` / ``"int64"``: through a C conversion to that signed integer, as
+         x86-64 code does (``cvttss2si``): a value outside its range, NaN or ±inf becomes the
+         "integer indefinite" −2^(n−1). Measured: numpy's float→uint8/uint16 ``astype`` and
+         torch's float32 ``.byte()`` go through int32, torch's float64 ``.byte()`` through
+         int64, OpenCV's ``saturate_cast`` through ``cvRound`` (int32).
+       - ``overflow="saturate"``: clip the integer to 0..max (Rust ``as u8``, OpenCV
+         ``saturate_cast``); ``"wrap"``: keep its low bits, i.e. modulo 2^bits (a C cast to a
+         narrower type: numpy ``astype``, torch ``.byte()``: −1 becomes 255, 256 becomes 0).
+    """
+
+    op: ClassVar[str] = "quantize"
+    dtype: str = knob("uint8", "integer output dtype", tuple(QUANTIZE_DTYPES))
+    scale: float = knob(255.0, "multiplier to integer units")
+    clamp: str = knob("after", "where values are clipped to the output range", ("before", "after", "none"))
+    rounding: str = knob("half_even", "float to integer rounding",
+                         ("half_even", "half_up", "half_away", "truncate", "floor"))
+    overflow: str = knob("saturate", "integers outside 0..max", ("saturate", "wrap"))
+    int_path: str = knob("exact", "integer conversion (x86 cast width)", ("exact", "int32", "int64"))
+    absolute: bool = knob(False, "take |x·scale| first (cv2.convertScaleAbs)", (True, False))
+    compute_dtype: str = knob("float32", "arithmetic dtype", ("float32", "float64"))
+
+    def validate(self, where: dict) -> None:
+        super().validate(where)
+        if not (_is_number(self.scale) and self.scale > 0):
+            raise SpecError("must be a finite positive number", field="scale", value=self.scale, **where)
+
+
+@dataclass(frozen=True)
+class Encode(Step):
+    """Write the (H, W, C) integer image to a file and read it back: the output is the pixels a
+    conforming decoder returns for the written bytes, channels in RGB order (what a viewer shows).
+
+    - ``format``: ``png`` (lossless: the output equals the input, 8 or 16 bits, 1..4 channels,
+      uint16 written as 16-bit) or ``jpeg`` (8-bit gray or RGB, baseline, libjpeg-turbo's
+      encoder at ``quality`` with ``sampling`` 444/422/420, read back with libjpeg-turbo's
+      default decode: ISLOW IDCT, fancy upsampling).
+    - ``channel_order``: what the array holds: ``rgb`` (PIL ``Image.save``) or ``bgr`` (what
+      ``cv2.imwrite`` expects, so a BGR array from ``color rgb_to_bgr`` is written correctly).
+      An RGB array given to ``cv2.imwrite`` is the classic mistake: the file has red and blue
+      swapped, which is this knob set to ``bgr`` on an RGB array.
+    """
+
+    op: ClassVar[str] = "encode"
+    format: str = knob("png", "file format", ("png", "jpeg"))
+    quality: int = knob(95, "jpeg: quality 1..100")
+    sampling: str = knob("420", "jpeg: chroma subsampling", ("444", "422", "420"))
+    channel_order: str = knob("rgb", "channel order of the array written", ("rgb", "bgr"))
+
+    def validate(self, where: dict) -> None:
+        super().validate(where)
+        if not (isinstance(self.quality, int) and not isinstance(self.quality, bool)
+                and 1 <= self.quality <= 100):
+            raise SpecError("must be an integer 1..100", field="quality", value=self.quality, **where)
+
+
 STEP_TYPES: dict[str, type[Step]] = {cls.op: cls for cls in (Decode, Resize, Crop, Pad, Letterbox,
-                                                              Color, Normalize, Layout)}
-_TUPLE_FIELDS = {"background", "value", "mean", "std", "input_range"}
+                                                              Color, Normalize, Layout, Tensor,
+                                                              Denormalize, Quantize, Encode)}
+_TUPLE_FIELDS = {"background", "value", "mean", "std", "input_range", "from_range", "to_range"}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -637,7 +785,7 @@ def _coerce(values: dict[str, Any]) -> dict[str, Any]:
         v = values[key]
         if v is not None:
             values[key] = tuple(v) if isinstance(v, (list, tuple)) else (v,)
-    for key in ("cubic_a", "scale", "divisor"):
+    for key in ("cubic_a", "scale", "divisor"):  # quantize/denormalize scale too
         if isinstance(values.get(key), int) and not isinstance(values.get(key), bool):
             values[key] = float(values[key])
     return values
@@ -696,14 +844,49 @@ def _check_tolerances(tolerances: Any, steps: tuple[Step, ...], source: str | No
 
 
 def _check_order(steps: tuple[Step, ...], source: str | None) -> None:
-    """Structural rules: decode only first; nothing after layout; normalize at most once."""
+    """Structural rules, checked when a pipeline is loaded (before any input is read):
+
+    - ``decode`` or ``tensor`` only first: a pipeline reads an encoded file or a tensor, not both;
+    - nothing after ``layout``, except an ``encode`` after a layout that keeps (H, W, C) without
+      a batch axis; ``encode`` only last;
+    - at most one ``normalize``, ``denormalize`` and ``quantize``;
+    - the direction of the values: ``denormalize`` and ``quantize`` take floats, ``encode``
+      takes integers. Where the kind of value is known from the steps before (``decode`` gives
+      integers, ``normalize``/``denormalize`` floats, ``quantize`` integers), a wrong kind is an
+      error here; after a ``tensor`` step it depends on the file, and is checked per case."""
+    kind = "unknown"  # what flows between the steps: "int", "float" or "unknown" (a tensor file)
     for i, s in enumerate(steps):
-        if isinstance(s, Decode) and i != 0:
-            raise SpecError("decode can only be the first step", source=source, step=i, field="op")
+        where = dict(source=source, step=i, field="op", value=s.op)
+        if isinstance(s, (Decode, Tensor)) and i != 0:
+            first = steps[0].op
+            if first in ("decode", "tensor"):
+                raise SpecError(f"{s.op} after {first}: a pipeline starts from an encoded file "
+                                "(decode) or from a tensor (tensor), as its first step, not both",
+                                **where)
+            raise SpecError(f"{s.op} can only be the first step", **where)
         if i > 0 and isinstance(steps[i - 1], Layout):
-            raise SpecError("layout must be the last step", source=source, step=i, field="op")
-    if sum(isinstance(s, Normalize) for s in steps) > 1:
-        raise SpecError("at most one normalize step", source=source, field="steps")
+            before = steps[i - 1]
+            if not (isinstance(s, Encode) and before.layout == "hwc" and not before.batch):
+                raise SpecError("layout must be the last step (only an encode may follow a layout "
+                                "that keeps hwc without a batch axis)", **where)
+        if isinstance(s, Encode) and i != len(steps) - 1:
+            raise SpecError("encode can only be the last step", **where)
+        if isinstance(s, (Denormalize, Quantize)) and kind == "int":
+            raise SpecError(f"{s.op} takes a float tensor, but step {i - 1} "
+                            f"({steps[i - 1].op}) gives integers: {s.op} belongs to the way back, "
+                            "after a tensor input or a normalize", **where)
+        if isinstance(s, Encode) and kind == "float":
+            raise SpecError(f"encode writes integer pixels, but step {i - 1} ({steps[i - 1].op}) "
+                            "gives floats: quantize them first", **where)
+        if isinstance(s, Decode):
+            kind = "int"
+        elif isinstance(s, (Normalize, Denormalize)):
+            kind = "float"
+        elif isinstance(s, Quantize):
+            kind = "int"
+    for cls in (Normalize, Denormalize, Quantize):
+        if sum(isinstance(s, cls) for s in steps) > 1:
+            raise SpecError(f"at most one {cls.op} step", source=source, field="steps")
 
 
 PIPELINE_FILE_LIMIT = 16 << 20  # bytes: a pipeline file is a few KB; a larger one is not one

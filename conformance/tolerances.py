@@ -26,6 +26,16 @@ DEFAULT_TOLERANCES: dict[tuple[str, str], dict[str, Any]] = {
     ("layout", "float"): {"max_abs": 0, "reason": "pure data movement"},
     ("color", "int"): {"max_abs": 0, "reason": "the arithmetic knob names the exact integer formula"},
     ("color", "float"): {"max_abs": 1e-6, "reason": "float64 matrix products"},
+    ("tensor", "int"): {"max_abs": 0, "reason": "reading the file: pure data movement"},
+    ("tensor", "float"): {"max_abs": 0, "reason": "reading the file: pure data movement "
+                          "(NaN matches NaN, inf matches inf)"},
+    ("denormalize", "float"): {"max_abs": 1e-4, "reason": "float32 arithmetic: one ulp is 1.5e-5 "
+                               "at 255 (scale 1/255), 6e-8 in [0, 1]; operation orders and fused "
+                               "multiply-adds differ by an ulp or two"},
+    ("quantize", "int"): {"max_abs": 0, "reason": "clamp, rounding, integer path and overflow are "
+                          "knobs: the integer each library produces is exact"},
+    ("encode", "int"): {"max_abs": 0, "reason": "PNG is lossless; a JPEG written by libjpeg-turbo "
+                        "at the same quality and sampling and read back by it is exact"},
     ("normalize", "float"): {"max_abs": 1e-5, "reason": "float32 has 2^-24 relative precision; "
                              "values within ±3 differ by a few ulps between operation orders"},
 }

@@ -11,7 +11,8 @@ from typing import Callable
 import numpy as np
 
 from ..errors import SpecError
-from ..spec import Color, Crop, Decode, Layout, Letterbox, Normalize, Pad, Pipeline, Resize, Step
+from ..spec import (Color, Crop, Decode, Denormalize, Encode, Layout, Letterbox, Normalize, Pad,
+                    Pipeline, Quantize, Resize, Step, Tensor)
 
 
 def _decode(value, step: Decode, source: str) -> np.ndarray:
@@ -19,6 +20,13 @@ def _decode(value, step: Decode, source: str) -> np.ndarray:
     if not isinstance(value, (bytes, bytearray, memoryview)):
         raise SpecError("decode needs encoded bytes as input", field="op", value="decode")
     return decode_image(bytes(value), step, source=source)
+
+
+def _tensor(value, step: Tensor, source: str) -> np.ndarray:
+    from .postprocess.tensor import read_tensor
+    if not isinstance(value, (bytes, bytearray, memoryview)):
+        raise SpecError("tensor needs the bytes of a .npy file as input", field="op", value="tensor")
+    return read_tensor(bytes(value), step, source=source)
 
 
 def _resize(value: np.ndarray, step: Resize, source: str) -> np.ndarray:
@@ -37,14 +45,18 @@ def _ops() -> dict[type, Callable]:
     from .geometry import crop, letterbox, pad
     from .layout import layout
     from .normalize import normalize
-    return {Decode: _decode, Resize: _resize, Crop: _array_op(crop), Pad: _array_op(pad),
+    from .postprocess.denormalize import denormalize
+    from .postprocess.encode import encode
+    from .postprocess.quantize import quantize
+    return {Decode: _decode, Tensor: _tensor, Denormalize: _array_op(denormalize),
+            Quantize: _array_op(quantize), Encode: _array_op(encode), Resize: _resize, Crop: _array_op(crop), Pad: _array_op(pad),
             Letterbox: _array_op(letterbox), Color: _array_op(color),
             Normalize: _array_op(normalize), Layout: _array_op(layout)}
 
 
 def run_step(step: Step, value, *, source: str = "<input>") -> np.ndarray:
-    """Apply one step to ``value`` (bytes for decode, an (H, W, C) array otherwise)."""
-    if not isinstance(step, Decode):
+    """Apply one step to ``value`` (bytes for decode and tensor, an (H, W, C) array otherwise)."""
+    if not isinstance(step, (Decode, Tensor)):
         if not isinstance(value, np.ndarray) or value.ndim != 3:
             shape = getattr(value, "shape", type(value).__name__)
             raise SpecError(f"{step.op} needs an (H, W, C) image, got {shape}", field="op", value=step.op)
