@@ -44,7 +44,8 @@ def cli() -> None:
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="TOML/JSON pipeline file (repeatable).")
 @click.option("--images", "image_paths", multiple=True, type=click.Path(exists=True, path_type=Path),
-              help="Your own PNG/JPEG files or directories of them (repeatable).")
+              help="Your own PNG/JPEG files, .npy tensors (model outputs, for pipelines that "
+                   "start with `tensor`), or directories of them (repeatable).")
 @click.option("--corpus/--no-corpus", default=None,
               help="Include the built-in corpus (default: yes unless --images is given).")
 @click.option("--jobs", "-j", type=click.IntRange(1, 64), default=os.cpu_count() or 1, show_default=True,

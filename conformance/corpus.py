@@ -284,8 +284,11 @@ def negative_inputs() -> list[InputFile]:
 
 def builtin_corpus(*, photos: bool = True) -> list[InputFile]:
     """The whole built-in corpus, in a fixed order."""
+    from .tensor_corpus import negative_tensors, tensor_inputs
+
     items = (png_variants() + synthetic_inputs() + (photo_inputs() if photos else [])
-             + jpeg_inputs(photos=photos) + negative_inputs())
+             + jpeg_inputs(photos=photos) + negative_inputs()
+             + (tensor_inputs() if photos else []) + negative_tensors())
     ids = [i.id for i in items]
     assert len(ids) == len(set(ids)), "corpus ids must be unique"
     return items

@@ -10,7 +10,7 @@
   reference's decode output, as a deployment feeds its graph from some decoder; the decode step
   is still recorded as unsupported.
 
-A negative vector (``expect: error``) runs only its decode step (step 0): raising is the
+A negative vector (``expect: error``) runs only its decode (or tensor) step (step 0): raising is the
 conforming answer (``rejected``); producing an image is recorded as ``ok`` and the scorer calls
 it lenient.
 
@@ -78,7 +78,7 @@ def execute_case(harness: Harness, bundle: Bundle, case: dict, mode: str, out_di
             records.append({**head, "status": "skipped", "message": blocked})
             continue
         try:
-            rec, out = _run_step(harness, step, value, decode_input=index == 0 and step["op"] == "decode")
+            rec, out = _run_step(harness, step, value, decode_input=index == 0 and step["op"] in ("decode", "tensor"))
         except Exception as e:  # check/describe themselves failed: the harness's bug, say so
             rec, out = {"status": "error", "message": "harness failed before running the step: "
                         + _message(e) + "\n" + traceback.format_exc(limit=3)}, None

@@ -147,6 +147,36 @@ END_TO_END = [
      [RGB_DECODE, {"op": "pad", "top": 2, "bottom": 0, "left": 0, "right": 2, "mode": "edge"},
       {"op": "pad", "top": 0, "bottom": 1, "left": 1, "right": 0, "mode": "constant", "value": [10, 20, 30]}]),
 ]
+# The way back: model output tensors (conformance/tensor_corpus.py) to pixels and files.
+BACK_TENSOR = {"op": "tensor", "layout": "nchw"}
+WAY_BACK_PIPELINES = [
+    ("back.basicsr.png", "basicsr tensor2img on a [-1, 1] output, BGR for cv2.imwrite, PNG",
+     [BACK_TENSOR, {"op": "denormalize", "preset": "basicsr.tensor2img"},
+      {"op": "quantize", "preset": "basicsr.tensor2img"}, {"op": "color", "conversion": "rgb_to_bgr"},
+      {"op": "encode", "format": "png", "channel_order": "bgr"}], ("tensor_symmetric",)),
+    ("back.basicsr.jpeg_q90", "basicsr tensor2img on a [-1, 1] output, JPEG quality 90 4:2:0",
+     [BACK_TENSOR, {"op": "denormalize", "preset": "basicsr.tensor2img"},
+      {"op": "quantize", "preset": "basicsr.tensor2img"},
+      {"op": "encode", "format": "jpeg", "quality": 90, "sampling": "420"}], ("tensor_symmetric",)),
+    ("back.imagenet.to_pil_image", "undo ImageNet normalisation, torchvision to_pil_image, PNG",
+     [BACK_TENSOR, {"op": "denormalize", "preset": "torchvision.imagenet"},
+      {"op": "quantize", "preset": "torchvision.to_pil_image"}, {"op": "encode", "format": "png"}],
+     ("tensor_imagenet",)),
+    ("back.uint16.png", "a [0, 1] output to 16-bit pixels (x 65535, clip, half to even), 16-bit PNG",
+     [BACK_TENSOR, {"op": "quantize", "dtype": "uint16", "scale": 65535.0, "clamp": "after",
+                    "rounding": "half_even"}, {"op": "encode", "format": "png"}], ("tensor_unit",)),
+    ("back.layout.chw.f16", "a float16 CHW output, np.clip(x * 255, 0, 255).astype(uint8)",
+     [{"op": "tensor", "layout": "chw"}, {"op": "quantize", "preset": "numpy.clip_astype"}], ("tensor_chw",)),
+    ("back.layout.nhwc.f64", "a float64 NHWC output, np.clip(x * 255, 0, 255).astype(uint8) in float64",
+     [{"op": "tensor", "layout": "nhwc"}, {"op": "quantize", "preset": "numpy.clip_astype",
+                                           "compute_dtype": "float64"}], ("tensor_nhwc",)),
+    ("back.layout.hwc.f64", "float64 HWC ties, basicsr's rounding in float64",
+     [{"op": "tensor", "layout": "hwc"}, {"op": "quantize", "preset": "basicsr.tensor2img",
+                                          "compute_dtype": "float64"}], ("tensor_hwc",)),
+    ("back.tensor.negative", "hostile .npy files a tensor reader must refuse",
+     [BACK_TENSOR], ("negative", "tensor_negative")),
+]
+
 # which inputs each end-to-end pipeline runs on
 END_TO_END_TAGS = {"color.rgba_composite": ("alpha",)}
 
@@ -185,6 +215,15 @@ def default_pipelines() -> tuple[list[Pipeline], dict[str, tuple[str, ...]]]:
     for pid, desc, steps in END_TO_END:
         pipelines.append(_pipeline(pid, steps, desc))
         selection[pid] = END_TO_END_TAGS.get(pid, ("main", "jpeg_main"))
+    from .presets import QUANTIZE_PRESETS
+    for preset in QUANTIZE_PRESETS:
+        pid = f"back.quantize.{preset}"
+        pipelines.append(_pipeline(pid, [BACK_TENSOR, {"op": "quantize", "preset": preset}],
+                                   f"a [0, 1] model output to uint8 pixels as {preset}"))
+        selection[pid] = ("tensor_unit",)
+    for pid, desc, steps, tags in WAY_BACK_PIPELINES:
+        pipelines.append(_pipeline(pid, steps, desc))
+        selection[pid] = tags
     return pipelines, selection
 
 

@@ -230,12 +230,18 @@ QUANTIZE_PRESETS: dict[str, dict[str, Any]] = {
     # .astype(np.uint8) (numpy's cast through int32; values are in range after the clamp)
     "basicsr.tensor2img": dict(dtype="uint8", scale=255.0, clamp="before", rounding="half_even",
                                overflow="wrap", int_path="int32", absolute=False, compute_dtype="float32"),
-    # torchvision.transforms.functional.to_pil_image on a float tensor: pic.mul(255).byte():
-    # truncation, no clamp; out-of-range values wrap (−0.01 -> 255, 1.01 -> 2); float32 goes
-    # through int32 (a float64 tensor goes through int64: set int_path="int64")
+    # torchvision.transforms.functional.to_pil_image on a float tensor: torchvision 0.29 runs
+    # (npimg * 255).astype(np.uint8) on pic.numpy() (older releases: pic.mul(255).byte(), the
+    # same bytes for float32): truncation, no clamp; out-of-range values wrap (−0.01 -> 255,
+    # 1.01 -> 2) through int32. (torch's own float64 .byte() goes through int64: int_path="int64")
     "torchvision.to_pil_image": dict(dtype="uint8", scale=255.0, clamp="none", rounding="truncate",
                                      overflow="wrap", int_path="int32", absolute=False,
                                      compute_dtype="float32"),
+    # torchvision.transforms.v2.functional.to_dtype(t, torch.uint8, scale=True):
+    # t.mul(255 + 1.0 - 1e-3).to(uint8): x · 255.999 in float32, truncated, no clamp (wraps via
+    # int32). For torch.uint16 the same rule multiplies by float32(65535.999) = 65536: 1.0 -> 0.
+    "torchvision.to_dtype": dict(dtype="uint8", scale=255.999, clamp="none", rounding="truncate",
+                                 overflow="wrap", int_path="int32", absolute=False, compute_dtype="float32"),
     # np.clip(x * 255, 0, 255).astype(np.uint8): clip after scaling, then truncation
     "numpy.clip_astype": dict(dtype="uint8", scale=255.0, clamp="after", rounding="truncate",
                               overflow="wrap", int_path="int32", absolute=False, compute_dtype="float32"),

@@ -99,6 +99,18 @@ BASES = [
     ("layout", [{"op": "decode", "preset": "pillow"}, {"op": "normalize", "preset": "unit"},
                 {"op": "layout", "layout": "chw", "batch": True}],
      ["photo.chelsea.50x75", "syn.gradients.48x64"]),
+    # the way back: a model's output tensor to pixels and a file
+    ("denormalize", [{"op": "tensor"}, {"op": "denormalize", "preset": "basicsr.tensor2img"}],
+     ["tensor.photo.symmetric.f32.nchw"]),
+    ("denormalize", [{"op": "tensor"}, {"op": "denormalize", "preset": "torchvision.imagenet"}],
+     ["tensor.photo.imagenet.f32.nchw"]),
+    ("quantize", [{"op": "tensor"}, {"op": "quantize", "preset": "basicsr.tensor2img"}],
+     ["tensor.photo.unit.f32.nchw", "tensor.traps.unit.f32.nchw"]),
+    ("quantize", [{"op": "tensor"}, {"op": "quantize", "preset": "numpy.astype"}],
+     ["tensor.traps.unit.f32.nchw"]),
+    ("encode", [{"op": "tensor"}, {"op": "quantize", "preset": "basicsr.tensor2img"},
+                {"op": "color", "conversion": "rgb_to_bgr"}, {"op": "encode", "channel_order": "bgr"}],
+     ["tensor.photo.unit.f32.nchw"]),
 ]
 
 
@@ -213,4 +225,5 @@ def test_every_detector_and_op_is_planted(plants):
 
     planted = {p.what.split(":")[1].split(" ")[0] for p in plants if p.what.startswith("detector:")}
     assert planted == {d.name for d in DETECTORS}
-    assert {p.op for p in plants} == {"resize", "decode", "color", "normalize", "crop", "layout"}
+    assert {p.op for p in plants} == {"resize", "decode", "color", "normalize", "crop", "layout",
+                                      "denormalize", "quantize", "encode"}

@@ -198,7 +198,7 @@ def test_describe_and_check():
     v = h.versions()
     assert v["cv2"] and v["opencv-python-headless"]
     assert set(h.capabilities()) == {"decode", "resize", "crop", "pad", "letterbox", "color",
-                                     "normalize", "layout"}
+                                     "normalize", "layout", "tensor", "denormalize", "quantize", "encode"}
 
     def resize(preset: str, **kw) -> dict:
         return make_step({"op": "resize", "preset": preset, "height": 5, "width": 7, **kw}).knobs()

@@ -35,7 +35,9 @@ from harness_isolated import library_pipelines, run_isolated, summary
 BUNDLE = "vectors/default"
 LIBRARY_PREFIXES = ("pillow", "torchvision")
 # presets of other libraries (torchvision.tensor.*: torch's uint8 kernel, not Pillow's)
-FOREIGN_PREFIXES = ("opencv", "image", "onnx", "torchvision.tensor")
+FOREIGN_PREFIXES = ("opencv", "image", "onnx", "torchvision.tensor",
+                    # the way back: other libraries' float -> pixel rules (Pillow's is pillow.f_to_l)
+                    "torchvision.to_", "basicsr", "numpy", "rust")
 # Negative vectors Pillow 13 decodes without complaint (its PNG reader does not check the IDAT
 # CRC and stops at the end of the image data without needing IEND; libjpeg-turbo only warns
 # "Corrupt JPEG data: bad Huffman code" and fills the rest): measured, pinned.
@@ -125,7 +127,8 @@ def test_whole_bundle_runs_without_harness_errors(bundle, everything):
     steps = {(r.pipeline, r.index) for r in results if r.verdict == "unsupported"}
     asked = {(s["op"], s.get("filter") or s.get("mode"))
              for s in (bundle.manifest["pipelines"][p]["steps"][i] for p, i in steps)}
-    assert asked == {("resize", "area"), ("resize", "gaussian"), ("pad", "edge"), ("pad", "reflect")}
+    assert asked == {("resize", "area"), ("resize", "gaussian"), ("pad", "edge"), ("pad", "reflect"),
+                     ("quantize", None), ("encode", None)}  # Pillow has no 16-bit quantize, no 16-bit RGB
 
 
 def test_negative_vectors(everything):

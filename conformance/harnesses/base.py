@@ -145,3 +145,64 @@ def resize_target(step: dict[str, Any], height: int, width: int) -> tuple[int, i
         # torchvision F.resize(max_size=): new_short = int(max_size * new_short / new_long)
         fixed, derived = max(1, int(cap * fixed / derived)), int(cap)
     return (fixed, derived) if h_fixed else (derived, fixed)
+
+
+def load_tensor(data: bytes) -> np.ndarray:
+    """A tensor input's .npy bytes as an array, read the way a careful deployment reads one:
+    ``np.lib.format`` without pickle, the header's declared size checked against the bytes
+    before anything is allocated. Raises ValueError on anything else."""
+    import io
+    import math
+
+    fmt = np.lib.format
+    buf = io.BytesIO(data)
+    version = fmt.read_magic(buf)
+    read = {(1, 0): fmt.read_array_header_1_0, (2, 0): fmt.read_array_header_2_0}.get(version)
+    if read is None:
+        raise ValueError(f".npy version {version} (1.0 and 2.0 are read)")
+    shape, _fortran, dtype = read(buf)
+    if dtype.hasobject or dtype.names is not None:
+        raise ValueError(f"not a plain numeric .npy array: {dtype}")
+    need = math.prod(shape) * dtype.itemsize
+    if len(data) - buf.tell() != need:
+        raise ValueError(f".npy header declares {dtype}{list(shape)} ({need} bytes), the file "
+                         f"holds {len(data) - buf.tell()}")
+    buf.seek(0)
+    return fmt.read_array(buf, allow_pickle=False)
+
+
+#: a tensor step's ``layout`` -> (rank, axes of (H, W, C) after a batch axis of 1 is dropped)
+TENSOR_AXES = {"nchw": (4, (1, 2, 0)), "chw": (3, (1, 2, 0)), "nhwc": (4, (0, 1, 2)), "hwc": (3, (0, 1, 2))}
+
+
+def tensor_hwc(array: np.ndarray, layout: str, max_elements: int) -> np.ndarray:
+    """(H, W, C) view of a tensor read per ``layout`` (intent: which axis is which), batch 1."""
+    rank, axes = TENSOR_AXES[layout]
+    if array.ndim != rank:
+        raise ValueError(f"layout {layout} needs rank {rank}, the tensor has shape {list(array.shape)}")
+    if array.size > max_elements:
+        raise ValueError(f"{array.size} elements, over max_elements {max_elements}")
+    if rank == 4:
+        if array.shape[0] != 1:
+            raise ValueError(f"batch of {array.shape[0]}: one image per case")
+        array = array[0]
+    out = np.transpose(array, axes)
+    if not 1 <= out.shape[2] <= 4:
+        raise ValueError(f"(H, W, C) = {list(out.shape)}: C must be 1..4")
+    return np.ascontiguousarray(out)
+
+
+def float_input(image: np.ndarray, op: str, compute_dtype: str) -> np.ndarray:
+    """A way-back step's float input cast to its ``compute_dtype``; TypeError on integers (a
+    denormalize or quantize of pixels that are already integers)."""
+    if image.dtype.kind != "f":
+        raise TypeError(f"{op} needs a float tensor, got {image.dtype}")
+    return image.astype(np.dtype(compute_dtype))
+
+
+def per_channel(values: list, channels: int, dtype) -> np.ndarray:
+    """A per-channel knob (one value broadcasts) as a 1-D array of ``dtype``, each constant
+    rounded to it from its float64 value."""
+    if len(values) not in (1, channels):
+        raise ValueError(f"{len(values)} values for {channels} channels")
+    return np.asarray([float(values[k % len(values)]) for k in range(channels)]).astype(dtype)

@@ -110,7 +110,8 @@ import cv2
 import numpy as np
 
 from ..errors import DecodeError
-from .base import Harness, Unsupported, crop_padding, package_versions, resize_target
+from .base import (Harness, Unsupported, crop_padding, float_input, load_tensor, package_versions,
+                   per_channel, resize_target, tensor_hwc)
 
 # Luma weights (kr, kg, kb) of the float path (cv2.transform): Rec. ITU-R BT.601 / BT.709.
 GRAY_COEFFICIENTS = {"bt601": (0.299, 0.587, 0.114), "bt709": (0.2126, 0.7152, 0.0722)}
@@ -141,7 +142,9 @@ PAD_BORDERS = {"constant": ("BORDER_CONSTANT", cv2.BORDER_CONSTANT),
                "edge": ("BORDER_REPLICATE", cv2.BORDER_REPLICATE),
                "reflect": ("BORDER_REFLECT_101", cv2.BORDER_REFLECT_101)}
 
-OPS = ("decode", "resize", "crop", "pad", "letterbox", "color", "normalize", "layout")
+OPS = ("decode", "resize", "crop", "pad", "letterbox", "color", "normalize", "layout",
+       "tensor", "denormalize", "quantize", "encode")
+QUANTIZE_DEPTHS = {"uint8": cv2.CV_8U, "uint16": cv2.CV_16U}
 
 
 def _hwc(a: np.ndarray) -> np.ndarray:
@@ -181,6 +184,12 @@ class OpenCVHarness(Harness):
             "normalize": "cv2.dnn.blobFromImageWithParams ((x - mean)·scalefactor, float32, NHWC); "
                          "fused and scale_dtype are behaviour",
             "layout": "cv2.dnn.blobFromImage for NCHW (swapRB swaps channels 0 and 2); numpy else",
+            "tensor": "cv2.dnn.imagesFromBlob for float32 NCHW (what net.forward() returns); numpy else",
+            "denormalize": "cv2.multiply / cv2.add / cv2.divide with per-channel Scalars (range: "
+                           "x·k + m in one cv2.scaleAdd-like pair)",
+            "quantize": "cv2.convertScaleAbs (absolute) or cv2.multiply(..., dtype=CV_8U/CV_16U): "
+                        "saturate_cast, cvRound half to even, through int32, always",
+            "encode": "cv2.imencode(.png/.jpg, BGR) + cv2.imdecode(IMREAD_UNCHANGED)",
         }
 
     # --- protocol -------------------------------------------------------------------------
@@ -192,6 +201,8 @@ class OpenCVHarness(Harness):
         if op == "decode" and step["output"] == "gray" and step["alpha"] == "keep":
             return ("cv2 has no gray+alpha image: IMREAD_GRAYSCALE drops alpha and "
                     "IMREAD_UNCHANGED returns gray+alpha files as BGRA")
+        if op == "quantize" and step["absolute"] and step["dtype"] != "uint8":
+            return "cv2.convertScaleAbs writes 8-bit only; an absolute value to 16 bits has no cv2 call"
         if op == "resize":
             if step["filter"] in RESIZE_UNSUPPORTED:
                 return RESIZE_UNSUPPORTED[step["filter"]]
@@ -233,6 +244,23 @@ class OpenCVHarness(Harness):
                         + ("" if step["batch"] else "[0]"))
             return "numpy (hwc" + (", [..., ::-1]" if step["channel_order"] == "reverse" else "") + \
                 (", [None]" if step["batch"] else "") + ")"
+        if op == "tensor":
+            return ("cv2.dnn.imagesFromBlob(blob)[0] (float32 NCHW), numpy transpose otherwise, "
+                    "after np.lib.format.read_array(allow_pickle=False)")
+        if op == "denormalize":
+            if step["mode"] == "mean_std":
+                return "cv2.divide(cv2.add(cv2.multiply(x, std), mean), scale)"
+            return "cv2.add(cv2.multiply(x, k), m) with k = (d - c) / (b - a), m = c - a·k"
+        if op == "quantize":
+            pre = "np.clip(x, 0, max / scale), then " if step["clamp"] == "before" else ""
+            if step["absolute"]:
+                return pre + f"cv2.convertScaleAbs(x, alpha={step['scale']:g})"
+            return pre + (f"cv2.multiply(x, {step['scale']:g}, "
+                          f"dtype=cv2.{'CV_8U' if step['dtype'] == 'uint8' else 'CV_16U'})")
+        if op == "encode":
+            ext = ".png" if step["format"] == "png" else ".jpg"
+            swap = "" if step["channel_order"] == "bgr" else "img[..., ::-1] (RGB -> BGR), "
+            return f"{swap}cv2.imencode('{ext}', ...) then cv2.imdecode(IMREAD_UNCHANGED)[..., ::-1]"
         raise Unsupported(f"the opencv harness has no op {op!r}")
 
     def run(self, step: dict[str, Any], value: bytes | np.ndarray) -> np.ndarray:
@@ -242,7 +270,15 @@ class OpenCVHarness(Harness):
         op = step["op"]
         if op == "decode":
             return _decode(step, value)
+        if op == "tensor":
+            return _tensor(step, value)
         image = np.ascontiguousarray(value)
+        if op == "denormalize":
+            return _denormalize(step, image)
+        if op == "quantize":
+            return _quantize(step, image)
+        if op == "encode":
+            return _encode(step, image)
         if op == "resize":
             return _resize(step, image)
         if op == "crop":
@@ -509,3 +545,73 @@ def _layout(step: dict[str, Any], image: np.ndarray) -> np.ndarray:
     if step["batch"]:
         out = out[None]
     return np.array(out, order="C")  # always a copy, never the input itself
+
+
+# ---------------------------------------------------------------------------------------------
+# the way back: tensor, denormalize, quantize, encode
+# ---------------------------------------------------------------------------------------------
+
+
+def _tensor(step: dict[str, Any], data: bytes) -> np.ndarray:
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise TypeError("tensor needs the .npy file's bytes")
+    array = load_tensor(bytes(data))
+    if step["layout"] == "nchw" and array.dtype == np.float32 and array.ndim == 4 and array.shape[0] == 1 \
+            and array.size <= step["max_elements"]:
+        return _hwc(cv2.dnn.imagesFromBlob(array)[0])
+    return tensor_hwc(array, step["layout"], step["max_elements"])
+
+
+def _denormalize(step: dict[str, Any], image: np.ndarray) -> np.ndarray:
+    x = float_input(image, "denormalize", step["compute_dtype"])
+
+    def full(values: list) -> np.ndarray:
+        """A per-channel constant as a full array: cv2 takes a lone number for a multi-channel
+        image as Scalar(v, 0, 0, 0) in some calls, which would zero channels 1..3."""
+        return np.ascontiguousarray(np.broadcast_to(per_channel(values, x.shape[2], x.dtype), x.shape))
+
+    if step["mode"] == "mean_std":
+        y = cv2.multiply(x, full(step["std"]))
+        y = cv2.add(_hwc(y), full(step["mean"]))
+        y = cv2.divide(_hwc(y), full([step["scale"]]))
+        return _hwc(y)
+    (a, b), (lo, hi) = step["from_range"], step["to_range"]
+    k = (hi - lo) / (b - a)
+    m = lo - a * k
+    y = cv2.add(_hwc(cv2.multiply(x, full([k]))), full([m]))
+    return _hwc(y)
+
+
+def _quantize(step: dict[str, Any], image: np.ndarray) -> np.ndarray:
+    x = float_input(image, "quantize", step["compute_dtype"])
+    top = 255 if step["dtype"] == "uint8" else 65535
+    if step["clamp"] == "before":
+        x = np.clip(x, 0, x.dtype.type(top) / x.dtype.type(step["scale"]))
+    if step["absolute"]:
+        return _hwc(cv2.convertScaleAbs(x, alpha=float(step["scale"])))
+    return _hwc(cv2.multiply(x, np.full(x.shape, step["scale"], x.dtype),
+                             dtype=QUANTIZE_DEPTHS[step["dtype"]]))
+
+
+def _encode(step: dict[str, Any], image: np.ndarray) -> np.ndarray:
+    c = image.shape[2]
+    bgr = image
+    if step["channel_order"] == "rgb" and c in (3, 4):
+        bgr = np.concatenate([image[..., 2::-1], image[..., 3:]], axis=2)  # RGB(A) -> BGR(A)
+    bgr = np.ascontiguousarray(bgr[..., 0] if c == 1 else bgr)
+    if step["format"] == "png":
+        ok, buf = cv2.imencode(".png", bgr)
+    else:
+        if c not in (1, 3):
+            raise ValueError(f"JPEG stores gray or colour; the image has {c} channels")
+        flags = [cv2.IMWRITE_JPEG_QUALITY, int(step["quality"])]
+        if c == 3:
+            flags += [cv2.IMWRITE_JPEG_SAMPLING_FACTOR,
+                      getattr(cv2, f"IMWRITE_JPEG_SAMPLING_FACTOR_{step['sampling']}")]
+        ok, buf = cv2.imencode(".jpg", bgr, flags)
+    if not ok:
+        raise ValueError("cv2.imencode failed")
+    out = _hwc(cv2.imdecode(buf, cv2.IMREAD_UNCHANGED))
+    if out.shape[2] in (3, 4):
+        out = np.concatenate([out[..., 2::-1], out[..., 3:]], axis=2)  # the file's RGB(A)
+    return np.ascontiguousarray(out)

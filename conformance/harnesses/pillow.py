@@ -112,7 +112,8 @@ import numpy as np
 import PIL
 from PIL import Image, ImageOps
 
-from .base import Harness, Unsupported, crop_padding, package_versions, resize_target
+from .base import (Harness, Unsupported, crop_padding, float_input, load_tensor, package_versions,
+                   per_channel, resize_target, tensor_hwc)
 
 # Luma weights (kr, kg, kb) of the float path (convert("L", matrix=...)): BT.601 / BT.709.
 GRAY_COEFFICIENTS = {"bt601": (0.299, 0.587, 0.114), "bt709": (0.2126, 0.7152, 0.0722)}
@@ -139,7 +140,11 @@ BAND_MODES = {np.dtype(np.uint8): "L", np.dtype(np.uint16): "I;16", np.dtype(np.
 ALPHA_MODES = ("LA", "RGBA", "PA", "La", "RGBa")
 # Modes that hold gray samples (output="unchanged" keeps them gray).
 GRAY_MODES = ("1", "L", "LA", "La", "I;16", "I;16B", "I;16L", "I", "F")
-OPS = ("decode", "resize", "crop", "pad", "letterbox", "color", "normalize", "layout")
+OPS = ("decode", "resize", "crop", "pad", "letterbox", "color", "normalize", "layout",
+       "tensor", "denormalize", "quantize", "encode")
+#: PIL modes of uint8 images by channel count (encode)
+UINT8_MODES = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}
+PILLOW_SUBSAMPLING = {"444": 0, "422": 1, "420": 2}
 
 
 class PillowHarness(Harness):
@@ -166,6 +171,11 @@ class PillowHarness(Harness):
             "normalize": "torchvision ToTensor + Normalize arithmetic in numpy float32 (fused and "
                          "scale_dtype=float64 run scale first in float32: behaviour)",
             "layout": "numpy transpose / [None] (torchvision permute / unsqueeze)",
+            "tensor": "numpy (np.lib.format, no pickle; Pillow reads no tensors)",
+            "denormalize": "numpy float32 as torchvision code writes it (t * std + mean)",
+            "quantize": "Image.fromarray(band * scale, 'F').convert('L') per band (clip, truncation); "
+                        "uint8 only",
+            "encode": "Image.fromarray + Image.save(PNG/JPEG quality, subsampling) + Image.open",
         }
 
     # --- protocol -------------------------------------------------------------------------
@@ -179,6 +189,9 @@ class PillowHarness(Harness):
                 return RESIZE_UNSUPPORTED[step["filter"]]
             if not any(step.get(k) is not None for k in ("height", "shorter_side", "longer_side")):
                 return "resize step gives no target size"
+        if op == "quantize" and step["dtype"] != "uint8":
+            return ("Pillow converts a float band (mode F) only to 8-bit L or 32-bit I; it has no "
+                    "16-bit quantisation")
         if op == "pad" and step["mode"] != "constant":
             return (f"Pillow has no {'replicating' if step['mode'] == 'edge' else 'mirroring'} border: "
                     "ImageOps.expand only fills a constant")
@@ -212,6 +225,19 @@ class PillowHarness(Harness):
             parts += ["[..., ::-1]"] if step["channel_order"] == "reverse" else []
             parts += ["[None]"] if step["batch"] else []
             return "numpy " + (", ".join(parts) or "copy") + " (torchvision permute/unsqueeze)"
+        if op == "tensor":
+            return "np.lib.format.read_array(allow_pickle=False) + transpose (numpy)"
+        if op == "denormalize":
+            return ("numpy float32: (t * std + mean) / scale" if step["mode"] == "mean_std"
+                    else "numpy float32: (t - a) / (b - a) * (d - c) + c")
+        if op == "quantize":
+            pre = "np.clip(x, 0, 1), " if step["clamp"] == "before" else ""
+            return pre + f"Image.fromarray(band * {step['scale']:g}, 'F').convert('L') per band, merged"
+        if op == "encode":
+            fmt = "PNG" if step["format"] == "png" else \
+                f"JPEG, quality={step['quality']}, subsampling={PILLOW_SUBSAMPLING[step['sampling']]}"
+            swap = "[..., ::-1] (BGR -> RGB), " if step["channel_order"] == "bgr" else ""
+            return f"{swap}Image.fromarray(a).save(buf, {fmt}); Image.open(buf)"
         raise Unsupported(f"the pillow harness has no op {op!r}")
 
     def run(self, step: dict[str, Any], value: bytes | np.ndarray) -> np.ndarray:
@@ -221,7 +247,17 @@ class PillowHarness(Harness):
         op = step["op"]
         if op == "decode":
             return _decode(step, value)
+        if op == "tensor":
+            if not isinstance(value, (bytes, bytearray, memoryview)):
+                raise TypeError("tensor needs the .npy file's bytes")
+            return tensor_hwc(load_tensor(bytes(value)), step["layout"], step["max_elements"])
         image = np.ascontiguousarray(value)
+        if op == "denormalize":
+            return _denormalize(step, image)
+        if op == "quantize":
+            return _quantize(step, image)
+        if op == "encode":
+            return _encode(step, image)
         if op == "resize":
             return _resize(step, image)
         if op == "crop":
@@ -510,3 +546,60 @@ def _layout(step: dict[str, Any], image: np.ndarray) -> np.ndarray:
     if step["batch"]:
         out = out[None]  # tensor.unsqueeze(0)
     return np.array(out, order="C")  # always a copy, never the input itself
+
+
+# ---------------------------------------------------------------------------------------------
+# the way back: denormalize, quantize, encode (tensor is numpy's np.lib.format)
+# ---------------------------------------------------------------------------------------------
+
+
+def _denormalize(step: dict[str, Any], image: np.ndarray) -> np.ndarray:
+    """What torchvision-era code writes on the array before handing it to Pillow, in numpy."""
+    x = float_input(image, "denormalize", step["compute_dtype"])
+    if step["mode"] == "mean_std":
+        c = x.shape[2]
+        return ((x * per_channel(step["std"], c, x.dtype) + per_channel(step["mean"], c, x.dtype))
+                / x.dtype.type(step["scale"]))
+    (a, b), (lo, hi) = (x.dtype.type(v) for v in step["from_range"]), (x.dtype.type(v) for v in step["to_range"])
+    return (x - a) / (b - a) * (hi - lo) + lo
+
+
+def _quantize(step: dict[str, Any], image: np.ndarray) -> np.ndarray:
+    """Pillow's way to pixels from floats: ``Image.fromarray`` refuses a float (H, W, 3) array
+    and reads a float (H, W) one as mode F, whose ``convert("L")`` clips to 0..255 and truncates
+    (NaN -> 0). So each band goes through mode F; clamp=before is numpy's np.clip first. The
+    rounding, overflow, int_path and absolute knobs are behaviour: Pillow's F -> L rule."""
+    x = float_input(image, "quantize", step["compute_dtype"])
+    ct = x.dtype
+    if step["clamp"] == "before":
+        x = np.clip(x, 0, ct.type(255) / ct.type(step["scale"]))
+    with np.errstate(all="ignore"):
+        y = (x * ct.type(step["scale"])).astype(np.float32)
+    bands = [np.asarray(Image.fromarray(np.ascontiguousarray(y[..., k]), "F").convert("L"))
+             for k in range(y.shape[2])]
+    return np.stack(bands, axis=2)
+
+
+def _encode(step: dict[str, Any], image: np.ndarray) -> np.ndarray:
+    c = image.shape[2]
+    a = image
+    if step["channel_order"] == "bgr" and c in (3, 4):
+        a = np.concatenate([a[..., 2::-1], a[..., 3:]], axis=2)
+    if a.dtype == np.uint16:
+        if c != 1:
+            raise Unsupported("Pillow has no 16-bit colour mode: it writes 16-bit PNG only for gray (I;16)")
+        im = Image.fromarray(np.ascontiguousarray(a[..., 0]))  # uint16 (H, W) -> I;16
+    elif a.dtype == np.uint8:
+        im = Image.fromarray(np.ascontiguousarray(a[..., 0] if c == 1 else a), UINT8_MODES[c])
+    else:
+        raise TypeError(f"encode needs uint8 or uint16 pixels, got {a.dtype}")
+    buf = io.BytesIO()
+    if step["format"] == "png":
+        im.save(buf, "PNG")
+    else:
+        im.save(buf, "JPEG", quality=int(step["quality"]),
+                subsampling=PILLOW_SUBSAMPLING[step["sampling"]])
+    with Image.open(io.BytesIO(buf.getvalue())) as back:
+        back.load()
+        out = np.array(back)  # a writable copy (np.asarray of a PIL image is read-only)
+    return np.ascontiguousarray(out[:, :, None] if out.ndim == 2 else out)

@@ -110,9 +110,11 @@ from torchvision.io import decode_image as _decode_image
 from torchvision.transforms import InterpolationMode
 
 from . import pillow as _pillow
-from .base import Harness, Unsupported, package_versions, resize_target
+from .base import Harness, Unsupported, load_tensor, package_versions, resize_target, tensor_hwc
 
-OPS = ("decode", "resize", "crop", "pad", "letterbox", "color", "normalize", "layout")
+OPS = ("decode", "resize", "crop", "pad", "letterbox", "color", "normalize", "layout",
+       "tensor", "denormalize", "quantize", "encode")
+QUANTIZE_DTYPES = {"uint8": torch.uint8, "uint16": torch.uint16}
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 # filter -> InterpolationMode for every input kind (nearest is chosen per step, see _interpolation)
@@ -217,12 +219,25 @@ class _TorchvisionBase(Harness):
                      "no YCbCr",
             "normalize": "F.to_dtype(float32, scale=True) + F.normalize (float32)",
             "layout": "permute / flip / unsqueeze(0)",
+            "tensor": "torch.from_numpy(np.lib.format read, no pickle) + permute",
+            "denormalize": "t.mul(std).add(mean).div(scale) / (t - a) / (b - a) * (d - c) + c, float32",
+            "quantize": ("F.to_pil_image(t): (npimg * 255).astype(uint8)" if self.input_kind == "pil"
+                         else "F.to_dtype(t, uint8|uint16, scale=True): t * (max + 1 - 1e-3), truncated"),
+            "encode": ("PIL Image.save + Image.open (as the pillow harness)" if self.input_kind == "pil"
+                       else "torchvision.io.encode_png / encode_jpeg(quality) + decode_image; 8-bit, "
+                            "JPEG 4:2:0 only"),
         }
 
     def check(self, step: dict[str, Any]) -> str | None:
         op = step.get("op")
         if op not in OPS:
             return f"the {self.name} harness has no op {op!r}"
+        if op == "quantize" and self.input_kind == "pil" and step["dtype"] != "uint8":
+            return "F.to_pil_image makes 8-bit images of float tensors (mode F aside)"
+        if op == "encode" and self.input_kind != "pil":
+            if step["format"] == "jpeg" and step["sampling"] != "420":
+                return ("torchvision.io.encode_jpeg has no subsampling parameter (libjpeg's "
+                        "default 4:2:0)")
         if op == "resize":
             filt = step.get("filter")
             if filt in RESIZE_UNSUPPORTED:
@@ -269,6 +284,23 @@ class _TorchvisionBase(Harness):
             parts = (["flip(0)"] if step["channel_order"] == "reverse" else []) + parts
             parts += ["unsqueeze(0)"] if step["batch"] else []
             return "CHW tensor " + (", ".join(parts) or "as is")
+        if op == "tensor":
+            return "torch.from_numpy(np.lib.format.read_array(allow_pickle=False)).permute(...)"
+        if op == "denormalize":
+            return ("t.mul(std).add(mean).div(scale)" if step["mode"] == "mean_std"
+                    else "(t - a) / (b - a) * (d - c) + c")
+        if op == "quantize":
+            pre = "t.clamp(0, 1) + " if step["clamp"] != "none" else ""
+            if self.input_kind == "pil":
+                return pre + "F.to_pil_image(t)"
+            return pre + f"F.to_dtype(t, torch.{step['dtype']}, scale=True)"
+        if op == "encode":
+            if self.input_kind == "pil":
+                return _pillow.PillowHarness().describe(step)
+            call = ("torchvision.io.encode_png(t)" if step["format"] == "png"
+                    else f"torchvision.io.encode_jpeg(t, quality={step['quality']})")
+            return ("t.flip(0) (BGR -> RGB) + " if step["channel_order"] == "bgr" else "") + call + \
+                " + decode_image(UNCHANGED)"
         raise Unsupported(f"the {self.name} harness has no op {op!r}")
 
     def run(self, step: dict[str, Any], value: bytes | np.ndarray) -> np.ndarray:
@@ -278,12 +310,63 @@ class _TorchvisionBase(Harness):
         op = step["op"]
         if op == "decode":
             return self._decode(step, value)
+        if op == "tensor":
+            if not isinstance(value, (bytes, bytearray, memoryview)):
+                raise TypeError("tensor needs the .npy file's bytes")
+            t = torch.from_numpy(load_tensor(bytes(value)).copy())
+            return tensor_hwc(t.numpy(), step["layout"], step["max_elements"])
         image = np.ascontiguousarray(value)
         if op == "normalize":
             return _normalize(step, self._as_tensor(image))
         if op == "layout":
             return _layout(step, to_tensor(image))
         return getattr(self, f"_{op}")(step, image)
+
+    # --- the way back ------------------------------------------------------------------------
+
+    def _denormalize(self, step: dict[str, Any], image: np.ndarray) -> np.ndarray:
+        if image.dtype.kind != "f":
+            raise TypeError(f"denormalize needs a float tensor, got {image.dtype}")
+        dtype = torch.float64 if step["compute_dtype"] == "float64" else torch.float32
+        t = to_tensor(image).to(dtype)
+        c = t.shape[0]
+        if step["mode"] == "mean_std":
+            mean = torch.tensor([float(step["mean"][k % len(step["mean"])]) for k in range(c)],
+                                dtype=dtype)[:, None, None]
+            std = torch.tensor([float(step["std"][k % len(step["std"])]) for k in range(c)],
+                               dtype=dtype)[:, None, None]
+            return from_tensor(t.mul(std).add(mean).div(float(step["scale"])))
+        (a, b), (lo, hi) = step["from_range"], step["to_range"]
+        return from_tensor((t - a) / (b - a) * (hi - lo) + lo)
+
+    def _quantize(self, step: dict[str, Any], image: np.ndarray) -> np.ndarray:
+        """torchvision's way to pixels: ``F.to_dtype(scale=True)`` (v2; x · (max + 1 − 1e-3),
+        truncated by the cast, no clamp) on tensors, ``F.to_pil_image`` on the PIL harness.
+        Rounding, overflow, int_path, absolute and scale are behaviour; ``clamp`` (intent: the
+        values are clipped to the range) is ``t.clamp(0, 1)`` first."""
+        if image.dtype.kind != "f":
+            raise TypeError(f"quantize needs a float tensor, got {image.dtype}")
+        t = to_tensor(image)
+        if step["clamp"] != "none":
+            t = t.clamp(0, 1)
+        if self.input_kind == "pil":
+            out = np.array(F.to_pil_image(t.to(torch.float32)))  # writable, unlike np.asarray
+            return np.ascontiguousarray(out[:, :, None] if out.ndim == 2 else out)
+        return from_tensor(F.to_dtype(t, QUANTIZE_DTYPES[step["dtype"]], scale=True))
+
+    def _encode(self, step: dict[str, Any], image: np.ndarray) -> np.ndarray:
+        if self.input_kind == "pil":
+            return _pillow._encode(step, image)
+        if image.dtype != np.uint8:
+            raise Unsupported(f"torchvision.io.encode_png/encode_jpeg take uint8 tensors (got {image.dtype})")
+        t = to_tensor(image)
+        if step["channel_order"] == "bgr" and t.shape[0] in (3, 4):
+            t = torch.cat([t[:3].flip(0), t[3:]])
+        if step["format"] == "png":
+            data = torchvision.io.encode_png(t.contiguous())
+        else:
+            data = torchvision.io.encode_jpeg(t.contiguous(), quality=int(step["quality"]))
+        return from_tensor(decode_image(data, mode=ImageReadMode.UNCHANGED))
 
     # --- per input kind (overridden) --------------------------------------------------------
 

@@ -156,6 +156,8 @@ def step_metrics(a: np.ndarray, b: np.ndarray, per_level: np.ndarray | None) -> 
             peak = float(np.iinfo(a.dtype).max)
             out["psnr"] = _num(20 * math.log10(peak / rmse)) if 0 < rmse < math.inf else None
             out["over_one_level"] = _num(float(np.count_nonzero(d > 1)) / d.size) if d.size else 0.0
+            if d.size:
+                out["pixels"] = pixel_statistics(a, b)
         elif per_level is not None:
             levels = d / per_level[None, None, :d.shape[2]]
             fin = levels[np.isfinite(levels)]
@@ -167,6 +169,19 @@ def step_metrics(a: np.ndarray, b: np.ndarray, per_level: np.ndarray | None) -> 
             # more than one level, float rounding of exactly one level aside
             out["over_one_level"] = (_num(float(np.count_nonzero(levels > 1 + FLOAT_LEVEL_EPS)) / d.size)
                                      if d.size else 0.0)
+    return out
+
+
+def pixel_statistics(a: np.ndarray, b: np.ndarray) -> dict[str, Any]:
+    """What a viewer sees of two integer images (the way back): the mean level of each, and the
+    fraction of values clipped to black (0) or to white (the dtype's maximum) in each. A [-1, 1]
+    output converted as [0, 1] shows as a large drop of the mean with a jump of ``clipped_low``."""
+    peak = np.iinfo(a.dtype).max
+    out: dict[str, Any] = {}
+    for side, x in (("a", a), ("b", b)):
+        out[f"mean_{side}"] = _num(float(x.mean()))
+        out[f"clipped_low_{side}"] = _num(float(np.count_nonzero(x == 0)) / x.size)
+        out[f"clipped_high_{side}"] = _num(float(np.count_nonzero(x == peak)) / x.size)
     return out
 
 
@@ -261,6 +276,9 @@ class Comparison:
                 "mean_over_one_level": _mean(s.metrics.get("over_one_level") for s in steps),
                 "aligned_notes": sorted({s.note for s in steps if s.note})[:3],
             })
+            pixels = [s.metrics["pixels"] for s in steps if "pixels" in s.metrics]
+            if pixels:
+                out[-1]["pixels"] = {k: _mean(p[k] for p in pixels) for k in pixels[0]}
         return out
 
     def first_divergent_counts(self) -> dict[str, int]:

@@ -57,6 +57,19 @@ def render_terminal(comp: Comparison, console: Console, *, worst: int = 10) -> N
                   "-" if row["mean_over_one_level"] is None else f"{100 * row['mean_over_one_level']:.2f}%",
                   _safe("; ".join(row["aligned_notes"])))
     console.print(t)
+    pixel_rows = [row for row in comp.summary() if row.get("pixels") and row["differing_inputs"]]
+    if pixel_rows:
+        t = Table(title="pixels, A -> B (integer steps that differ; means over the inputs): mean level, "
+                        "values clipped to black, values clipped to white", title_justify="left")
+        for col in ("step", "mean level", "Δ mean", "clipped to 0", "clipped to max"):
+            t.add_column(col, overflow="fold")
+        for row in pixel_rows:
+            p = row["pixels"]
+            t.add_row(_safe(row["label"]), f"{fmt_num(p['mean_a'])} -> {fmt_num(p['mean_b'])}",
+                      fmt_num(None if p["mean_a"] is None or p["mean_b"] is None else p["mean_b"] - p["mean_a"]),
+                      f"{_pct(p['clipped_low_a'])} -> {_pct(p['clipped_low_b'])}",
+                      f"{_pct(p['clipped_high_a'])} -> {_pct(p['clipped_high_b'])}")
+        console.print(t)
     counts = comp.first_divergent_counts()
     if counts:
         console.print("first divergent step: " + ", ".join(f"{_safe(k)} on {v} input(s)"
@@ -72,6 +85,10 @@ def render_terminal(comp: Comparison, console: Console, *, worst: int = 10) -> N
     for i in comp.inputs:
         if i.error:
             console.print(f"[yellow]not compared:[/] {_safe(_name(i))}: {_safe(i.error)}", soft_wrap=True)
+
+
+def _pct(v: float | None) -> str:
+    return "-" if v is None else f"{100 * v:.1f}%"
 
 
 def _name(i: InputComparison) -> str:

@@ -26,6 +26,10 @@ output, which the search drops as "no effect".
 | ``crop_offset`` | a centre crop one pixel off ((H - h) // 2 vs round((H - h) / 2)) | the window moved by one row and/or column |
 | ``resize_float`` | a uint8 image resized in float: no rounding between passes, no clamping of overshoot | resize of the float32 input (kept float; rounded at the end; cast with astype) |
 | ``resize_uint8`` | a float image resized in uint8 | resize of the input rounded and clamped to 0..255 |
+| ``range_back`` | a [-1, 1] model output converted as if it were [0, 1] (CodeFormer's dark, clipped images), or the reverse; a denormalisation skipped | denormalize ``from_range`` swapped; mean 0 / std 1 |
+| ``truncation`` | pixels truncated where the other side rounds (``astype(uint8)``, ``.byte()``, ``as u8`` without ``round()``), or the reverse | quantize ``rounding`` |
+| ``clamp_back`` | floats cast without clipping (−0.01 wraps to 255), or clipped where the other side wraps | quantize ``clamp`` none/after with ``overflow`` wrap/saturate |
+| ``saved_channel_order`` | an RGB array given to ``cv2.imwrite`` (or a BGR one to ``Image.save``): a file with red and blue swapped | encode ``channel_order`` flipped |
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..spec import Color, Crop, Decode, Layout, Normalize, Resize, Step
+from ..spec import Color, Crop, Decode, Denormalize, Encode, Layout, Normalize, Quantize, Resize, Step
 from .explain_space import Candidate, with_changes
 
 # ---------------------------------------------------------------------------------------------
@@ -88,8 +92,8 @@ def channels_reversed(ctx: StepContext) -> list[Candidate]:
     to RGB, and a model trained on one sees swapped red and blue. Three channels are reversed;
     four keep alpha last (cv2's BGRA)."""
     axis = ctx.channel_axis
-    if axis is None or ctx.reference.shape[axis] not in (3, 4):
-        return []
+    if axis is None or ctx.reference.shape[axis] not in (3, 4) or isinstance(ctx.step, Encode):
+        return []  # an encode step's swap is saved_channel_order, which says how it happens
     n = ctx.reference.shape[axis]
     order = [2, 1, 0] + ([3] if n == 4 else [])
     return [_transform("channels_reversed", ctx, "RGB <-> BGR",
@@ -319,6 +323,63 @@ def resize_uint8(ctx: StepContext) -> list[Candidate]:
                       input_kind="uint8")]
 
 
+def range_back(ctx: StepContext) -> list[Candidate]:
+    """The way back's range mistake: a [-1, 1] output (CodeFormer, GANs, diffusion decoders)
+    converted as if it were [0, 1]: negatives clip to black, the rest is too dark and washed
+    (CodeFormer's stage-2 images); or a [0, 1] output stretched as if [-1, 1]; or a
+    normalised output whose denormalisation was skipped."""
+    step = ctx.step
+    if not isinstance(step, Denormalize):
+        return []
+    if step.mode == "mean_std":
+        return _variant("range_back", ctx, "denormalisation skipped (mean/std not undone)",
+                        {"mean": (0.0,), "std": (1.0,), "scale": 1.0})
+    out = []
+    a, b = step.from_range
+    if (a, b) == (-1.0, 1.0):
+        out += _variant("range_back", ctx, "a [-1, 1] output read as [0, 1]", {"from_range": (0.0, 1.0)})
+    elif (a, b) == (0.0, 1.0):
+        out += _variant("range_back", ctx, "a [0, 1] output read as [-1, 1]", {"from_range": (-1.0, 1.0)})
+    return out
+
+
+def truncation(ctx: StepContext) -> list[Candidate]:
+    """Float to pixels truncated where the other side rounds: ``astype(np.uint8)``, torch
+    ``.byte()`` and Rust ``as u8`` truncate, basicsr rounds first, OpenCV always rounds; about
+    half the pixels come out one level darker."""
+    step = ctx.step
+    if not isinstance(step, Quantize):
+        return []
+    if step.rounding != "truncate":
+        return _variant("truncation", ctx, "truncated instead of rounded", {"rounding": "truncate"})
+    return _variant("truncation", ctx, "rounded (half to even) instead of truncated", {"rounding": "half_even"})
+
+
+def clamp_back(ctx: StepContext) -> list[Candidate]:
+    """Floats cast to pixels without clipping: just-negative values wrap to 255 (white specks in
+    black), just-above-1 values to 0..2; or clipped where the other side lets them wrap."""
+    step = ctx.step
+    if not isinstance(step, Quantize):
+        return []
+    if step.clamp != "none":
+        return _variant("clamp_back", ctx, "not clipped, out-of-range values wrap (astype)",
+                        {"clamp": "none", "overflow": "wrap"})
+    return _variant("clamp_back", ctx, "clipped to the range before the cast",
+                    {"clamp": "after", "overflow": "saturate"})
+
+
+def saved_channel_order(ctx: StepContext) -> list[Candidate]:
+    """An RGB array written by ``cv2.imwrite`` (which expects BGR), or a BGR array by PIL
+    ``Image.save``: the file shows red and blue swapped."""
+    step = ctx.step
+    if not isinstance(step, Encode) or ctx.reference.ndim != 3 or ctx.reference.shape[2] not in (3, 4):
+        return []
+    other = "rgb" if step.channel_order == "bgr" else "bgr"
+    detail = ("an RGB array written as BGR (cv2.imwrite)" if other == "bgr"
+              else "a BGR array written as RGB (Image.save)")
+    return _variant("saved_channel_order", ctx, detail, {"channel_order": other})
+
+
 @dataclass(frozen=True)
 class Detector:
     """One classic mistake: ``phrase`` completes "the pipeline's step ...", ``advice`` says what to
@@ -330,8 +391,13 @@ class Detector:
     build: Callable[[StepContext], list[Candidate]]
 
 
-#: Cheapest first: pure output transforms, then variants the reference has to run.
+#: Cheapest first: pure output transforms, then variants the reference has to run (the way
+#: back's encode detector leads: on an encode step it names what channels_reversed would only
+#: describe).
 DETECTORS: list[Detector] = [
+    Detector("saved_channel_order", "written to the file with red and blue swapped ({detail})",
+             "cv2.imwrite expects BGR and PIL Image.save RGB: convert with "
+             "cv2.cvtColor(img, cv2.COLOR_RGB2BGR) before cv2.imwrite", saved_channel_order),
     Detector("channels_reversed", "with the colour channels in the other order (RGB <-> BGR)",
              "one side swaps red and blue (cv2 decodes to BGR): convert with "
              "cv2.cvtColor(img, cv2.COLOR_BGR2RGB), or drop the extra swap", channels_reversed),
@@ -376,6 +442,16 @@ DETECTORS: list[Detector] = [
     Detector("resize_uint8", "computed on uint8 ({detail})",
              "resize the float image as float: rounding it to uint8 first clips values outside "
              "0..255", resize_uint8),
+    Detector("range_back", "converted to pixels with {detail}",
+             "map the model's output range onto [0, 1] before x255: (x + 1) / 2 for a [-1, 1] "
+             "output (basicsr tensor2img(min_max=(-1, 1))); undo mean/std first for a normalised one",
+             range_back),
+    Detector("truncation", "with the floats {detail}",
+             "round before the cast, as the reference side does: (x * 255.0).round().astype(uint8) "
+             "(numpy and basicsr: half to even), or truncate on both sides", truncation),
+    Detector("clamp_back", "with values outside the range {detail}",
+             "clip before the cast: np.clip(x * 255, 0, 255) or t.clamp(0, 1); a bare astype/.byte() "
+             "wraps -0.01 to 255", clamp_back),
 ]
 DETECTORS_BY_NAME = {d.name: d for d in DETECTORS}
 

@@ -247,7 +247,7 @@ def preset_candidates(step: Step, families: tuple[str, ...]) -> list[Candidate]:
 # ---------------------------------------------------------------------------------------------
 
 #: Knobs that never change an output: provenance, documentation, a limit that only refuses.
-INERT_KNOBS = {"preset", "max_pixels", "input_range"}
+INERT_KNOBS = {"preset", "max_pixels", "input_range", "max_elements"}
 
 #: The targets of a resize/crop/letterbox: changed together, from the observed shape.
 TARGET_KNOBS = {"resize": ("height", "width", "shorter_side", "longer_side"),
@@ -287,6 +287,14 @@ NUMERIC_ALTERNATIVES: dict[tuple[str, str], Callable[[Step], list]] = {
     ("pad", "bottom"): lambda s: [max(0, s.bottom - 1), s.bottom + 1],
     ("pad", "left"): lambda s: [max(0, s.left - 1), s.left + 1],
     ("pad", "right"): lambda s: [max(0, s.right - 1), s.right + 1],
+    # the way back: the ranges a model's output is in, the scales people multiply by
+    ("denormalize", "from_range"): lambda s: [(0.0, 1.0), (-1.0, 1.0), (0.0, 255.0)],
+    ("denormalize", "to_range"): lambda s: [(0.0, 1.0), (0.0, 255.0), (-1.0, 1.0)],
+    ("denormalize", "scale"): lambda s: [1.0, 1 / 255, 255.0],
+    ("denormalize", "mean"): lambda s: [],  # "denormalize skipped" is a detector (.detectors)
+    ("denormalize", "std"): lambda s: [],
+    ("quantize", "scale"): lambda s: [255.0, 256.0, 65535.0, 1.0],
+    ("encode", "quality"): lambda s: [],  # a JPEG quality is read from the file, not guessed
 }
 
 

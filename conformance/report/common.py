@@ -32,7 +32,8 @@ PROBLEM_VERDICTS = ("fail", "error", "lenient")
 # Op columns in pipeline order (spec.STEP_TYPES's order of definition); ops a foreign bundle
 # adds come after, alphabetically. "(case)" holds case-level errors with no step records and
 # "*" is the all-ops total of Scores.summary().
-OP_ORDER = ("decode", "resize", "crop", "pad", "letterbox", "color", "normalize", "layout")
+OP_ORDER = ("decode", "resize", "crop", "pad", "letterbox", "color", "normalize", "layout",
+            "tensor", "denormalize", "quantize", "encode")
 CASE_LEVEL_OP = "(case)"
 ALL_OPS = "*"
 

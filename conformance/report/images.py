@@ -79,6 +79,10 @@ def channel_state(steps: list[dict], index: int) -> ChannelState:
         if op == "decode":
             out = step.get("output", "rgb")
             order = {"bgr": "bgr", "gray": "gray"}.get(out, "rgb")  # unchanged: the file's, RGB(A)
+        elif op == "tensor":
+            order = "rgb"  # a model's output: RGB unless a later step says otherwise
+        elif op == "encode":
+            order = "rgb"  # the written file read back: RGB(A) as a viewer shows it
         elif op == "color":
             result = _COLOR_RESULT.get(step.get("conversion", ""), order)
             order = _REVERSED.get(order, order) if result == "reverse" else result
