@@ -2,8 +2,9 @@
 
 Every decision about which knob maps to which Rust call lives in the Rust crate, documented in
 its modules (``rust_harness/src/{decode,resize_image,resize_fir,color,geometry,normalize,
-layout}.rs``), because the CLI (``conformance-rust-harness``) runs the same code; these classes
-only pass the bundle's JSON steps and numpy arrays across.
+layout,tensor_input,denormalize,quantize,encode}.rs``), because the CLI
+(``conformance-rust-harness``) runs the same code; these classes only pass the bundle's JSON
+steps and numpy arrays (or the input file's bytes, for ``decode`` and ``tensor``) across.
 
 - ``rust-image``: the ``image`` crate 0.25 as a Rust user calls it: ``ImageReader`` decode
   (zune-jpeg, the png crate) under ``Limits``, ``apply_orientation``, ``imageops::resize``
@@ -19,6 +20,17 @@ only pass the bundle's JSON steps and numpy arrays across.
   ``pad_extra`` says (``geometry.rs``); normalize (f32, ``normalize.rs``) writes ``fused``
   ((x − mean·k)/(std·k), f32 products) and ``scale_dtype="float64"`` ((x as f64 · scale) as
   f32) as asked; ``compute_dtype`` stays behaviour (f32).
+
+  Both engines, the way back (model output -> pixels; ``tensor_input.rs``, ``denormalize.rs``,
+  ``quantize.rs``, ``encode.rs``): ``tensor`` gets the input file's bytes like ``decode`` and
+  reads them with the porter crate's strict .npy reader (uint8/uint16/float16/float32/float64;
+  int16/int32 are unsupported: the harness's Tensor has no such variant; big-endian and
+  Fortran-order files are rejected), then ndarray axis moves; ``denormalize`` in f32 or f64 as
+  ``compute_dtype`` asks; ``quantize`` as Rust writes it (``(x * 255.0) as u8``, ``.round()``,
+  ``.round_ties_even()``, ``(y + 0.5).floor()`` for half_up, ``(v as i32) as u8`` for the int32
+  path, whose saturating ``as`` gives 255 where x86 C gives 0 for values >= 2^31 and +inf);
+  ``encode`` with the image crate's ``PngEncoder`` / ``JpegEncoder`` (always 4:4:4), read back
+  by the crate.
 - ``tract``: the pipeline steps as the ONNX graphs :mod:`.onnx_graphs` builds (the bytes ONNX
   Runtime runs), run by tract-onnx 0.23 through the extension's ``OnnxModel``. A graph tract
   cannot load or optimise is ``unsupported`` with tract's own message.

@@ -4,6 +4,10 @@
 //!   crop/pad/letterbox, normalize and layout with `ndarray`.
 //! - [`Engine::Fir`] (`rust-fir`): the same, with resize by `fast_image_resize`.
 //!
+//! Both share the way back (model output -> pixels): `tensor` ([`tensor_input`], a `.npy` input
+//! read like decode's encoded file), `denormalize`, `quantize` (f32/f64 arithmetic and Rust's
+//! `as` casts) and `encode` (the `image` crate's PNG and JPEG encoders, read back by the crate).
+//!
 //! Every step is `check`ed (None, or the reason it is unsupported), `describe`d (the library
 //! call it maps to) and `run`. The knob rule is the suite's: an *intent* knob with no call makes
 //! the step unsupported; a *behaviour* knob with no parameter gets the library's fixed behaviour
@@ -13,10 +17,14 @@
 use crate::error::{HarnessError, Result};
 use crate::step::Step;
 use crate::tensor::Tensor;
-use crate::{color, decode, geometry, layout, normalize, resize_fir, resize_image, unsupported};
+use crate::{color, decode, denormalize, encode, geometry, layout, normalize, quantize, resize_fir, resize_image, tensor_input, unsupported};
 
 /// The ops the engines know.
-pub const OPS: [&str; 8] = ["decode", "resize", "crop", "pad", "letterbox", "color", "normalize", "layout"];
+pub const OPS: [&str; 12] = ["decode", "resize", "crop", "pad", "letterbox", "color", "normalize", "layout",
+                             "tensor", "denormalize", "quantize", "encode"];
+
+/// The ops whose input is the case's file (bytes), not an array: the first step of a pipeline.
+pub const FILE_OPS: [&str; 2] = ["decode", "tensor"];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Engine {
@@ -24,7 +32,8 @@ pub enum Engine {
     Fir,
 }
 
-/// What a step runs on: the encoded file for decode, an array otherwise.
+/// What a step runs on: the input file for decode (encoded image) and tensor (`.npy`), an array
+/// otherwise.
 pub enum StepInput<'a> {
     Bytes(&'a [u8]),
     Array(Tensor),
@@ -80,6 +89,10 @@ impl Engine {
             "color" => color::describe(step),
             "normalize" => normalize::describe(step),
             "layout" => layout::describe(step),
+            "tensor" => tensor_input::describe(step),
+            "denormalize" => denormalize::describe(step),
+            "quantize" => quantize::describe(step),
+            "encode" => encode::describe(step),
             op => format!("no op {op:?}"),
         }
     }
@@ -91,8 +104,11 @@ impl Engine {
         }
         let array = match input {
             StepInput::Bytes(data) if step.op() == "decode" => return decode::run(step, data),
+            StepInput::Bytes(data) if step.op() == "tensor" => return tensor_input::run(step, data),
             StepInput::Bytes(_) => return Err(HarnessError::Failed(format!("{} needs an array input, got encoded bytes", step.op()))),
-            StepInput::Array(_) if step.op() == "decode" => return Err(HarnessError::Failed("decode needs the encoded file, got an array".into())),
+            StepInput::Array(_) if FILE_OPS.contains(&step.op()) => {
+                return Err(HarnessError::Failed(format!("{} needs the input file's bytes, got an array", step.op())))
+            }
             StepInput::Array(t) => t.into_standard_layout(),
         };
         match step.op() {
@@ -105,16 +121,20 @@ impl Engine {
             "letterbox" => geometry::letterbox(step, array),
             "color" => color::run(step, array),
             "normalize" => normalize::run(step, array),
+            "denormalize" => denormalize::run(step, array),
+            "quantize" => quantize::run(step, array),
+            "encode" => encode::run(step, array),
             _ => layout::run(step, array),
         }
     }
 }
 
 impl Engine {
-    /// Runs a whole pipeline on an encoded file, each step on the previous step's output (the
-    /// chained mode of one case, without crossing back to the caller between steps): what a
-    /// Rust deployment's preprocessing function does. Returns the last step's output; the error
-    /// of the first step that fails, prefixed with its index and op.
+    /// Runs a whole pipeline on an input file (an encoded image for decode, `.npy` bytes for
+    /// tensor), each step on the previous step's output (the chained mode of one case, without
+    /// crossing back to the caller between steps): what a Rust deployment's preprocessing
+    /// function does. Returns the last step's output; the error of the first step that fails,
+    /// prefixed with its index and op.
     pub fn run_chain(self, steps: &[Step], data: &[u8]) -> Result<Tensor> {
         let mut value: Option<Tensor> = None;
         for (index, step) in steps.iter().enumerate() {

@@ -1,7 +1,8 @@
 //! The Rust harness of the image preprocessing conformance suite.
 //!
 //! Step implementations in plain modules ([`decode`], [`resize_image`], [`resize_fir`],
-//! [`color`], [`geometry`], [`normalize`], [`layout`], [`model`]), dispatched by [`engine`];
+//! [`color`], [`geometry`], [`normalize`], [`layout`], [`model`]; the way back:
+//! [`tensor_input`], [`denormalize`], [`quantize`], [`encode`]), dispatched by [`engine`];
 //! [`bundle`], [`npy`] and [`protocol`] read bundles and speak the external-harness protocol,
 //! with [`safeio`]'s rules for files from strangers (checked names, bounded reads of regular
 //! files only, atomic writes); the first three come from the porter's crate
@@ -23,6 +24,10 @@ pub mod color;
 pub mod geometry;
 pub mod normalize;
 pub mod layout;
+pub mod tensor_input;
+pub mod denormalize;
+pub mod quantize;
+pub mod encode;
 pub mod engine;
 pub mod model;
 pub mod protocol;

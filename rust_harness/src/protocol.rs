@@ -2,9 +2,11 @@
 //! engine in `isolated` or `chained` mode, write `OUT/<case>/<index>_<op>.npy` for every step
 //! that produced an array and `OUT/harness.json` last.
 //!
-//! Isolated: step k takes the reference output of step k−1 (step 0 the encoded file).
+//! Isolated: step k takes the reference output of step k−1 (step 0 the input file: the encoded
+//! image for `decode`, the `.npy` bytes for `tensor`).
 //! Chained: each step takes this harness's previous output; after a step that produced nothing
-//! the rest are `skipped`. A negative vector (`expect: error`) runs its decode step only:
+//! the rest are `skipped`. A negative vector (`expect: error`) runs its first step (decode or
+//! tensor) only:
 //! `rejected` is the conforming answer. A panic inside a library is caught and reported as that
 //! step's `error`; a case whose bundle files are missing or corrupt gets a case-level `error`.
 //!
@@ -22,7 +24,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{json, Map, Value};
 
 use crate::bundle::{Bundle, Case};
-use crate::engine::{catching_panics, library_versions, Engine, StepInput, OPS};
+use crate::engine::{catching_panics, library_versions, Engine, StepInput, FILE_OPS, OPS};
 use crate::error::{HarnessError, Result};
 use crate::{npy, safeio};
 use crate::step::Step;
@@ -130,8 +132,10 @@ fn run_case(engine: Engine, bundle: &Bundle, case: &Case, mode: Mode, out: &Path
                     previous = Some(tensor);
                 }
                 Err(e) => {
-                    // Only a decode may reject its input; any other failure is an error.
-                    let status = if matches!(e, HarnessError::Rejected(_)) && op == "decode" { "rejected" } else { e.status() };
+                    // Only the step reading the input file (decode, tensor) may reject it; any
+                    // other failure is an error.
+                    let rejects = matches!(e, HarnessError::Rejected(_)) && FILE_OPS.contains(&op.as_str());
+                    let status = if rejects { "rejected" } else { e.status() };
                     record["status"] = status.into();
                     record["message"] = e.message().into();
                 }

@@ -94,7 +94,8 @@ fn describe(engine_name: &str, step_json: &str) -> PyResult<String> {
     Ok(engine(engine_name)?.describe(&step(step_json)?))
 }
 
-/// Runs one step: `value` is the encoded file (bytes) for decode, a numpy array otherwise.
+/// Runs one step: `value` is the input file's bytes for decode (encoded image) and tensor
+/// (`.npy`), a numpy array otherwise.
 /// Returns a new numpy array; raises UnsupportedStep, RejectedInput or StepFailed.
 #[pyfunction]
 fn run_step(py: Python<'_>, engine_name: &str, step_json: &str, value: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
@@ -111,7 +112,7 @@ fn run_step(py: Python<'_>, engine_name: &str, step_json: &str, value: &Bound<'_
     Ok(tensor_to_numpy(py, out))
 }
 
-/// Runs a whole pipeline (a JSON list of steps, the first a decode) on an encoded file inside
+/// Runs a whole pipeline (a JSON list of steps, the first a decode or a tensor) on the input file inside
 /// Rust, each step on the previous output; returns the last output. One call, one GIL release:
 /// what a Rust deployment's preprocessing costs without per-step crossings.
 #[pyfunction]

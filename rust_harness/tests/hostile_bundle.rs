@@ -174,7 +174,7 @@ fn a_bad_case_id_is_an_error_for_that_case_and_the_others_go_on() {
 fn output_paths_take_safe_ids_and_known_ops_only() {
     let out = Path::new("/tmp/out");
     assert_eq!(output_path(out, "case.1", 2, "resize").unwrap(), out.join("case.1/2_resize.npy"));
-    for (id, op) in [("..", "resize"), ("a/b", "resize"), ("ok", "../../x"), ("ok", "resize/x"), ("ok", "tensor")] {
+    for (id, op) in [("..", "resize"), ("a/b", "resize"), ("ok", "../../x"), ("ok", "resize/x"), ("ok", "sharpen")] {
         let e = output_path(out, id, 0, op).unwrap_err();
         assert!(matches!(e, HarnessError::Io(_)), "{e}");
     }
@@ -186,7 +186,7 @@ fn an_unsafe_op_or_pipeline_id_is_a_case_error_and_an_unknown_op_unsupported() {
     let root = dir.0.join("bundle");
     let mut manifest = write_bundle(&root, &["c1", "c2", "c3"]);
     manifest["pipelines"]["evil"] = json!({"id": "evil", "steps": [decode_json(), {"op": "../../pwned"}]});
-    manifest["pipelines"]["future"] = json!({"id": "future", "steps": [decode_json(), {"op": "denormalize"}]});
+    manifest["pipelines"]["future"] = json!({"id": "future", "steps": [decode_json(), {"op": "sharpen"}]});
     manifest["pipelines"]["a/b"] = json!({"id": "a/b", "steps": [decode_json()]});
     manifest["cases"][0]["pipeline"] = json!("evil");
     manifest["cases"][1]["pipeline"] = json!("future");
