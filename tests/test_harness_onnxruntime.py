@@ -309,7 +309,7 @@ def test_color_geometry_e2e_steps(bundle, harness, pipeline):
 def test_whole_bundle_runs_without_harness_errors(bundle):
     """Every step of every case, isolated mode (tests/harness_isolated.py, which also checks that
     run leaves its input alone and returns a writeable array): pass, fail or unsupported, never
-    an error; unsupported exactly for decode and the filters ONNX Resize lacks. ``-s`` prints
+    an error; unsupported exactly for decode, encode and the filters ONNX Resize lacks. ``-s`` prints
     the table (resize presets of other libraries included, as information)."""
     results, _ = run_isolated(bundle, OnnxRuntimeHarness(), [c for c in bundle.cases if c["expect"] == "ok"])
     print("\n" + summary(results, "onnxruntime harness, isolated, whole bundle"))
@@ -317,7 +317,7 @@ def test_whole_bundle_runs_without_harness_errors(bundle):
     assert not errors, "\n".join(errors[:10])
     unsupported = {(r.op, MANIFEST["pipelines"][r.pipeline]["steps"][r.index].get("filter"))
                    for r in results if r.verdict == "unsupported"}
-    assert unsupported == {("decode", None), ("resize", "box"), ("resize", "lanczos"),
+    assert unsupported == {("decode", None), ("encode", None), ("resize", "box"), ("resize", "lanczos"),
                            ("resize", "gaussian"), ("resize", "hamming"), ("resize", "area")}
 
 

@@ -147,28 +147,48 @@ def resize_target(step: dict[str, Any], height: int, width: int) -> tuple[int, i
     return (fixed, derived) if h_fixed else (derived, fixed)
 
 
-def load_tensor(data: bytes) -> np.ndarray:
-    """A tensor input's .npy bytes as an array, read the way a careful deployment reads one:
-    ``np.lib.format`` without pickle, the header's declared size checked against the bytes
-    before anything is allocated. Raises ValueError on anything else."""
+#: dtypes a tensor input may hold (the bundle format's; the reference reads the same)
+TENSOR_DTYPES = ("uint8", "uint16", "int16", "int32", "float16", "float32", "float64")
+#: the largest .npy header read (numpy's own default limit)
+NPY_HEADER_LIMIT = 10000
+
+
+def load_tensor(data: bytes, max_elements: int) -> np.ndarray:
+    """The array of ``.npy`` bytes, as the file holds it (axes, dtype; native byte order), read
+    the way a careful harness does: numpy's own header readers, a plain numeric dtype
+    (:data:`TENSOR_DTYPES`), at most ``max_elements`` elements and exactly the data size the header
+    declares, all checked before the data is read with ``read_array(allow_pickle=False)``.
+    Raises ``ValueError`` otherwise."""
     import io
     import math
 
-    fmt = np.lib.format
-    buf = io.BytesIO(data)
-    version = fmt.read_magic(buf)
-    read = {(1, 0): fmt.read_array_header_1_0, (2, 0): fmt.read_array_header_2_0}.get(version)
-    if read is None:
-        raise ValueError(f".npy version {version} (1.0 and 2.0 are read)")
-    shape, _fortran, dtype = read(buf)
-    if dtype.hasobject or dtype.names is not None:
-        raise ValueError(f"not a plain numeric .npy array: {dtype}")
-    need = math.prod(shape) * dtype.itemsize
-    if len(data) - buf.tell() != need:
-        raise ValueError(f".npy header declares {dtype}{list(shape)} ({need} bytes), the file "
-                         f"holds {len(data) - buf.tell()}")
-    buf.seek(0)
-    return fmt.read_array(buf, allow_pickle=False)
+    from numpy.lib import format as npy_format
+
+    data = bytes(data)
+    f = io.BytesIO(data)
+    version = npy_format.read_magic(f)
+    # 3.0 differs from 2.0 only by a UTF-8 header, which a plain numeric dtype never needs
+    if version == (1, 0):
+        shape, fortran, dtype = npy_format.read_array_header_1_0(f, max_header_size=NPY_HEADER_LIMIT)
+    elif version in ((2, 0), (3, 0)):
+        shape, fortran, dtype = npy_format.read_array_header_2_0(f, max_header_size=NPY_HEADER_LIMIT)
+    else:
+        raise ValueError(f".npy format version {version} (1.0, 2.0 and 3.0 are read)")
+    if dtype.hasobject or dtype.fields is not None or dtype.subdtype is not None \
+            or dtype.name not in TENSOR_DTYPES:
+        raise ValueError(f"tensor dtype {dtype.str!r} is not one of {', '.join(TENSOR_DTYPES)}")
+    if any(n < 0 for n in shape):
+        raise ValueError(f"bad .npy shape {shape!r}")
+    count = math.prod(shape)
+    if count > max_elements:
+        raise ValueError(f"the tensor holds {count:,} elements, over max_elements {max_elements:,}")
+    need, have = count * dtype.itemsize, len(data) - f.tell()
+    if have != need:
+        raise ValueError(f"the .npy header declares {dtype.name}{list(shape)} ({need:,} data bytes) "
+                         f"but the file holds {have:,}")
+    f.seek(0)
+    array = npy_format.read_array(f, allow_pickle=False, max_header_size=NPY_HEADER_LIMIT)
+    return np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("="))
 
 
 #: a tensor step's ``layout`` -> (rank, axes of (H, W, C) after a batch axis of 1 is dropped)

@@ -95,7 +95,97 @@ normalize — ``Cast(compute_dtype)``; scale_first: ``Mul(scale)`` (or ``Div(div
 
 layout — ``Gather(axis=2, reversed indices)`` for ``channel_order="reverse"``,
   ``Transpose(perm=[2, 0, 1])`` for chw, ``Unsqueeze(axes=[0])`` for the batch axis; ``Identity``
-  when there is nothing to do.
+  when there is nothing to do. Like colour's channel reversal, these ops move elements without
+  looking at them: any dtype (uint8/uint16 from ``quantize``, float16/32/64 from ``tensor``).
+
+The way back (a model's output tensor to pixels):
+
+tensor — the deployment reality is a model output already in memory, so reading the ``.npy``
+  file is not the graph's job (as decoding is not): :class:`GraphHarness` reads the bytes it
+  receives with numpy, strictly (:func:`read_npy`: ``np.lib.format`` header readers, a plain
+  numeric dtype, ``max_elements`` and the header's declared data size checked against the bytes
+  before ``read_array(allow_pickle=False)``), and the runtime then runs the graph on the array as
+  the file holds it: ``Squeeze(axes=[0])`` for a batch axis (nchw, nhwc; its length must be 1)
+  and ``Transpose(perm=[1, 2, 0])`` for channels first (nchw, chw); ``Identity`` for hwc. The
+  values are not touched (NaN, ±inf pass), the dtype is the file's. Unlike ``decode`` the step is
+  supported, so a chained run starts from the harness's own read of the file.
+
+denormalize — on a float tensor, every op one IEEE operation in ``compute_dtype`` (the input
+  ``Cast`` to it first; float64 is ``Cast(double)`` and double arithmetic), constants rounded
+  once from the knobs' float64 values to ``compute_dtype`` as the reference does; per-channel
+  constants broadcast over the last axis. ``mean_std``: ``Mul(std)`` -> ``Add(mean)`` ->
+  ``Div(scale)``. ``range``: ``Sub(a)`` -> ``Div(b − a)`` -> ``Mul(d − c)`` -> ``Add(c)``, with
+  b − a and d − c computed in ``compute_dtype`` when the graph is built. Every op is written
+  even when it is an identity (``Div(1)``, ``Add(0)``), so the graph is the formula.
+
+quantize — in ``compute_dtype`` (input ``Cast`` to it): ``clamp="before"``: ``Clip(0, max/scale)``
+  (the bound computed in ``compute_dtype``); ``Mul(scale)``; ``absolute``: ``Abs``;
+  ``clamp="after"``: ``Clip(0, max)``; then the rounding: ``half_even`` -> ``Round`` (ONNX Round
+  is half to even), ``floor`` -> ``Floor``, ``truncate`` -> nothing (every ``Cast`` below
+  truncates toward zero: measured), ``half_up`` -> f = ``Floor(y)``, ``Where(y − f >= 0.5, f + 1,
+  f)`` and ``half_away`` -> the same on ``Abs(y)`` times ``Sign(y)``. Not ``Floor(y + 0.5)``:
+  y + 0.5 rounds to the float type, so y = 0.5 − 2^-25 (float32) gives Floor(1.0) = 1 where half
+  up of y is 0 (the reference and Rust's ``f32::round`` compute it exactly). Clip propagates NaN
+  (measured, as ``np.clip``). The integer conversion, from the ``int_path`` and ``overflow``
+  knobs, as one would write it in a graph:
+
+  - ``int_path="int32"`` / ``"int64"``: ``Cast(int32)`` / ``Cast(int64)`` first: the knob says
+    "through a C conversion to that signed integer", which is what ONNX Runtime's Cast to a
+    signed integer is (table below: NaN, ±inf and values out of range become −2^(n−1) on x86-64,
+    exactly the reference's model). Then ``overflow="saturate"``: ``Clip(0, max)`` on the integer;
+    then ``Cast`` to uint8/uint16, which keeps the low bits (wrap, measured).
+  - ``int_path="exact"``: ``overflow="saturate"`` is ``Clip(0, max)`` in float before the Cast:
+    exact for every finite value and ±inf; NaN passes the Clip and the Cast makes it 0, which is
+    the reference's NaN -> 0. ``overflow="wrap"`` (no preset uses it) has no clean expression (a
+    value's low bits for |v| >= 2^31 would need a float ``Mod`` before the Cast): the Cast runs
+    as it is, so |v| >= 2^31 and ±inf give ONNX Runtime's 0 where the reference keeps v mod 2^bits
+    (±inf: 0 in both).
+
+  With these, every QUANTIZE_PRESETS entry is bit-exact on ONNX Runtime 1.31.1 (x86-64), NaN,
+  ±inf and 3e9 included (tests/test_onnx_way_back.py). Two measured ONNX Runtime 1.31.1
+  behaviours remain, both with ``int_path="int64"`` (no preset; torchvision's ``.byte()`` on a
+  float64 tensor is int64 + wrap):
+
+  - ``overflow="wrap"``: ONNX Runtime fuses ``Cast(int64) -> Cast(uint8/uint16)`` into one Cast
+    from the float, even with graph optimisations disabled, and that Cast goes through int32:
+    a rounded value outside [−2^31, 2^31) gives 0 where the reference keeps its low bits (for
+    float32 -> uint8 they are 0 anyway: float32 values >= 2^31 are multiples of 256).
+  - ``overflow="saturate"``: the int64 ``Clip`` (and ``Max``/``Min``) returns the lower bound for
+    values in [2^31, 2^32) — an emulated 64-bit compare that reads the low 32 bits as signed —
+    except for the scalar tail element of an odd-length tensor: 0 where the reference gives max.
+
+  The ONNX spec leaves out-of-range conversions undefined: on another CPU or runtime the same
+  graph gives that runtime's values, which the score shows. tract 0.23.9 (measured): its Cast float -> int32 is Rust's ``as``
+  (saturating, NaN -> 0), so on the int32 paths a rounded value >= 2^31 or +inf becomes max
+  where the reference (and ONNX Runtime) give 0; its ``Round`` has no float64 kernel, so a
+  ``half_even`` quantize in float64 is unsupported there ("RoundHalfToEven does not support
+  F64"); everything else of the way back is bit-exact in tract too.
+
+  ONNX Runtime 1.31.1 Cast, measured on x86-64 (onnx Cast-19; its ``saturate`` attribute applies
+  only to float8 targets, so it is not set). Sources float16/float32/float64, each value
+  repeated in a long tensor so vectorised paths are covered too:
+
+  ================================  ==========================  ==========================
+  value                             -> uint8 / uint16           -> int32 (int64)
+  ================================  ==========================  ==========================
+  fractions 0.4, 0.6, 1.5, 254.7    truncated: 0, 0, 1, 254      truncated
+  −0.3, −0.7                        0 (toward zero)              0
+  −1, −1.5, −255, −256              255, 255, 1, 0 (uint16:      −1, −1, −255, −256
+                                    65535, 65535, 65281, 65280)
+  256, 257.3, 65536, 65537          0, 1, 0, 1 (uint16: 256,     exact
+                                    257, 0, 1)
+  2^31 − 128                        128 (uint16 65408)           exact
+  >= 2^31, <= −2^31 − 1, ±inf, NaN  0                            −2^31 (int64: −2^63 from
+                                                                 2^63, ±inf, NaN)
+  ================================  ==========================  ==========================
+
+  That is: float -> uint8/uint16 is a truncating conversion to int32 (the "integer indefinite"
+  −2^31 for NaN, ±inf and values outside [−2^31, 2^31)) keeping the low 8/16 bits — float64
+  included (2^31 + 1 -> 0, not 1: through int32, not int64). Integer -> uint8/uint16 keeps the
+  low bits. It is the reference's ``int_path="int32", overflow="wrap", rounding="truncate"``.
+
+encode — unsupported: ONNX has no image encoder (write the file with the library that reads
+  the tensor: cv2.imwrite / PIL Image.save).
 """
 
 from __future__ import annotations
@@ -107,7 +197,7 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
-from .base import Harness, Unsupported, crop_padding, resize_target
+from .base import TENSOR_DTYPES, Harness, Unsupported, crop_padding, load_tensor, resize_target
 
 # Resize-19 (ONNX 1.14+) has antialias, keep_aspect_ratio_policy, axes and half_pixel_symmetric;
 # Pad-19 has edge/reflect with an axes input; every other op used here is unchanged since.
@@ -158,7 +248,15 @@ YCBCR_OFFSET = np.array([0.0, 128.0, 128.0])
 ROUNDING_RULES = ("half_up", "half_even", "half_away", "truncate")
 # ONNX Runtime 1.31 registers no uint16 Pad kernel; int32 holds every uint16 value exactly.
 PAD_CARRIER = {np.dtype(np.uint16): np.dtype(np.int32), np.dtype(np.int16): np.dtype(np.int32)}
-OPS = ("decode", "resize", "crop", "pad", "letterbox", "color", "normalize", "layout")
+OPS = ("decode", "resize", "crop", "pad", "letterbox", "color", "normalize", "layout", "tensor",
+       "denormalize", "quantize", "encode")
+ENCODE_UNSUPPORTED = ("ONNX has no image encoder; write the file with the library that reads the "
+                      "tensor (cv2.imwrite / PIL Image.save)")
+# The tensor step: the axes of (H, W, C) in the array after the batch axis (of length 1) is
+# squeezed (the dtypes a .npy input may hold are base.TENSOR_DTYPES).
+TENSOR_LAYOUTS = {"nchw": (4, (1, 2, 0)), "chw": (3, (1, 2, 0)), "nhwc": (4, None), "hwc": (3, None)}
+QUANTIZE_MAX = {"uint8": 255, "uint16": 65535}
+QUANTIZE_ROUNDING = ("half_even", "half_up", "half_away", "truncate", "floor")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -282,6 +380,8 @@ def check_step(step: dict[str, Any]) -> str | None:
     if op == "decode":
         return ("ONNX has no image decoder op in the default domain; decode with a library and "
                 "feed the array to the graph")
+    if op == "encode":
+        return ENCODE_UNSUPPORTED
     if op == "resize":
         if step.get("filter") in RESIZE_UNSUPPORTED:
             return RESIZE_UNSUPPORTED[step["filter"]]
@@ -363,6 +463,38 @@ def describe_step(step: dict[str, Any]) -> str:
         if step["batch"]:
             parts.append("Unsqueeze(axes=[0])")
         return " -> ".join(parts) or "Identity"
+    if op == "tensor":
+        rank, perm = TENSOR_LAYOUTS[step["layout"]]
+        parts = (["Squeeze(axes=[0])"] if rank == 4 else []) + (["Transpose(perm=[1, 2, 0])"] if perm else [])
+        return ("numpy np.lib.format.read_array(allow_pickle=False) after header checks, then "
+                + (" -> ".join(parts) or "Identity"))
+    if op == "denormalize":
+        ct = step["compute_dtype"]
+        if step["mode"] == "mean_std":
+            seq = "Mul(std) -> Add(mean) -> Div(scale)"
+        else:
+            seq = "Sub(a) -> Div(b - a) -> Mul(d - c) -> Add(c)"
+        return f"Cast({ct}) -> {seq} in {ct}"
+    if op == "quantize":
+        ct, parts = step["compute_dtype"], []
+        if step["clamp"] == "before":
+            parts.append("Clip(0, max/scale)")
+        parts.append("Mul(scale)")
+        if step["absolute"]:
+            parts.append("Abs")
+        if step["clamp"] == "after":
+            parts.append("Clip(0, max)")
+        rnd = {"half_even": "Round", "floor": "Floor", "truncate": None,
+               "half_up": "Where(y - Floor(y) >= 0.5, Floor(y) + 1, Floor(y))",
+               "half_away": "Sign(y) * half_up(Abs(y))"}[step["rounding"]]
+        if rnd:
+            parts.append(rnd)
+        if step["int_path"] in ("int32", "int64"):
+            parts.append(f"Cast({step['int_path']})")
+        if step["overflow"] == "saturate":
+            parts.append("Clip(0, max)")
+        parts.append(f"Cast({step['dtype']})")
+        return f"Cast({ct}) -> " + " -> ".join(parts)
     return op
 
 
@@ -678,8 +810,127 @@ def _layout(g: _Graph, step: dict, shape: tuple, dtype: np.dtype):
     return y, name, out_shape, dtype
 
 
+def _tensor(g: _Graph, step: dict, shape: tuple, dtype: np.dtype):
+    """Squeeze the batch axis, Transpose to (H, W, C) (module docstring, tensor). ``shape`` is
+    the array as the file holds it."""
+    layout = step["layout"]
+    if layout not in TENSOR_LAYOUTS:
+        raise ValueError(f"unknown tensor layout {layout!r}")
+    if dtype.name not in TENSOR_DTYPES:
+        raise ValueError(f"tensor dtype {dtype.name} is not one of {', '.join(TENSOR_DTYPES)}")
+    rank, perm = TENSOR_LAYOUTS[layout]
+    if len(shape) != rank:
+        raise ValueError(f"tensor layout {layout!r} reads a rank-{rank} array, got shape {list(shape)}")
+    y, dims = INPUT, list(shape)
+    if rank == 4:
+        if shape[0] != 1:
+            raise ValueError(f"the batch axis holds {shape[0]} images; a case is one image (batch 1)")
+        y = g.op("Squeeze", y, g.const("batch_axis", [0], np.int64), hint="drop_batch")
+        dims = dims[1:]
+    if perm is not None:
+        y = g.op("Transpose", y, hint="to_hwc", perm=list(perm))
+        dims = [dims[a] for a in perm]
+    h, w, c = dims
+    if not (1 <= c <= 4) or h < 1 or w < 1:
+        raise ValueError(f"layout {layout!r} reads (H, W, C) = {dims}: C must be 1..4 and H, W at "
+                         "least 1 (is the layout right?)")
+    name = f"tensor_{layout}_{'x'.join(str(d) for d in shape)}_to_{h}x{w}x{c}"
+    return y, name, (h, w, c), dtype
+
+
+def _float_input(g: _Graph, op: str, dtype: np.dtype, ct: np.dtype) -> str:
+    if dtype.kind != "f":
+        raise ValueError(f"{op} takes a float tensor, got {dtype.name}")
+    return INPUT if dtype == ct else _cast(g, INPUT, ct, hint="to_" + ct.name)
+
+
+def _denormalize(g: _Graph, step: dict, shape: tuple, dtype: np.dtype):
+    """Mul/Add/Div or Sub/Div/Mul/Add in compute_dtype (module docstring, denormalize)."""
+    h, w, c = _check_image(shape, "denormalize")
+    ct = np.dtype(step["compute_dtype"])
+    if ct not in (np.float32, np.float64):
+        raise ValueError(f"unknown denormalize compute_dtype {ct.name}")
+    x = _float_input(g, "denormalize", dtype, ct)
+    mode = step["mode"]
+    if mode == "mean_std":
+        y = g.op("Mul", x, g.const("std", _per_channel(step["std"], c, "std"), ct), hint="times_std")
+        y = g.op("Add", y, g.const("mean", _per_channel(step["mean"], c, "mean"), ct), hint="plus_mean")
+        y = g.op("Div", y, g.const("scale", float(step["scale"]), ct), hint="over_scale")
+    elif mode == "range":
+        a, b = (ct.type(v) for v in step["from_range"])
+        lo, hi = (ct.type(v) for v in step["to_range"])
+        y = g.op("Sub", x, g.const("from_lo", a, ct), hint="minus_from_lo")
+        y = g.op("Div", y, g.const("from_span", b - a, ct), hint="over_from_span")
+        y = g.op("Mul", y, g.const("to_span", hi - lo, ct), hint="times_to_span")
+        y = g.op("Add", y, g.const("to_lo", lo, ct), hint="plus_to_lo")
+    else:
+        raise ValueError(f"unknown denormalize mode {mode!r}")
+    return y, f"denormalize_{mode}_{ct.name}", (h, w, c), ct
+
+
+def _half_up_exact(g: _Graph, y: str, ct: np.dtype, hint: str) -> str:
+    """floor(y + 1/2) without rounding y + 1/2: f = Floor(y), Where(y − f >= 0.5, f + 1, f)."""
+    f = g.op("Floor", y, hint=f"{hint}_floor")
+    frac = g.op("Sub", y, f, hint=f"{hint}_fraction")
+    up = g.op("GreaterOrEqual", frac, g.const(f"{hint}_half", 0.5, ct), hint=f"{hint}_rounds_up")
+    f1 = g.op("Add", f, g.const(f"{hint}_one", 1.0, ct), hint=f"{hint}_floor_plus_one")
+    return g.op("Where", up, f1, f, hint=f"{hint}_rounded")
+
+
+def _quantize(g: _Graph, step: dict, shape: tuple, dtype: np.dtype):
+    """Clip, Mul, Abs, Clip, rounding, Cast chain (module docstring, quantize)."""
+    h, w, c = _check_image(shape, "quantize")
+    ct = np.dtype(step["compute_dtype"])
+    if ct not in (np.float32, np.float64):
+        raise ValueError(f"unknown quantize compute_dtype {ct.name}")
+    if step["dtype"] not in QUANTIZE_MAX:
+        raise ValueError(f"quantize writes uint8 or uint16, not {step['dtype']!r}")
+    out_dtype, top = np.dtype(step["dtype"]), QUANTIZE_MAX[step["dtype"]]
+    clamp, rounding = step["clamp"], step["rounding"]
+    overflow, int_path = step["overflow"], step["int_path"]
+    for knob, value, known in (("clamp", clamp, ("before", "after", "none")),
+                               ("rounding", rounding, QUANTIZE_ROUNDING),
+                               ("overflow", overflow, ("saturate", "wrap")),
+                               ("int_path", int_path, ("exact", "int32", "int64"))):
+        if value not in known:
+            raise ValueError(f"unknown quantize {knob} {value!r}")
+    scale = ct.type(step["scale"])
+    y = _float_input(g, "quantize", dtype, ct)
+    if clamp == "before":
+        y = g.op("Clip", y, g.const("before_lo", 0.0, ct), g.const("before_hi", ct.type(top) / scale, ct),
+                 hint="clamp_before")
+    y = g.op("Mul", y, g.const("scale", scale, ct), hint="scaled")
+    if step["absolute"]:
+        y = g.op("Abs", y, hint="absolute")
+    if clamp == "after":
+        y = g.op("Clip", y, g.const("after_lo", 0.0, ct), g.const("after_hi", float(top), ct),
+                 hint="clamp_after")
+    if rounding == "half_even":
+        y = g.op("Round", y, hint="round_half_even")
+    elif rounding == "floor":
+        y = g.op("Floor", y, hint="round_floor")
+    elif rounding == "half_up":
+        y = _half_up_exact(g, y, ct, "half_up")
+    elif rounding == "half_away":
+        magnitude = _half_up_exact(g, g.op("Abs", y, hint="magnitude"), ct, "half_away")
+        y = g.op("Mul", g.op("Sign", y, hint="sign"), magnitude, hint="round_half_away")
+    # truncate: nothing, the Cast below truncates toward zero
+    carrier = ct
+    if int_path != "exact":
+        carrier = np.dtype(np.int32 if int_path == "int32" else np.int64)
+        y = _cast(g, y, carrier, hint="to_" + carrier.name)
+    if overflow == "saturate":
+        y = g.op("Clip", y, g.const("saturate_lo", 0, carrier), g.const("saturate_hi", top, carrier),
+                 hint="saturate")
+    y = _cast(g, y, out_dtype, hint="to_" + out_dtype.name)
+    name = "_".join(["quantize", ct.name, "to", out_dtype.name, f"clamp_{clamp}", rounding, int_path,
+                     overflow] + (["absolute"] if step["absolute"] else []))
+    return y, name, (h, w, c), out_dtype
+
+
 BUILDERS = {"resize": _resize, "crop": _crop, "pad": _pad, "letterbox": _letterbox, "color": _color,
-            "normalize": _normalize, "layout": _layout}
+            "normalize": _normalize, "layout": _layout, "tensor": _tensor,
+            "denormalize": _denormalize, "quantize": _quantize}
 
 
 def build_step_graph(step: dict[str, Any], shape: tuple, dtype: np.dtype) -> onnx.ModelProto:
@@ -699,13 +950,15 @@ def build_step_graph(step: dict[str, Any], shape: tuple, dtype: np.dtype) -> onn
 
 
 __all__ = ["INPUT", "OPSET", "OUTPUT", "build_step_graph", "check_step", "describe_step",
-           "resize_attributes"]
+           "read_npy", "resize_attributes"]
 
 
 class GraphHarness(Harness):
     """A harness that runs each step as the graph :func:`build_step_graph` makes (ONNX Runtime,
     tract): subclasses set ``runtime`` (the name in ``describe``) and implement
-    :meth:`execute` (serialized graph + contiguous input -> output)."""
+    :meth:`execute` (serialized graph + contiguous input -> output). A ``tensor`` step receives
+    the ``.npy`` file's bytes: :meth:`run` reads them with :func:`read_npy` and the runtime gets
+    the array, so every runtime runs the same graph on the same array."""
 
     runtime = ""
 
@@ -719,6 +972,12 @@ class GraphHarness(Harness):
         reason = check_step(step)
         if reason is not None:
             raise Unsupported(reason)
+        if step.get("op") == "tensor":
+            # the .npy bytes stand for a model output in memory: numpy reads them (read_npy),
+            # the graph rearranges the axes (module docstring, tensor)
+            if not isinstance(value, (bytes, bytearray, memoryview)):
+                raise TypeError(f"the tensor step needs the bytes of a .npy file, got {type(value).__name__}")
+            value = load_tensor(value, int(step["max_elements"]))
         if not isinstance(value, np.ndarray):
             raise TypeError(f"the {step.get('op')} step needs an array, got {type(value).__name__}")
         array = np.ascontiguousarray(value)

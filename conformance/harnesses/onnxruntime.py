@@ -14,6 +14,13 @@ fraction within 1e-6 of 0.5 as a tie, which moves a nearest pixel where exact x 
 linear/cubic are within 1 LSB of the ONNX spec's tap window, while ``onnx.reference`` 1.23 (and so
 the reference's ``window="onnx_reference"``) places the window one pixel left when x is an ulp
 above an integer.
+
+The way back (tensor, denormalize, quantize; tests/test_onnx_way_back.py): ONNX Runtime's Cast
+from float16/32/64 to uint8/uint16 truncates toward zero through int32 (NaN, ±inf and values
+outside [−2^31, 2^31) give the "integer indefinite", whose low bits are 0) and keeps the low
+bits: the reference's ``int_path="int32", overflow="wrap"``. The full table and how the quantize
+knobs map onto Casts and Clips are in :mod:`.onnx_graphs`; every QUANTIZE_PRESETS entry and both
+DENORMALIZE_PRESETS entries are bit-exact against the reference.
 """
 
 from __future__ import annotations
@@ -60,6 +67,12 @@ class OnnxRuntimeHarness(GraphHarness):
             "normalize": "Cast, Mul/Div, Sub, Div, Cast (scale_dtype=float64 via Cast(double); fused "
                          "as Mul(mean, k), Mul(std, k))",
             "layout": "Gather, Transpose, Unsqueeze",
+            "tensor": "numpy reads the .npy (strict header checks, allow_pickle=False); Squeeze "
+                      "+ Transpose to HWC",
+            "denormalize": "Mul/Add/Div (mean_std) or Sub/Div/Mul/Add (range) in compute_dtype",
+            "quantize": "Clip, Mul, Abs, Clip, Round/Floor/exact half-up Where, Cast(int32|int64) "
+                        "per int_path, Clip to saturate, Cast (truncates; wraps out of range)",
+            "encode": "unsupported: ONNX has no image encoder",
         }
 
     def execute(self, graph: bytes, array: np.ndarray) -> np.ndarray:

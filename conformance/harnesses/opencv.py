@@ -555,7 +555,7 @@ def _layout(step: dict[str, Any], image: np.ndarray) -> np.ndarray:
 def _tensor(step: dict[str, Any], data: bytes) -> np.ndarray:
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise TypeError("tensor needs the .npy file's bytes")
-    array = load_tensor(bytes(data))
+    array = load_tensor(bytes(data), step["max_elements"])
     if step["layout"] == "nchw" and array.dtype == np.float32 and array.ndim == 4 and array.shape[0] == 1 \
             and array.size <= step["max_elements"]:
         return _hwc(cv2.dnn.imagesFromBlob(array)[0])

@@ -250,7 +250,7 @@ class PillowHarness(Harness):
         if op == "tensor":
             if not isinstance(value, (bytes, bytearray, memoryview)):
                 raise TypeError("tensor needs the .npy file's bytes")
-            return tensor_hwc(load_tensor(bytes(value)), step["layout"], step["max_elements"])
+            return tensor_hwc(load_tensor(bytes(value), step["max_elements"]), step["layout"], step["max_elements"])
         image = np.ascontiguousarray(value)
         if op == "denormalize":
             return _denormalize(step, image)

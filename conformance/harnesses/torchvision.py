@@ -313,7 +313,7 @@ class _TorchvisionBase(Harness):
         if op == "tensor":
             if not isinstance(value, (bytes, bytearray, memoryview)):
                 raise TypeError("tensor needs the .npy file's bytes")
-            t = torch.from_numpy(load_tensor(bytes(value)).copy())
+            t = torch.from_numpy(load_tensor(bytes(value), step["max_elements"]).copy())
             return tensor_hwc(t.numpy(), step["layout"], step["max_elements"])
         image = np.ascontiguousarray(value)
         if op == "normalize":
