@@ -96,3 +96,18 @@ def test_bgr_saved_as_rgb_is_named():
     written_as_rgb = ref[2]  # the BGR array handed to PIL Image.save: the file holds BGR
     e = explain_step(p, 3, ref[2], np.ascontiguousarray(written_as_rgb), tolerance=0, budget_seconds=10)
     assert e.hypotheses[0].to_json()["transform"] == "saved_channel_order", e.hypotheses[0].label()
+
+
+def test_codeformer_mistake_is_named_from_the_pixels_alone(codeformer):
+    """A user who has only the deployed pixels (the last step's output) gets the same answer:
+    the quantize input had skipped the (x + 1) / 2, reproduced to 0 levels."""
+    deploy = pipeline_from_dict({"id": "d", "steps": [
+        {"op": "tensor"}, {"op": "denormalize", "preset": "basicsr.tensor2img", "from_range": [0, 1]},
+        {"op": "quantize", "preset": "basicsr.tensor2img"}]})
+    np.save(codeformer / "deployed.npy", run_pipeline(deploy, _symmetric())[-1])
+    r = CliRunner().invoke(cli, ["explain", "--pipeline", str(codeformer / "train.toml"), "--input",
+                                 str(codeformer / "stage2_output.npy"), "--output",
+                                 str(codeformer / "deployed.npy"), "--json"])
+    assert r.exit_code == 0, r.output
+    best = json.loads(r.output)["hypotheses"][0]
+    assert best["transform"] == "range_back" and best["max_abs"] == 0, best

@@ -329,6 +329,12 @@ def range_back(ctx: StepContext) -> list[Candidate]:
     (CodeFormer's stage-2 images); or a [0, 1] output stretched as if [-1, 1]; or a
     normalised output whose denormalisation was skipped."""
     step = ctx.step
+    if isinstance(step, Quantize) and isinstance(ctx.value, np.ndarray) and ctx.value.dtype.kind == "f":
+        # seen at the pixels: the quantize input was mapped onto [0, 1] on one side only
+        return [Candidate("transform", step, transform="range_back", input_kind="symmetric",
+                          detail="a [-1, 1] output quantized as if [0, 1] (its (x + 1) / 2 skipped)"),
+                Candidate("transform", step, transform="range_back", input_kind="unit",
+                          detail="a [0, 1] output mapped as if [-1, 1] before quantizing")]
     if not isinstance(step, Denormalize):
         return []
     if step.mode == "mean_std":

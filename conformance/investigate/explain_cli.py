@@ -6,8 +6,9 @@ Two forms:
   every failing and xfail step of a run (``conformance run`` output), one line each;
 - ``conformance explain --pipeline P.toml --input IMAGE --output OBSERVED.npy [--step N]``: one
   step of your own pipeline on your own arrays. N defaults to the last step; the steps before it
-  run in the reference. IMAGE is the encoded file when the pipeline starts with ``decode``, else
-  an (H, W, C) ``.npy`` array.
+  run in the reference. IMAGE is the encoded file when the pipeline starts with ``decode``, the
+  model's output tensor (``.npy``, read by the ``tensor`` step) when it starts with ``tensor``,
+  else an (H, W, C) ``.npy`` array.
 
 ``--json`` prints the JSON (``{"hypotheses": [...], "explained": bool, ...}``). Bad input (an
 array of the wrong shape or dtype, a step out of range, a results directory of another bundle)
@@ -45,7 +46,8 @@ DETAILED_STEPS = 3
 @click.option("--pipeline", "pipeline_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Your pipeline file (TOML or JSON, one pipeline).")
 @click.option("--input", "input_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="With --pipeline: the encoded image (or an .npy array if the pipeline has no decode).")
+              help="With --pipeline: the encoded image, or the .npy model output of a pipeline that "
+                   "starts with tensor (or an (H, W, C) .npy array if it has neither).")
 @click.option("--output", "observed_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="With --pipeline: the observed output of the step, as .npy.")
 @click.option("--step", "step_index", type=int, help="With --pipeline: the step index (default: the last).")
@@ -135,7 +137,7 @@ def _explain_arrays(pipeline_file: Path, input_file: Path, observed_file: Path, 
     from ..errors import ConformanceError
     from ..reference.pipeline import run_step
     from ..safeio import UnsafeData, read_limited
-    from ..spec import Decode, load_one_pipeline
+    from ..spec import Decode, Tensor, load_one_pipeline
     from .explain import ExplainError, explain_step
 
     pipeline = load_one_pipeline(pipeline_file, command="explain")
@@ -145,7 +147,7 @@ def _explain_arrays(pipeline_file: Path, input_file: Path, observed_file: Path, 
         raise ExplainError(f"{pipeline_file}: step {index} is out of range (pipeline {pipeline.id} has "
                            f"{n} step{'s' if n != 1 else ''}: 0..{n - 1})")
     value: Any
-    if isinstance(pipeline.steps[0], Decode):
+    if isinstance(pipeline.steps[0], (Decode, Tensor)):  # the file itself: encoded, or a .npy tensor
         try:
             value = read_limited(input_file, max_input_mb << 20)
         except UnsafeData as e:

@@ -145,9 +145,14 @@ class Search:
 
 
 def _convert_input(value: Any, kind: str) -> Any:
-    """The step input as a candidate's ``input_kind`` asks: float32, or rounded and clamped uint8."""
+    """The step input as a candidate's ``input_kind`` asks: float32; rounded and clamped uint8;
+    ``symmetric`` (2x − 1: a [0, 1] input as the [-1, 1] tensor it was mapped from) or ``unit``
+    ((x + 1) / 2), for a float input."""
     if kind == "given" or not isinstance(value, np.ndarray):
         return value
     if kind == "float32":
         return value.astype(np.float32)
+    if kind in ("symmetric", "unit"):  # the way back: the range map before this step undone / done twice
+        one, two = value.dtype.type(1), value.dtype.type(2)
+        return value * two - one if kind == "symmetric" else (value + one) / two
     return np.clip(np.floor(value.astype(np.float64) + 0.5), 0, 255).astype(np.uint8)
