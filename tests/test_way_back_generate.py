@@ -108,3 +108,16 @@ def test_default_bundle_records_its_tensors():
     assert {c["pipeline"].split("__")[0] for c in back} >= {"back.basicsr.png", "back.basicsr.jpeg_q90",
                                                               "back.imagenet.to_pil_image", "back.uint16.png"}
     assert json.dumps(b.manifest)  # NaN never reaches the JSON
+
+
+def test_expectations_select_tensor_inputs_by_their_header(tmp_path):
+    from conformance.expectations import Expectations
+
+    (tmp_path / "e.toml").write_text('[[expected_failure]]\nharness = "opencv"\nop = "quantize"\n'
+                                     'header = {format = "npy", dtype = "float16", nan = 0}\n'
+                                     'reason = "a half-precision output"\n')
+    e = Expectations.load([tmp_path / "e.toml"])
+    b = Bundle("vectors/default", validate_schema=False)
+    hits = {c["input"] for c in b.cases if c["pipeline"].startswith("back.")
+            and e.matching("expected_failure", "opencv", "isolated", c, 1, "quantize", bundle=b)}
+    assert hits == {"tensor.photo.unit.f16.chw"}
