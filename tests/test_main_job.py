@@ -159,3 +159,26 @@ def test_strict_score_of_the_main_job_passes(scores):
     from conformance.score import BAD_VERDICTS
 
     assert not any(scores.counts()[v] for v in BAD_VERDICTS)
+
+
+# The way back: the quantize preset that describes each library's own float -> pixel rule passes
+# on every corpus tensor (NaN, ±inf and the values beyond int32 included), in isolated mode.
+OWN_WAY_BACK = {"opencv": ("opencv.convert_scale_abs",), "pillow": ("pillow.f_to_l",),
+                "torchvision-pil": ("torchvision.to_pil_image",),
+                "torchvision-tensor": ("torchvision.to_dtype",), "torchvision-float": ("torchvision.to_dtype",),
+                "rust-image": ("rust.as_u8", "rust.round_as_u8"), "rust-fir": ("rust.as_u8", "rust.round_as_u8"),
+                "rust-cli": ("rust.as_u8", "rust.round_as_u8"),
+                "onnxruntime": ("basicsr.tensor2img", "torchvision.to_pil_image", "torchvision.to_dtype",
+                                "numpy.clip_astype", "numpy.astype", "opencv.convert_scale_abs",
+                                "rust.as_u8", "rust.round_as_u8", "pillow.f_to_l")}
+
+
+def test_each_library_passes_its_own_way_back(scores):
+    for harness, presets in OWN_WAY_BACK.items():
+        own = [c for c in scores.cases if c.harness == harness and c.mode == "isolated"
+               and c.pipeline in {f"back.quantize.{p}" for p in presets}]
+        assert len(own) == 3 * len(presets), (harness, len(own))  # 3 [0, 1] tensors per preset
+        assert all(c.verdict == "pass" for c in own), [c.case for c in own if c.verdict != "pass"]
+    # every way-back step of every harness is pass, unsupported (with its reason) or a known one
+    back = [s.verdict for c in scores.cases if c.pipeline.startswith("back.") for s in c.steps]
+    assert back and set(back) <= {"pass", "xfail", "unsupported", "skipped"}, collections.Counter(back)
