@@ -143,8 +143,12 @@ class TractHarness(GraphHarness):
 
     def capabilities(self) -> dict[str, str]:
         return {"decode": "unsupported: ONNX has no image decoder op in the default domain",
-                "*": "the ONNX Runtime harness's graphs (Resize-19, Slice, Pad, Gather, ...), "
-                     "run by tract; a graph tract rejects is unsupported with its message"}
+                "encode": "unsupported: ONNX has no image encoder",
+                "quantize": "the ONNX graph; tract's float -> int32 Cast saturates (+inf gives 255), "
+                            "its Round has no float64 kernel",
+                "*": "the ONNX Runtime harness's graphs (Resize-19, Slice, Pad, Gather, ...; the "
+                     "tensor step reads the .npy in numpy first), run by tract; a graph tract "
+                     "rejects is unsupported with its message"}
 
     def execute(self, graph: bytes, array: np.ndarray) -> np.ndarray:
         try:
