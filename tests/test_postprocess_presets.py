@@ -352,3 +352,12 @@ def test_encode_refuses_what_the_format_cannot_hold():
         run_step(make_step({"op": "encode", "format": "jpeg"}), np.zeros((4, 4, 3), np.uint16))
     with pytest.raises(SpecError, match="channels"):
         run_step(make_step({"op": "encode", "format": "jpeg"}), np.zeros((4, 4, 4), np.uint8))
+
+
+def test_pillow_fromarray_refuses_float_colour_and_reads_float_gray_as_mode_f():
+    """Why the pillow harness quantizes band by band through mode F (docs/way-back.md)."""
+    from PIL import Image
+    with pytest.raises(TypeError, match="Cannot handle this data type"):
+        Image.fromarray(np.zeros((2, 2, 3), np.float32))
+    assert Image.fromarray(np.zeros((2, 2), np.float32)).mode == "F"
+    assert Image.fromarray(np.zeros((2, 2), np.float64)).mode == "F"
