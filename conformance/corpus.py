@@ -7,7 +7,8 @@ losslessly and reduced with an integer box filter, no library resampling).
 
 Tags say what an input is for, so pipelines can pick inputs: ``png``, ``rgb8`` (8-bit RGB, fit for
 every resize/colour pipeline), ``photo``, ``synthetic``, ``variant`` (a PNG colour type / depth /
-interlace variant), ``small`` (both sides <= 48: upscaling inputs), ``exif`` (eXIf orientation), ``alpha``, ``16bit``, ``gray``, ``negative``.
+interlace variant), ``small`` (both sides <= 48: upscaling inputs), ``exif`` (eXIf orientation), ``orientation_text``
+(an orientation only Pillow reads: text chunk or XMP), ``alpha``, ``16bit``, ``gray``, ``negative``.
 
 JPEG inputs (:func:`jpeg_inputs`, negatives in :func:`negative_inputs`) are written by Pillow and
 OpenCV with pinned parameters plus byte-level edits (``conformance/encoders/jpeg.py``); their
@@ -165,6 +166,18 @@ def png_variants() -> list[InputFile]:
         items.append(InputFile(id=f"png.exif{orientation}.6x10", data=data, media_type=PNG,
                                description=f"RGB with eXIf orientation {orientation}", origin="corpus",
                                tags=("png", "exif", "rgb8")))
+    # the orientation where only Pillow's getexif reads it (ImageMagick's raw profile text chunk,
+    # XMP in an iTXt after IDAT): ImageOps.exif_transpose rotates, OpenCV and libpng do not
+    plain = png_encoder.encode_png(g, colour_type=2, bit_depth=8)
+    for name, data, desc in (
+            ("png.rawprofile6.6x10", png_encoder.with_chunks(plain, [png_encoder.ztxt_chunk(
+                "Raw profile type exif", png_encoder.raw_profile_exif(6))]),
+             "orientation 6 only in ImageMagick's zTXt 'Raw profile type exif'"),
+            ("png.xmp8.6x10", png_encoder.with_chunks(plain, after_idat=[png_encoder.itxt_chunk(
+                "XML:com.adobe.xmp", png_encoder.xmp_packet(8))]),
+             "orientation 8 only in XMP (iTXt after IDAT)")):
+        items.append(InputFile(id=name, data=data, media_type=PNG, description=desc, origin="corpus",
+                               tags=("png", "exif", "rgb8", "orientation_text")))
     # more zlib data than the header needs: libpng warns "Too much image data" and Pillow and
     # OpenCV both decode the 16x16 image; a decoder must stop inflating at what it needs
     data = png_encoder.zip_bomb_png(16, 16, 8 << 20)

@@ -59,6 +59,10 @@ JPEG_KNOB_TAGS = ("jpeg_knobs",)
 JPEG_SMALL_PIXELS = 75 * 112
 
 END_TO_END = [
+    ("decode.pillow.exif_transpose",
+     "PIL.Image.open + ImageOps.exif_transpose + convert('RGB') (transformers' load_image): the "
+     "orientation from EXIF, ImageMagick's raw profile text or XMP",
+     [{"op": "decode", "preset": "pillow", "orientation": "apply"}]),
     ("e2e.torchvision.bilinear_s40.center32.imagenet.chw",
      "torchvision: Resize(40) (antialiased bilinear), CenterCrop(32), ToTensor, Normalize(ImageNet)",
      [RGB_DECODE, {"op": "resize", "preset": "pillow.bilinear", "shorter_side": 40, "size_rounding": "floor"},
@@ -178,7 +182,7 @@ WAY_BACK_PIPELINES = [
 ]
 
 # which inputs each end-to-end pipeline runs on
-END_TO_END_TAGS = {"color.rgba_composite": ("alpha",)}
+END_TO_END_TAGS = {"color.rgba_composite": ("alpha",), "decode.pillow.exif_transpose": ("exif", "jpeg_exif")}
 
 # (name, target, input tags): upscaling runs on the inputs small enough for 53x67 to enlarge them
 RESIZE_TARGETS = [("down23x31", {"height": 23, "width": 31}, "main"),

@@ -144,6 +144,12 @@ class Decode(Step):
       cv2 IMREAD_GRAYSCALE returns) or ``from_rgb`` (decode to RGB, then ``gray_coefficients`` /
       ``gray_arithmetic``: Pillow's convert('L')).
     - ``max_pixels``: refuse images with more pixels than this before allocating (bomb guard).
+    - ``orientation_source``: where ``orientation="apply"`` reads the orientation: ``exif`` (the
+      PNG eXIf chunk or the JPEG APP1 Exif block only: OpenCV, libpng, the image crate,
+      torchvision's decode_image) or ``pillow`` (Pillow's ``getexif``: also ImageMagick's
+      ``Raw profile type exif`` text chunk and XMP's ``tiff:Orientation``, in PNG text chunks or
+      a JPEG APP1; what ``ImageOps.exif_transpose`` rotates by). Rules:
+      ``reference.orientation_sources``.
     """
 
     op: ClassVar[str] = "decode"
@@ -168,6 +174,7 @@ class Decode(Step):
     cmyk_rgb: str = knob("pillow", "JPEG CMYK -> RGB formula", ("pillow", "opencv"))
     jpeg_gray: str = knob("from_rgb", "JPEG output=gray rule", ("y_plane", "from_rgb"))
     max_pixels: int = knob(1 << 26, "largest W*H accepted before allocating")
+    orientation_source: str = knob("exif", "where the orientation is read from", ("exif", "pillow"))
 
     def validate(self, where: dict) -> None:
         super().validate(where)

@@ -429,3 +429,54 @@ def zip_bomb_png(width: int = 16, height: int = 16, inflated_bytes: int = 64 << 
 def not_an_image() -> bytes:
     """Bytes that are neither PNG nor JPEG (a short text file)."""
     return b"This is a plain text file, not an image.\n" * 3
+
+
+# --- metadata other libraries read an orientation from (reference.orientation_sources) --------
+
+
+def text_chunk(keyword: str, text: str) -> bytes:
+    """A tEXt chunk (§11.3.4.3): latin-1 keyword, NUL, latin-1 text."""
+    return make_chunk(b"tEXt", keyword.encode("latin-1") + b"\0" + text.encode("latin-1"))
+
+
+def ztxt_chunk(keyword: str, text: str) -> bytes:
+    """A zTXt chunk (§11.3.4.4): keyword, NUL, compression method 0, zlib stream of the text."""
+    return make_chunk(b"zTXt", keyword.encode("latin-1") + b"\0\0" + zlib.compress(text.encode("latin-1")))
+
+
+def itxt_chunk(keyword: str, text: str, *, compressed: bool = False) -> bytes:
+    """An iTXt chunk (§11.3.4.5): keyword, NUL, compression flag and method, empty language tag
+    and translated keyword, UTF-8 text (zlib-compressed when ``compressed``)."""
+    body = text.encode("utf-8")
+    if compressed:
+        body = zlib.compress(body)
+    return make_chunk(b"iTXt", keyword.encode("latin-1") + b"\0" + bytes([int(compressed), 0])
+                      + b"\0\0" + body)
+
+
+def raw_profile_exif(orientation: int) -> str:
+    """ImageMagick's ``Raw profile type exif`` text: a newline, the profile name, the byte count
+    right-aligned in 8 columns, then the Exif block (TIFF IFD0 holding Orientation) in hex, 72
+    digits per line."""
+    payload = exif_payload(orientation)
+    digits = payload.hex()
+    lines = [digits[k:k + 72] for k in range(0, len(digits), 72)]
+    return f"\nexif\n{len(payload):8}\n" + "\n".join(lines) + "\n"
+
+
+def xmp_packet(orientation: int, form: str = "attribute") -> str:
+    """An XMP packet whose rdf:Description holds ``tiff:Orientation`` as an attribute or as an
+    element (both forms occur in the wild; Pillow reads either)."""
+    attr = f' tiff:Orientation="{orientation}"' if form == "attribute" else ""
+    elem = f"<tiff:Orientation>{orientation}</tiff:Orientation>" if form == "element" else ""
+    return ('<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF '
+            'xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description '
+            f'xmlns:tiff="http://ns.adobe.com/tiff/1.0/"{attr}>{elem}</rdf:Description></rdf:RDF>'
+            '</x:xmpmeta>')
+
+
+def with_chunks(png: bytes, before_idat: Sequence[bytes] = (), after_idat: Sequence[bytes] = ()) -> bytes:
+    """``png`` with extra chunks inserted before its first IDAT and before its IEND."""
+    offsets = {name: pos for name, pos, _ in reversed(chunk_offsets(png))}
+    i, j = offsets[b"IDAT"], offsets[b"IEND"]
+    return png[:i] + b"".join(before_idat) + png[i:j] + b"".join(after_idat) + png[j:]

@@ -18,6 +18,8 @@ decode — ``cv2.imdecode(buf, flags)``, then ``cv2.cvtColor`` to the asked chan
   - ``orientation`` (behaviour, exposed): ``ignore`` adds IMREAD_IGNORE_ORIENTATION. imdecode
     applies the EXIF orientation by default, except with IMREAD_UNCHANGED, which never applies
     it: ``alpha="keep"`` with ``orientation="apply"`` is left unrotated (cv2's behaviour).
+    ``orientation_source`` (behaviour): imdecode reads the Exif block only (PNG eXIf, JPEG APP1),
+    never a text chunk or XMP.
   - ``depth16``: ``keep`` asks for 16-bit output (intent: the dtype) -> IMREAD_ANYDEPTH. The
     other rules are behaviour: cv2's decoder has one, libpng's png_set_strip_16 (v >> 8), for
     every colour type, so ``round``/``clip`` and ``depth16_gray`` are cv2's ``shift``. After

@@ -9,7 +9,9 @@ behaviour. Every decision, per op:
 
 decode — ``Image.open(io.BytesIO(data))`` then ``im.load()`` (inside :meth:`run`, so a truncated or
   corrupt file raises here), ``ImageOps.exif_transpose`` when ``orientation="apply"`` (behaviour,
-  exposed: Pillow never rotates on open), then ``convert``:
+  exposed: Pillow never rotates on open; ``orientation_source`` is behaviour too: exif_transpose
+  reads wherever Pillow's getexif does, the Exif block, ImageMagick's raw profile text, XMP),
+  then ``convert``:
   - ``output`` (intent): rgb -> ``convert("RGB")``; bgr -> the same, channels reversed with
     numpy; gray -> ``convert("L")``; unchanged -> the opened mode (L, LA, RGB, RGBA; "1" becomes
     L, palette becomes RGB(A), CMYK becomes RGB). Pillow's modes decide what "unchanged" gives:

@@ -56,6 +56,8 @@ The conversion is a fixed sequence of small steps; each knob acts in exactly one
 6. ``output="bgr"``: reverse the colour channels (alpha stays last).
 7. **Orientation** (``orientation="apply"``): the EXIF Orientation of the PNG eXIf chunk, as in
    :mod:`.orientation` (values 1-8; 0, >= 9 or absent: unchanged). ``ignore``: never rotated.
+   With ``orientation_source="pillow"`` the value is read where Pillow's getexif reads it
+   (also ImageMagick's raw profile text chunk and XMP; :mod:`.orientation_sources`).
    Orientation is a pixel permutation, so applying it last equals applying it first.
 
 The JPEG knobs (``idct``, ``range_limit``, ``upsampling``, ``ycc``, ``block_smoothing``,
@@ -149,6 +151,7 @@ from .jpeg import JpegImage, read_jpeg, reconstruct
 from .jpeg import markers as jpeg_markers
 from .jpeg.colorconvert import jpeg_color_space
 from .orientation import apply_orientation
+from .orientation_sources import pillow_jpeg_info, pillow_orientation, pillow_png_info
 from .png import COLOUR_TYPES, PNG_SIGNATURE, PngImage, read_png, read_png_info
 
 JPEG_SOI = b"\xff\xd8\xff"  # T.81 B.1.1.3: SOI marker, then the first marker's 0xFF
@@ -196,7 +199,8 @@ def decode_image(data: bytes, step: Decode, *, source: str = "<bytes>") -> np.nd
     data = bytes(data)
     fmt = sniff_format(data, source)
     if fmt == "jpeg":
-        return jpeg_to_array(read_jpeg_cached(data, source, step.max_pixels), step, source=source)
+        return jpeg_to_array(read_jpeg_cached(data, source, step.max_pixels), step, source=source,
+                             data=data)
     image = read_png(data, source=source, max_pixels=step.max_pixels)
     return png_to_array(image, step)
 
@@ -220,8 +224,10 @@ def read_jpeg_cached(data: bytes, source: str, max_pixels: int) -> JpegImage:
     return image
 
 
-def jpeg_to_array(image: JpegImage, step: Decode, *, source: str = "<jpeg>") -> np.ndarray:
-    """The JPEG part of the module docstring: reconstruct, pick the colour model, orient."""
+def jpeg_to_array(image: JpegImage, step: Decode, *, source: str = "<jpeg>",
+                  data: bytes = b"") -> np.ndarray:
+    """The JPEG part of the module docstring: reconstruct, pick the colour model, orient
+    (``orientation_source="pillow"`` reads the file's APP1 segments, ``data``)."""
     knobs = dict(idct=step.idct, range_limit=step.range_limit, upsampling=step.upsampling,
                  ycc=step.ycc, cmyk=step.cmyk, cmyk_rgb=step.cmyk_rgb,
                  block_smoothing=step.block_smoothing, source=source)
@@ -237,8 +243,11 @@ def jpeg_to_array(image: JpegImage, step: Decode, *, source: str = "<jpeg>") -> 
         out = reconstruct(image, colour="rgb", **knobs)
         if step.output == "bgr":
             out = out[:, :, ::-1]
-    if step.orientation == "apply" and image.exif is not None:
-        return apply_orientation(out, read_orientation(image.exif)[0])
+    if step.orientation == "apply":
+        if step.orientation_source == "pillow":
+            return apply_orientation(out, pillow_orientation(pillow_jpeg_info(data)))
+        if image.exif is not None:
+            return apply_orientation(out, read_orientation(image.exif)[0])
     return np.ascontiguousarray(out)
 
 
@@ -260,6 +269,8 @@ def png_to_array(image: PngImage, step: Decode) -> np.ndarray:
         colour = colour[:, :, ::-1]
     out = colour if alpha is None or step.alpha != "keep" else np.concatenate([colour, alpha], 2)
     if step.orientation == "apply":
+        if step.orientation_source == "pillow":
+            return apply_orientation(out, pillow_orientation(pillow_png_info(image.metadata_chunks)))
         return apply_orientation(out, image.exif_orientation)
     return np.ascontiguousarray(out)
 

@@ -208,6 +208,9 @@ class PngInfo:
     chunks: tuple[tuple[str, int, int], ...] = ()  # (type, file offset, data length) in order
     idat_spans: tuple[tuple[int, int], ...] = ()  # (file offset of data, length) of each IDAT
     warnings: tuple[str, ...] = ()
+    # tEXt, zTXt, iTXt and eXIf chunks in file order, (type, data): where Pillow also reads an
+    # orientation from (reference.orientation_sources); not interpreted by the decode itself
+    metadata_chunks: tuple[tuple[bytes, bytes], ...] = ()
 
     @property
     def channels(self) -> int:
@@ -302,6 +305,10 @@ def iter_chunks(data: bytes, source: str):
         pos = end
 
 
+#: chunks kept for the orientation sources of other libraries (reference.orientation_sources)
+METADATA_CHUNKS = (b"tEXt", b"zTXt", b"iTXt", b"eXIf")
+
+
 def read_png_info(data: bytes, *, source: str = "<bytes>") -> PngInfo:
     """Parse and check every chunk of a PNG datastream without touching the pixel data."""
     data = bytes(data) if not isinstance(data, (bytes, bytearray)) else data
@@ -310,6 +317,7 @@ def read_png_info(data: bytes, *, source: str = "<bytes>") -> PngInfo:
     palette = palette_alpha = trns_key = exif = exif_orientation = icc_name = icc_profile = None
     trns_body = trns_pos = None
     chunks: list[tuple[str, int, int]] = []
+    metadata: list[tuple[bytes, bytes]] = []
     idat_spans: list[tuple[int, int]] = []
     idat_done = False  # an IDAT was seen and then a non-IDAT chunk
     end_pos = None
@@ -320,6 +328,8 @@ def read_png_info(data: bytes, *, source: str = "<bytes>") -> PngInfo:
             raise DecodeError(f"first chunk is {name}, not IHDR (§5.6)", source=source, offset=pos)
         if idat_spans and ctype != b"IDAT":
             idat_done = True
+        if ctype in METADATA_CHUNKS:
+            metadata.append((bytes(ctype), bytes(body)))
         if ctype == b"IHDR":
             if header is not None:
                 raise DecodeError("second IHDR chunk (§5.6)", source=source, offset=pos)
@@ -383,7 +393,8 @@ def read_png_info(data: bytes, *, source: str = "<bytes>") -> PngInfo:
                    interlaced=bool(interlace), palette=palette, palette_alpha=palette_alpha,
                    trns_key=trns_key, exif=exif, exif_orientation=exif_orientation,
                    icc_name=icc_name, icc_profile=icc_profile, chunks=tuple(chunks),
-                   idat_spans=tuple(idat_spans), warnings=tuple(warnings))
+                   idat_spans=tuple(idat_spans), warnings=tuple(warnings),
+                   metadata_chunks=tuple(metadata))
 
 
 def _parse_ihdr(body, pos: int, source: str) -> tuple[int, int, int, int, int]:
