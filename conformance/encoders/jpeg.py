@@ -9,7 +9,9 @@ Two sources of bytes:
   check the installed versions) and will change if Pillow or OpenCV is upgraded.
 - **Byte-level edits** that no encoder writes: a progressive file cut after its first k scans,
   and the hostile files of :func:`negative_jpegs` (truncations, an invalid Huffman code, missing
-  markers, impossible or huge dimensions, arithmetic coding, 12-bit precision).
+  markers, impossible or huge dimensions, 12-bit precision).
+- **Arithmetic-coded files** (SOF9, with and without a DAC segment) written by the small
+  QM-coder of :mod:`.jpeg_arith`, since neither Pillow nor OpenCV writes arithmetic coding.
 
 Test tooling, not part of the reference: it shares no code with the reference JPEG decoder
 (``conformance.reference.jpeg``). The marker walker here is deliberately simple: it is only used
@@ -531,9 +533,38 @@ def jpeg_variants(photo: Callable[[str, int], np.ndarray] | None) -> list[JpegIn
                         f"{name.replace('_', ' ')} {h}x{w}",
             origin=f"corpus: {WRITER_NAMES[recipe.writer]} encoding of {source_origin(recipe)}",
             tags=tags_for(recipe, frame(data))))
+    out += arithmetic_jpegs()
     ids = [v.id for v in out]
     if len(set(ids)) != len(ids):
         raise ValueError("duplicate JPEG variant ids")  # STYLE.md item 8
+    return out
+
+
+# Arithmetic-coded files (T.81 Annex D, F.1.4): (name, DAC conditioning (L, U, Kx) or None).
+# The DAC values are away from the defaults (L = 0, U = 1, Kx = 5) in every field.
+ARITHMETIC_CONDITIONINGS = (("sof9", None), ("sof9_dac", (1, 3, 20)))
+ARITHMETIC_WRITER = "conformance.encoders.jpeg_arith.encode_gray_arithmetic"
+
+
+def arithmetic_jpegs() -> list[JpegInput]:
+    """Genuine arithmetic-coded sequential files (SOF9, :mod:`.jpeg_arith`) of the green plane of
+    the gradients image: one with the default conditioning (no DAC) and one with a DAC segment.
+    libjpeg-turbo (Pillow, OpenCV) and the reference decode them; no recipe describes them
+    (they carry the tag ``arithmetic`` instead of a writer's)."""
+    h, w = GR
+    samples = syn.gradients(h, w)[..., 1]
+    out = []
+    for name, conditioning in ARITHMETIC_CONDITIONINGS:
+        dac = ("default conditioning (no DAC)" if conditioning is None else
+               "DAC L = {}, U = {}, Kx = {}".format(*conditioning))
+        out.append(JpegInput(
+            id=f"jpeg.arithmetic.{name}.gradients.{h}x{w}",
+            data=encode_gray_arithmetic(samples, conditioning),
+            description=f"arithmetic-coded sequential (SOF9) grayscale, Table K.1 quantisation, "
+                        f"{dac}; gradients green plane {h}x{w}",
+            origin=f"corpus: {ARITHMETIC_WRITER} of conformance.synthetic.gradients({h}, {w}) "
+                   "green plane",
+            tags=("jpeg", "arithmetic", "synthetic", "gray", "sequential")))
     return out
 
 
@@ -613,13 +644,6 @@ def huge_dimensions() -> bytes:
     return data[:scan.header_end(data)] + EOI_BYTES
 
 
-def arithmetic_coded() -> bytes:
-    """A genuine arithmetic-coded sequential file (SOF9, T.81 Annex D / F.1.4, written by
-    :mod:`.jpeg_arith`; libjpeg-turbo, hence Pillow and OpenCV, decode it): a decoder without
-    arithmetic decoding, like the reference, must raise UnsupportedFeature at the SOF9 marker."""
-    return encode_gray_arithmetic(syn.gradients(GR[0], GR[1])[..., 1])
-
-
 def twelve_bit() -> bytes:
     """SOF1 (extended sequential, Huffman) with P = 12: the 8-bit file's headers and coefficients
     reinterpreted at 12-bit precision, which is a valid 12-bit file (same entropy coding, 8-bit
@@ -643,7 +667,6 @@ NEGATIVES: dict[str, tuple[Callable[[], bytes], str]] = {
 # vectors (libjpeg-turbo decodes them correctly): the reference raises UnsupportedFeature, so a
 # bundle lists them under "skipped" with that reason instead of expecting anything of them.
 UNSUPPORTED: dict[str, tuple[Callable[[], bytes], str]] = {
-    "arithmetic_sof9": (arithmetic_coded, "UnsupportedFeature"),
     "precision12_sof1": (twelve_bit, "UnsupportedFeature"),
 }
 
@@ -654,7 +677,7 @@ def negative_jpegs() -> list[JpegInput]:
 
 
 def unsupported_jpegs() -> list[JpegInput]:
-    """Valid JPEGs of processes the reference does not implement (arithmetic coding, 12-bit)."""
+    """Valid JPEGs of processes the reference does not implement (12-bit precision)."""
     return _described(UNSUPPORTED, "jpeg.unsupported", ("jpeg", "jpeg_unsupported"), "ok")
 
 

@@ -1,10 +1,10 @@
 """A small sequential *arithmetic-coded* JPEG writer (ITU-T T.81 SOF9, Annex D and F.1.4).
 
 No encoder installed here writes arithmetic coding (Pillow and OpenCV only write Huffman), yet the
-corpus needs a genuine arithmetic-coded file: the reference decoder must refuse it as an
-unsupported feature, and libjpeg-turbo (Pillow, OpenCV) decodes it. So this module writes one
-itself, for one 8-bit component (grayscale), sequential DCT, one scan, no restart interval, the
-default conditioning of T.81 F.1.4.4.1.4 / F.1.4.4.2.1 (L = 0, U = 1, Kx = 5, so no DAC segment).
+corpus needs genuine arithmetic-coded files that libjpeg-turbo (Pillow, OpenCV) and the reference
+decode. So this module writes them itself, for one 8-bit component (grayscale), sequential DCT,
+one scan, no restart interval, with the default conditioning of T.81 F.1.4.4.1.4 / F.1.4.4.2.1
+(L = 0, U = 1, Kx = 5, no DAC segment) or with a DAC segment (B.2.4.3) giving other L, U, Kx.
 
 It is test tooling (a tiny image, plain Python loops), not part of the reference, and shares no
 code with the reference decoder. Deterministic: the same samples give the same bytes.
@@ -18,6 +18,8 @@ from __future__ import annotations
 import struct
 
 import numpy as np
+
+from ..reference.jpeg.arithmetic import TABLE_D3
 
 # T.81 Table K.1: the example luminance quantisation table, in natural (row-major) order.
 LUMINANCE_QUANT_TABLE = np.array([
@@ -36,39 +38,10 @@ ZIGZAG = (0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33
           27, 20, 13, 6, 7, 14, 21, 28, 35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44,
           51, 58, 59, 52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63)
 
-# T.81 Table D.2: probability estimation state machine, one row per Qe_Index:
-# (Qe_Value, Next_Index_LPS, Next_Index_MPS, SWITCH_MPS).
-QE_TABLE = (
-    (0x5A1D, 1, 1, 1), (0x2586, 14, 2, 0), (0x1114, 16, 3, 0), (0x080B, 18, 4, 0),
-    (0x03D8, 20, 5, 0), (0x01DA, 23, 6, 0), (0x00E5, 25, 7, 0), (0x006F, 28, 8, 0),
-    (0x0036, 30, 9, 0), (0x001A, 33, 10, 0), (0x000D, 35, 11, 0), (0x0006, 9, 12, 0),
-    (0x0003, 10, 13, 0), (0x0001, 12, 13, 0), (0x5A7F, 15, 15, 1), (0x3F25, 36, 16, 0),
-    (0x2CF2, 38, 17, 0), (0x207C, 39, 18, 0), (0x17B9, 40, 19, 0), (0x1182, 42, 20, 0),
-    (0x0CEF, 43, 21, 0), (0x09A1, 45, 22, 0), (0x072F, 46, 23, 0), (0x055C, 48, 24, 0),
-    (0x0406, 49, 25, 0), (0x0303, 51, 26, 0), (0x0240, 52, 27, 0), (0x01B1, 54, 28, 0),
-    (0x0144, 56, 29, 0), (0x00F5, 57, 30, 0), (0x00B7, 59, 31, 0), (0x008A, 60, 32, 0),
-    (0x0068, 62, 33, 0), (0x004E, 63, 34, 0), (0x003B, 32, 35, 0), (0x002C, 33, 9, 0),
-    (0x5AE1, 37, 37, 1), (0x484C, 64, 38, 0), (0x3A0D, 65, 39, 0), (0x2EF1, 67, 40, 0),
-    (0x261F, 68, 41, 0), (0x1F33, 69, 42, 0), (0x19A8, 70, 43, 0), (0x1518, 72, 44, 0),
-    (0x1177, 73, 45, 0), (0x0E74, 74, 46, 0), (0x0BFB, 75, 47, 0), (0x09F8, 77, 48, 0),
-    (0x0861, 78, 49, 0), (0x0706, 79, 50, 0), (0x05CD, 48, 51, 0), (0x04DE, 50, 52, 0),
-    (0x040F, 50, 53, 0), (0x0363, 51, 54, 0), (0x02D4, 52, 55, 0), (0x025C, 53, 56, 0),
-    (0x01F8, 54, 57, 0), (0x01A4, 55, 58, 0), (0x0160, 56, 59, 0), (0x0125, 57, 60, 0),
-    (0x00F6, 58, 61, 0), (0x00CB, 59, 62, 0), (0x00AB, 61, 63, 0), (0x008F, 61, 32, 0),
-    (0x5B12, 65, 65, 1), (0x4D04, 80, 66, 0), (0x412C, 81, 67, 0), (0x37D8, 82, 68, 0),
-    (0x2FE8, 83, 69, 0), (0x293C, 84, 70, 0), (0x2379, 86, 71, 0), (0x1EDF, 87, 72, 0),
-    (0x1AA9, 87, 73, 0), (0x174E, 72, 74, 0), (0x1424, 72, 75, 0), (0x119C, 74, 76, 0),
-    (0x0F6B, 74, 77, 0), (0x0D51, 75, 78, 0), (0x0BB6, 77, 79, 0), (0x0A40, 77, 48, 0),
-    (0x5832, 80, 81, 1), (0x4D1C, 88, 82, 0), (0x438E, 89, 83, 0), (0x3BDD, 90, 84, 0),
-    (0x34EE, 91, 85, 0), (0x2EAE, 92, 86, 0), (0x299A, 93, 87, 0), (0x2516, 86, 71, 0),
-    (0x5570, 88, 89, 1), (0x4CA9, 95, 90, 0), (0x44D9, 96, 91, 0), (0x3E22, 97, 92, 0),
-    (0x3824, 99, 93, 0), (0x32B4, 99, 94, 0), (0x2E17, 93, 86, 0), (0x56A8, 95, 96, 1),
-    (0x4F46, 101, 97, 0), (0x47E5, 102, 98, 0), (0x41CF, 103, 99, 0), (0x3C3D, 104, 100, 0),
-    (0x375E, 99, 93, 0), (0x5231, 105, 102, 0), (0x4C0F, 106, 103, 0), (0x4639, 107, 104, 0),
-    (0x415E, 103, 99, 0), (0x5627, 105, 106, 1), (0x50E7, 108, 107, 0), (0x4B85, 109, 103, 0),
-    (0x5597, 110, 109, 0), (0x504F, 111, 107, 0), (0x5A10, 110, 111, 1), (0x5522, 112, 109, 0),
-    (0x59EB, 112, 111, 1),
-)
+# T.81 Table D.2 (the probability estimation state machine), one row per Qe_Index: (Qe_Value,
+# Next_Index_LPS, Next_Index_MPS, SWITCH_MPS). The standard's data, shared with the decoder; the
+# encoder's own procedures (D.1) are independent of it, and libjpeg-turbo reads what it writes.
+QE_TABLE = TABLE_D3[:113]
 
 # T.81 F.1.4.4.1.4 / F.1.4.4.2.1: default conditioning (what a decoder assumes without DAC).
 DEFAULT_DC_L, DEFAULT_DC_U, DEFAULT_AC_KX = 0, 1, 5
@@ -218,8 +191,10 @@ def _encode_value(enc: QMEncoder, sign_bin, mag_bin: list, x_bins: list, m_bins:
     return m
 
 
-def encode_blocks(coef: np.ndarray) -> bytes:
-    """The entropy-coded segment of one single-component sequential scan (F.1.4), no restarts."""
+def encode_blocks(coef: np.ndarray, l: int = DEFAULT_DC_L, u: int = DEFAULT_DC_U,  # noqa: E741
+                  kx: int = DEFAULT_AC_KX) -> bytes:
+    """The entropy-coded segment of one single-component sequential scan (F.1.4), no restarts,
+    with DC conditioning bounds L, U (F.1.4.4.1.2) and AC conditioning Kx (F.1.4.4.2)."""
     enc = QMEncoder()
     dc = [[0, 0] for _ in range(DC_BINS)]
     ac = [[0, 0] for _ in range(AC_BINS)]
@@ -239,10 +214,10 @@ def encode_blocks(coef: np.ndarray) -> bytes:
                 mag_bin = dc[s0 + 2] if diff > 0 else dc[s0 + 3]  # SP = S0+2, SN = S0+3
                 m = _encode_value(enc, dc[s0 + 1], mag_bin, dc[DC_X1:DC_X1 + 15],
                                   [None] + dc[DC_X1 + 1 + M_OFFSET:DC_BINS], diff)
-                # F.1.4.4.1.2 / Table F.3: classify DIFF for the next block's S0 (L = 0, U = 1)
-                if m < (1 << DEFAULT_DC_L) >> 1:
+                # F.1.4.4.1.2 / Table F.3: classify DIFF for the next block's S0 (bounds L, U)
+                if m < (1 << l) >> 1:
                     context = 0
-                elif m > (1 << DEFAULT_DC_U) >> 1:
+                elif m > (1 << u) >> 1:
                     context = 12 if diff > 0 else 16  # large positive / large negative
                 else:
                     context = 4 if diff > 0 else 8  # small positive / small negative
@@ -257,7 +232,7 @@ def encode_blocks(coef: np.ndarray) -> bytes:
                     k += 1
                 se = 3 * (k - 1)
                 enc.code(ac[se + 1], 1)  # S0: nonzero
-                x2 = AC_X2_LOW if k <= DEFAULT_AC_KX else AC_X2_HIGH
+                x2 = AC_X2_LOW if k <= kx else AC_X2_HIGH
                 # Table F.5 / F.1.4.4.2: for AC, X1 is the same bin as SP/SN (SE + 2)
                 _encode_value(enc, FIXED_HALF, ac[se + 2], [ac[se + 2]] + ac[x2:x2 + 14],
                               [None] + ac[x2 + M_OFFSET:x2 + 2 * M_OFFSET], zz[k])
@@ -271,12 +246,15 @@ def _segment(marker: int, payload: bytes) -> bytes:
     return struct.pack(">BBH", 0xFF, marker, len(payload) + 2) + payload  # T.81 B.1.1.4
 
 
-def encode_gray_arithmetic(samples: np.ndarray) -> bytes:
+def encode_gray_arithmetic(samples: np.ndarray,
+                           conditioning: tuple[int, int, int] | None = None) -> bytes:
     """An arithmetic-coded sequential (SOF9) 8-bit grayscale JPEG of ``samples`` (H, W) uint8.
 
-    Markers (T.81 B.2): SOI, DQT (Pq 0, Tq 0, Table K.1 in zig-zag order), SOF9 (P 8, Y, X,
-    Nf 1, C1 = 1, H1 = V1 = 1, Tq 0), SOS (Ns 1, Cs 1, Td = Ta = 0, Ss 0, Se 63, Ah = Al = 0),
-    entropy-coded segment, EOI. No DAC: the default conditioning applies.
+    Markers (T.81 B.2): SOI, DQT (Pq 0, Tq 0, Table K.1 in zig-zag order), [DAC], SOF9 (P 8, Y,
+    X, Nf 1, C1 = 1, H1 = V1 = 1, Tq 0), SOS (Ns 1, Cs 1, Td = Ta = 0, Ss 0, Se 63, Ah = Al = 0),
+    entropy-coded segment, EOI. ``conditioning`` = (L, U, Kx) writes a DAC segment (Figure B.8:
+    Tc|Tb = 0x00, Cs = U·16 + L; Tc|Tb = 0x10, Cs = Kx) and codes with those values; None writes
+    no DAC and uses the default conditioning.
     """
     s = np.asarray(samples)
     if s.ndim == 3 and s.shape[2] == 1:
@@ -284,9 +262,13 @@ def encode_gray_arithmetic(samples: np.ndarray) -> bytes:
     if s.ndim != 2 or s.dtype != np.uint8 or min(s.shape) < 1:
         raise ValueError(f"samples must be a non-empty (H, W) uint8 array, got {s.shape} {s.dtype}")
     h, w = s.shape
+    l, u, kx = conditioning or (DEFAULT_DC_L, DEFAULT_DC_U, DEFAULT_AC_KX)  # noqa: E741
+    if not (0 <= l <= u <= 15 and 1 <= kx <= 63):
+        raise ValueError(f"conditioning needs 0 <= L <= U <= 15 and 1 <= Kx <= 63, got {conditioning}")
     coef = forward_dct_quantised(s)
+    dac = _segment(0xCC, bytes([0x00, (u << 4) | l, 0x10, kx])) if conditioning else b""
     dqt = bytes([0x00]) + bytes(int(LUMINANCE_QUANT_TABLE.flat[z]) for z in ZIGZAG)
     sof = struct.pack(">BHHB", 8, h, w, 1) + bytes([1, 0x11, 0])
     sos = bytes([1, 1, 0x00, 0, 63, 0x00])
-    return (b"\xff\xd8" + _segment(0xDB, dqt) + _segment(0xC9, sof) + _segment(0xDA, sos)
-            + encode_blocks(coef) + b"\xff\xd9")
+    return (b"\xff\xd8" + _segment(0xDB, dqt) + dac + _segment(0xC9, sof) + _segment(0xDA, sos)
+            + encode_blocks(coef, l, u, kx) + b"\xff\xd9")

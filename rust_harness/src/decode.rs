@@ -29,7 +29,7 @@ use ndarray::ArrayD;
 use crate::error::{HarnessError, Result};
 use crate::step::Step;
 use crate::tensor::{shaped, Tensor};
-use crate::failed;
+use crate::{failed, unsupported};
 
 /// The largest sample size (bytes per pixel) the image crate allocates for the formats we decode
 /// (RGBA, 16 bits): `max_alloc` is `max_pixels` times this.
@@ -64,8 +64,44 @@ fn rejected(e: ImageError) -> HarnessError {
     HarnessError::Rejected(format!("image: {e}"))
 }
 
+/// The SOF marker of a JPEG that uses arithmetic coding (SOF9..SOF11, SOF13..SOF15: T.81
+/// Table B.1), found by walking the marker segments up to the first SOS; None for anything
+/// else (Huffman JPEGs, other formats, data too malformed to walk: the decoder judges those).
+fn jpeg_arithmetic_sof(data: &[u8]) -> Option<u8> {
+    if data.len() < 4 || data[0] != 0xFF || data[1] != 0xD8 {
+        return None;
+    }
+    let mut pos = 2;
+    while pos + 4 <= data.len() && data[pos] == 0xFF {
+        let marker = data[pos + 1];
+        if marker == 0xFF {
+            pos += 1; // fill byte
+            continue;
+        }
+        if marker == 0xDA || marker == 0xD9 {
+            return None; // SOS or EOI: no arithmetic frame header before the scans
+        }
+        if matches!(marker, 0xC9..=0xCB | 0xCD..=0xCF) {
+            return Some(marker);
+        }
+        let length = usize::from(data[pos + 2]) << 8 | usize::from(data[pos + 3]);
+        if length < 2 {
+            return None;
+        }
+        pos += 2 + length;
+    }
+    None
+}
+
 /// Decodes `data` as the step asks (see the module docs).
 pub fn run(step: &Step, data: &[u8]) -> Result<Tensor> {
+    if let Some(marker) = jpeg_arithmetic_sof(data) {
+        // a valid file the library cannot decode: unsupported, not a rejection of bad input
+        return Err(unsupported!(
+            "the image crate's JPEG decoder (zune-jpeg) has no arithmetic decoding (SOF 0x{marker:02X}, T.81 Annex D); \
+             libjpeg-turbo (Pillow, OpenCV) and the reference decode it"
+        ));
+    }
     let max_pixels = step.usize("max_pixels")? as u64;
     let side = u32::try_from(max_pixels).unwrap_or(u32::MAX);
     let mut limits = Limits::default();

@@ -664,8 +664,27 @@ def finish_segment(data, state, expect_restart, restart_index):
         if bits != (1 << pad) - 1:
             state[S_PAD_MISMATCHES] += 1
         state[S_NBITS] -= pad
-    extra = real // 8
-    p = state[S_POS]
+    code, pos, value = segment_end(data, state[S_POS], real // 8, expect_restart, restart_index)
+    if code != ERR_EXTRANEOUS_DATA:  # extraneous data is reported where the ECS ended
+        state[S_POS] = pos
+    if code != OK or value != 0:
+        state[S_ERR_VALUE] = value
+    if code == OK and expect_restart:
+        state[S_ACC] = 0
+        state[S_NBITS] = 0
+        state[S_FAKE] = 0
+    return code
+
+
+@register_jitable
+def segment_end(data, p, extra, expect_restart, restart_index):
+    """What follows an ECS from byte ``p`` with ``extra`` whole unread bytes already counted:
+    ``(code, position, value)``. Whole bytes before the next marker are extraneous data
+    (``value`` = their number, a stuffed 0xFF 0x00 counting one); then fill bytes are skipped
+    (B.1.1.2); an expected restart marker must be RST(restart_index) (E.1.4, B.2.1): the position
+    is after it; otherwise the position is on the marker (or the end of the data) for the reader.
+    Shared by the Huffman and the arithmetic scan decoders."""
+    n = data.shape[0]
     while p < n:
         if data[p] == 0xFF:
             if p + 1 < n and data[p + 1] == 0x00:
@@ -676,29 +695,19 @@ def finish_segment(data, state, expect_restart, restart_index):
         p += 1
         extra += 1
     if extra > 0:
-        state[S_ERR_VALUE] = extra
-        return ERR_EXTRANEOUS_DATA
+        return ERR_EXTRANEOUS_DATA, p, extra
     while p + 1 < n and data[p + 1] == 0xFF:  # B.1.1.2: fill bytes before the marker
         p += 1
     if not expect_restart:
-        state[S_POS] = p
-        return OK
+        return OK, p, 0
     if p + 1 >= n:
-        state[S_POS] = n
-        state[S_ERR_VALUE] = -1
-        return ERR_RESTART_MISSING
+        return ERR_RESTART_MISSING, n, -1
     code = int(data[p + 1])
-    state[S_POS] = p
-    state[S_ERR_VALUE] = code
     if code < RST0 or code >= RST0 + RESTART_MODULUS:
-        return ERR_RESTART_MISSING
+        return ERR_RESTART_MISSING, p, code
     if code != RST0 + restart_index:
-        return ERR_RESTART_SEQUENCE
-    state[S_POS] = p + 2
-    state[S_ACC] = 0
-    state[S_NBITS] = 0
-    state[S_FAKE] = 0
-    return OK
+        return ERR_RESTART_SEQUENCE, p, code
+    return OK, p + 2, code
 
 
 def decode_scan(data, coef, mcus_x, mcus_y, restart_interval, blk_comp, blk_dy, blk_dx,

@@ -41,6 +41,7 @@ from .model import ZIGZAG
 
 TEM = 0x01  # temporary private use in arithmetic coding
 SOF0, SOF1, SOF2 = 0xC0, 0xC1, 0xC2  # baseline DCT; extended sequential DCT; progressive DCT
+SOF9, SOF10 = 0xC9, 0xCA  # extended sequential DCT, progressive DCT: arithmetic coding
 DHT = 0xC4  # define Huffman table(s)
 JPG = 0xC8  # reserved for JPEG extensions
 DAC = 0xCC  # define arithmetic coding conditioning(s)
@@ -53,8 +54,11 @@ JPG0, JPG13 = 0xF0, 0xFD  # reserved for JPEG extensions
 COM = 0xFE  # comment
 RES_FIRST, RES_LAST = 0x02, 0xBF  # RES: reserved
 
-# Huffman-coded DCT frames this decoder implements, and the name of each process.
-SOF_PROCESSES = {SOF0: "baseline", SOF1: "extended", SOF2: "progressive"}
+# DCT frames this decoder implements, and the name of each process (the entropy coding is
+# Huffman except for the frames in ARITHMETIC_SOF).
+SOF_PROCESSES = {SOF0: "baseline", SOF1: "extended", SOF2: "progressive", SOF9: "extended",
+                 SOF10: "progressive"}
+ARITHMETIC_SOF = frozenset({SOF9, SOF10})  # Table B.1: SOF9..SOF15 use arithmetic coding
 
 # Start-of-frame markers of the processes it does not implement (T.81 Table B.1), by name.
 UNSUPPORTED_SOF = {
@@ -62,8 +66,6 @@ UNSUPPORTED_SOF = {
     0xC5: "hierarchical mode: differential sequential DCT (SOF5, Huffman coding)",
     0xC6: "hierarchical mode: differential progressive DCT (SOF6, Huffman coding)",
     0xC7: "hierarchical mode: differential lossless (SOF7, Huffman coding)",
-    0xC9: "arithmetic coding: extended sequential DCT (SOF9)",
-    0xCA: "arithmetic coding: progressive DCT (SOF10)",
     0xCB: "arithmetic coding: lossless (SOF11)",
     0xCD: "arithmetic coding, hierarchical mode: differential sequential DCT (SOF13)",
     0xCE: "arithmetic coding, hierarchical mode: differential progressive DCT (SOF14)",
@@ -72,7 +74,6 @@ UNSUPPORTED_SOF = {
 
 # Other markers that belong to processes this decoder does not implement.
 UNSUPPORTED_MARKERS = {
-    DAC: "arithmetic coding (DAC: define arithmetic coding conditioning)",
     DHP: "hierarchical mode (DHP: define hierarchical progression)",
     EXP: "hierarchical mode (EXP: expand reference components)",
 }
@@ -189,9 +190,14 @@ class FrameHeader:
     components: tuple[FrameComponentSpec, ...]
     offset: int
 
+    @property
+    def arithmetic(self) -> bool:
+        """Arithmetic entropy coding (SOF9, SOF10), else Huffman."""
+        return self.marker in ARITHMETIC_SOF
+
 
 def parse_frame_header(code: int, body: bytes, offset: int, source: str) -> FrameHeader:
-    """Parse SOF0/SOF1/SOF2 (Figure B.3, Table B.2).
+    """Parse SOF0/SOF1/SOF2/SOF9/SOF10 (Figure B.3, Table B.2).
 
     ``Lf = 8 + 3·Nf``; P = 8 (12 raises UnsupportedFeature, other values DecodeError); Y may be 0
     (the number of lines then comes in a DNL segment after the first scan, B.2.5: the reader
@@ -409,6 +415,65 @@ def parse_dht(body: bytes, offset: int, source: str) -> list[HuffmanTableSpec]:
                                        offset=d + i))
         i = start + count
     return tables
+
+
+MAX_CONDITIONING_TABLES = 4  # Table B.6: Tb in 0..3
+MAX_DC_CONDITIONING_BOUND = 15  # Table B.6: L and U are 4-bit values, L <= U
+MIN_AC_KX, MAX_AC_KX = 1, 63  # Table B.6: Kx in 1..63
+
+
+@dataclass(frozen=True)
+class ConditioningSpec:
+    """One entry of a DAC segment: Tc (0 = DC, 1 = AC), Tb and Cs. For DC, Cs = U·16 + L
+    (``l``, ``u``); for AC, Cs = Kx (``kx``)."""
+
+    tc: int
+    tb: int
+    cs: int
+    offset: int
+
+    @property
+    def l(self) -> int:  # noqa: E743 - the standard's name
+        return self.cs & 0x0F
+
+    @property
+    def u(self) -> int:
+        return self.cs >> 4
+
+    @property
+    def kx(self) -> int:
+        return self.cs
+
+
+def parse_dac(body: bytes, offset: int, source: str) -> list[ConditioningSpec]:
+    """Parse DAC (Figure B.8, Table B.6): one or more (Tc|Tb, Cs) pairs.
+
+    Tc in 0..1, Tb in 0..3; DC (Tc = 0): Cs = U·16 + L with 0 <= L <= U <= 15; AC (Tc = 1):
+    Cs = Kx in 1..63. The length must be 2 + 2·n (Table B.6: La). libjpeg-turbo (jdmarker.c
+    get_dac) checks L <= U and the length; it takes any Kx and Tb up to 15.
+    """
+    d = offset + 4
+    if len(body) % 2:
+        raise DecodeError(f"DAC length {len(body) + 2} is not 2 + 2·n (Table B.6)",
+                          source=source, offset=offset + 2)
+    specs = []
+    for i in range(0, len(body), 2):
+        tc, tb, cs = body[i] >> 4, body[i] & 0x0F, body[i + 1]
+        if tc > 1:
+            raise DecodeError(f"DAC: table class Tc = {tc}, not 0 (DC) or 1 (AC) (Table B.6)",
+                              source=source, offset=d + i)
+        if tb >= MAX_CONDITIONING_TABLES:
+            raise DecodeError(f"DAC: conditioning table destination Tb = {tb}, not 0..3 "
+                              "(Table B.6)", source=source, offset=d + i)
+        spec = ConditioningSpec(tc=tc, tb=tb, cs=cs, offset=d + i)
+        if tc == 0 and spec.l > spec.u:
+            raise DecodeError(f"DAC: DC table {tb} has L = {spec.l} > U = {spec.u}; Table B.6 "
+                              "needs 0 <= L <= U <= 15", source=source, offset=d + i + 1)
+        if tc == 1 and not MIN_AC_KX <= cs <= MAX_AC_KX:
+            raise DecodeError(f"DAC: AC table {tb} has Kx = {cs}, not 1..63 (Table B.6)",
+                              source=source, offset=d + i + 1)
+        specs.append(spec)
+    return specs
 
 
 def parse_dri(body: bytes, offset: int, source: str) -> int:

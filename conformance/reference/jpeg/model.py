@@ -67,7 +67,9 @@ class JpegImage:
     """A parsed and entropy-decoded JPEG file, not yet reconstructed to samples.
 
     - ``width``, ``height``, ``precision``: X, Y, P of the frame header (P = 8 only).
-    - ``process``: ``"baseline"`` (SOF0), ``"extended"`` (SOF1, Huffman), ``"progressive"`` (SOF2).
+    - ``process``: ``"baseline"`` (SOF0), ``"extended"`` (SOF1, SOF9), ``"progressive"`` (SOF2,
+      SOF10).
+    - ``arithmetic``: the entropy coding was arithmetic (SOF9, SOF10), else Huffman.
     - ``components``: in frame-header order.
     - ``jfif``: an APP0 "JFIF\\0" segment was present.
     - ``adobe_transform``: the APP14 "Adobe" transform flag (0 = none/RGB/CMYK, 1 = YCbCr,
@@ -84,6 +86,7 @@ class JpegImage:
     precision: int
     process: str
     components: tuple[Component, ...]
+    arithmetic: bool = False
     jfif: bool = False
     adobe_transform: int | None = None
     exif: bytes | None = None

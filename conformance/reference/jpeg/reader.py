@@ -2,16 +2,17 @@
 
 :func:`read_jpeg` walks the marker segments (:mod:`.markers`), keeps the tables they define,
 checks each scan header against the frame and the process, and entropy-decodes each scan
-(:mod:`.entropy`). The result is a :class:`~.model.JpegImage`: frame, metadata, and per component
+(:mod:`.entropy` for Huffman coding, :mod:`.arithmetic` for arithmetic coding). The result is a :class:`~.model.JpegImage`: frame, metadata, and per component
 the quantised coefficients in natural order on a block grid padded to whole MCUs.
 
-Implemented: the Huffman DCT processes with 8-bit samples: baseline (SOF0), extended sequential
-(SOF1) and progressive (SOF2, spectral selection and successive approximation); any number of
-scans, interleaved or not; tables defined or redefined before any scan; restart intervals; 1 to
-255 components (1 to 4 progressive) with sampling factors 1..4.
+Implemented: the DCT processes with 8-bit samples: baseline (SOF0), extended sequential (SOF1
+Huffman, SOF9 arithmetic) and progressive (SOF2 Huffman, SOF10 arithmetic; spectral selection
+and successive approximation); any number of scans, interleaved or not; tables and DAC
+conditionings defined or redefined before any scan; restart intervals; 1 to 255 components (1
+to 4 progressive) with sampling factors 1..4.
 
-Not implemented (:class:`UnsupportedFeature`, the message names the feature): arithmetic coding
-(SOF9..SOF15, DAC), lossless (SOF3 and the lossless hierarchical SOFs), the hierarchical mode
+Not implemented (:class:`UnsupportedFeature`, the message names the feature): lossless (SOF3,
+SOF11 and the lossless hierarchical SOFs), the hierarchical mode
 (SOF5..SOF7, SOF13..SOF15, DHP, EXP), 12-bit precision, a height defined by a DNL segment
 (Y = 0 in the frame header; Y = 0 *without* a DNL after the first scan is a DecodeError), and
 the markers reserved for JPEG extensions (JPG, JPG0..JPG13).
@@ -48,7 +49,9 @@ alone, and the total samples of all components against 4 × ``max_pixels``, befo
 allocated (:class:`LimitsExceeded`). The coefficient buffers are allocated at the first scan,
 and only if the rest of the file is large enough to hold at least one bit for each block of
 every component (the least any block costs in its first scan), so a short file cannot make the
-reader allocate much more than ~2 KiB per input byte. Every loop is bounded by the data or by
+reader allocate much more than ~2 KiB per input byte (Huffman coding; arithmetic coding has no
+such bound: a well-predicted block costs a small fraction of a bit and the decoder supplies zero
+bytes after the end of the data, D.2.6, so there only ``max_pixels`` bounds it). Every loop is bounded by the data or by
 the block count, and the progression checks bound the number of scans per component.
 
 Quantisation tables are latched when a component's first scan starts (libjpeg jdinput.c
@@ -64,7 +67,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ...errors import DecodeError, LimitsExceeded, UnsupportedFeature
-from . import entropy
+from . import arithmetic, entropy
 from . import markers as mk
 from .model import ZIGZAG, Component, JpegImage
 
@@ -150,6 +153,10 @@ class _Reader:
         self.dc_tables: list[entropy.HuffmanTable | None] = [None] * mk.MAX_HUFFMAN_TABLES
         self.ac_tables: list[entropy.HuffmanTable | None] = [None] * mk.MAX_HUFFMAN_TABLES
         self.restart_interval = 0
+        # DAC conditioning per table Tb (F.1.4.4.1.4, F.1.4.4.2.1 defaults without a DAC)
+        self.cond_l = [arithmetic.DEFAULT_DC_L] * mk.MAX_CONDITIONING_TABLES
+        self.cond_u = [arithmetic.DEFAULT_DC_U] * mk.MAX_CONDITIONING_TABLES
+        self.cond_kx = [arithmetic.DEFAULT_AC_KX] * mk.MAX_CONDITIONING_TABLES
         self.frame: _FrameState | None = None
         self.scan_count = 0
         self.segments_after_scan: list[str] = []
@@ -228,6 +235,12 @@ class _Reader:
                 table = entropy.build_huffman_table(spec.tc, spec.th, spec.bits, spec.huffval,
                                                     source=self.source, offset=spec.offset)
                 (self.dc_tables if spec.tc == 0 else self.ac_tables)[spec.th] = table
+        elif code == mk.DAC:
+            for spec in mk.parse_dac(body, offset, self.source):
+                if spec.tc == 0:
+                    self.cond_l[spec.tb], self.cond_u[spec.tb] = spec.l, spec.u
+                else:
+                    self.cond_kx[spec.tb] = spec.kx
         elif code == mk.DRI:
             self.restart_interval = mk.parse_dri(body, offset, self.source)
         elif code == mk.DNL:
@@ -340,10 +353,12 @@ class _Reader:
                                  f"{[sc.id for sc in sh.components]} has {units} blocks, more than "
                                  "10 (T.81 B.2.3)", d)
 
-        # Tables the scan's procedure uses must be defined now (B.2.4.2, F.2.2.3).
+        # Huffman tables the scan's procedure uses must be defined now (B.2.4.2, F.2.2.3); an
+        # arithmetic conditioning table always is (defaults without DAC, F.1.4.4.1.4).
         for j, (sc, i) in enumerate(zip(sh.components, indices)):
-            uses_dc = kind in (entropy.SEQUENTIAL, entropy.DC_FIRST)
-            uses_ac = kind in (entropy.SEQUENTIAL, entropy.AC_FIRST, entropy.AC_REFINE)
+            uses_dc = kind in (entropy.SEQUENTIAL, entropy.DC_FIRST) and not fh.arithmetic
+            uses_ac = kind in (entropy.SEQUENTIAL, entropy.AC_FIRST,
+                               entropy.AC_REFINE) and not fh.arithmetic
             if uses_dc and self.dc_tables[sc.td] is None:
                 raise self.error(f"scan {number}: component {sc.id} uses DC Huffman table {sc.td}, "
                                  "which is not defined", d + 2 + 2 * j)
@@ -452,7 +467,7 @@ class _Reader:
         coded_blocks = sum(_ceil_div(w, BLOCK_SIZE) * _ceil_div(h, BLOCK_SIZE)
                            for w, h in zip(frame.widths, frame.heights))
         remaining = len(self.data) - sh.end
-        if coded_blocks * MIN_BITS_PER_BLOCK > BITS_PER_BYTE * remaining:
+        if not frame.header.arithmetic and coded_blocks * MIN_BITS_PER_BLOCK > BITS_PER_BYTE * remaining:
             raise self.error(f"truncated: the frame has {coded_blocks} blocks, each coded with at "
                              f"least one bit, but only {remaining} bytes follow the first scan "
                              "header", sh.end)
@@ -480,6 +495,9 @@ class _Reader:
             return np.array(values, dtype=np.int64)
 
         blk_comp, blk_dy, blk_dx = (ints([b[n] for b in layout]) for n in range(3))
+        if frame.header.arithmetic:
+            return self.decode_arithmetic(sh, kind, indices, number, mcus_x, mcus_y, layout,
+                                          blk_comp, blk_dy, blk_dx, comp_h, comp_v)
         tables = entropy.stack_tables(self.dc_tables, self.ac_tables)
         state = np.zeros(entropy.STATE_SIZE, dtype=np.int64)
         state[entropy.S_POS] = sh.end
@@ -498,6 +516,35 @@ class _Reader:
                                      source=self.source)
         self.pad_mismatches += int(state[entropy.S_PAD_MISMATCHES])
         return int(state[entropy.S_POS])
+
+    def decode_arithmetic(self, sh: mk.ScanHeader, kind: int, indices: list[int], number: int,
+                          mcus_x: int, mcus_y: int, layout: list, blk_comp: np.ndarray,
+                          blk_dy: np.ndarray, blk_dx: np.ndarray, comp_h: list[int],
+                          comp_v: list[int]) -> int:
+        """The arithmetic-coded counterpart of :meth:`decode` (:mod:`.arithmetic`): the same
+        MCU layout, conditioning tables Tdj/Taj with their DAC values instead of Huffman tables."""
+        frame = self.frame
+        comps = frame.header.components
+
+        def ints(values):
+            return np.array(values, dtype=np.int64)
+
+        state = np.zeros(arithmetic.STATE_SIZE, dtype=np.int64)
+        state[arithmetic.S_POS] = sh.end
+        run = arithmetic.decode_scan_jit if self.use_numba else arithmetic.decode_scan
+        code = run(self.buf, frame.coef, mcus_x, mcus_y, self.restart_interval, blk_comp, blk_dy,
+                   blk_dx, ints([frame.base[i] for i in indices]),
+                   ints([frame.blocks_wide[i] for i in indices]), ints(comp_h), ints(comp_v),
+                   ints([sc.td for sc in sh.components]), ints([sc.ta for sc in sh.components]),
+                   kind, sh.ss, sh.se, sh.al, ints(self.cond_l), ints(self.cond_u),
+                   ints(self.cond_kx), state)
+        if code != entropy.OK:
+            raise arithmetic.scan_error(code, state, self.buf, scan=number, kind=kind,
+                                        total_mcus=mcus_x * mcus_y,
+                                        restart_interval=self.restart_interval,
+                                        block_components=[comps[indices[b[0]]].id for b in layout],
+                                        source=self.source)
+        return int(state[arithmetic.S_POS])
 
     # -- end of image -------------------------------------------------------------------------
 
@@ -550,7 +597,8 @@ class _Reader:
             self.warnings.append(f"{self.pad_mismatches} entropy-coded segment(s) end with padding "
                                  "bits that are not all 1 (T.81 F.1.2.3)")
         return JpegImage(width=fh.width, height=fh.height, precision=fh.precision,
-                         process=fh.process, components=tuple(components), jfif=self.jfif,
+                         process=fh.process, arithmetic=fh.arithmetic,
+                         components=tuple(components), jfif=self.jfif,
                          adobe_transform=self.adobe, exif=self.exif, icc_profile=icc,
                          restart_interval=self.restart_interval, warnings=tuple(self.warnings))
 
