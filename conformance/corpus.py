@@ -178,6 +178,15 @@ def png_variants() -> list[InputFile]:
              "orientation 8 only in XMP (iTXt after IDAT)")):
         items.append(InputFile(id=name, data=data, media_type=PNG, description=desc, origin="corpus",
                                tags=("png", "exif", "rgb8", "orientation_text")))
+    # an animated PNG whose default image is not part of the animation: Pillow (and libpng)
+    # return the default image, OpenCV 5 the first animation frame
+    frame = np.ascontiguousarray(g[::-1, ::-1])
+    data = png_encoder.encode_apng(g, [(frame, 0, 0), (g[:3, :4].copy(), 2, 1)], colour_type=2,
+                                   default_is_frame=False)
+    items.append(InputFile(id="png.apng_hidden_default.6x10", data=data, media_type=PNG,
+                           description="APNG: default image outside the animation, 2 frames",
+                           origin="corpus: conformance.encoders.png.encode_apng",
+                           tags=("png", "variant", "rgb8", "apng")))
     # more zlib data than the header needs: libpng warns "Too much image data" and Pillow and
     # OpenCV both decode the 16x16 image; a decoder must stop inflating at what it needs
     data = png_encoder.zip_bomb_png(16, 16, 8 << 20)

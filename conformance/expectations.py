@@ -44,7 +44,8 @@ Selectors (an entry matches a step when every selector it has matches; none = ev
   ``manifest["pipelines"][pipeline]["steps"][index]`` with every knob expanded);
 - what the input *is*: ``header`` (a table over the input's recorded header,
   ``manifest["inputs"][input]["header"]``: ``format``, ``width``, ``height``, ``colour_type``,
-  ``bit_depth``, ``interlaced``, ``orientation``, ``icc_profile`` (a tensor input: ``format``
+  ``bit_depth``, ``interlaced``, ``orientation``, ``icc_profile``, ``animated`` (an APNG; absent
+  otherwise) (a tensor input: ``format``
   "npy", ``dtype``, ``shape``, ``range``, ``nan``, ``posinf``, ``neginf``), plus ``subsampling`` of a
   JPEG, read from the input's frame header when the manifest does not record it, see
   :func:`jpeg_subsampling`). A negative vector whose header cannot be read has none: a header
@@ -88,7 +89,7 @@ CASE_SELECTORS = ("harness", "mode", "pipeline", "case", "input", "header")
 # Fields of an input's header a ``header`` selector may name: what conformance.generate records
 # (input_header), plus the JPEG subsampling derived from the file (jpeg_subsampling).
 HEADER_FIELDS = ("format", "width", "height", "colour_type", "bit_depth", "interlaced",
-                 "orientation", "icc_profile", "subsampling",
+                 "orientation", "icc_profile", "subsampling", "animated",
                  # a tensor input's (reference.postprocess.tensor.describe)
                  "dtype", "shape", "range", "nan", "posinf", "neginf")
 _GLOB_CHARS = set("*?[")

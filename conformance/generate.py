@@ -184,6 +184,8 @@ def input_header(data: bytes, source: str) -> dict | None:
     out = {k: info.get(k) for k in ("format", "width", "height", "colour_type", "bit_depth",
                                      "interlaced", "orientation")}
     out["icc_profile"] = ICC_NOTE if info.get("has_icc") else None
+    if info.get("animated"):  # an APNG (acTL): which image a decoder returns is a knob (apng_frame)
+        out["animated"] = True
     return out
 
 

@@ -150,6 +150,10 @@ class Decode(Step):
       ``Raw profile type exif`` text chunk and XMP's ``tiff:Orientation``, in PNG text chunks or
       a JPEG APP1; what ``ImageOps.exif_transpose`` rotates by). Rules:
       ``reference.orientation_sources``.
+    - ``apng_frame``: which image of an animated PNG: ``default`` (the IDAT image: Pillow's
+      ``Image.open``, libpng without APNG support, the image crate's decode) or ``first`` (the
+      animation's first frame, an fdAT frame when the default image is not part of the
+      animation: OpenCV 5's ``imdecode``). A PNG without acTL is the same either way.
     """
 
     op: ClassVar[str] = "decode"
@@ -175,6 +179,7 @@ class Decode(Step):
     jpeg_gray: str = knob("from_rgb", "JPEG output=gray rule", ("y_plane", "from_rgb"))
     max_pixels: int = knob(1 << 26, "largest W*H accepted before allocating")
     orientation_source: str = knob("exif", "where the orientation is read from", ("exif", "pillow"))
+    apng_frame: str = knob("default", "which image of an animated PNG", ("default", "first"))
 
     def validate(self, where: dict) -> None:
         super().validate(where)

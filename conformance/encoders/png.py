@@ -480,3 +480,43 @@ def with_chunks(png: bytes, before_idat: Sequence[bytes] = (), after_idat: Seque
     offsets = {name: pos for name, pos, _ in reversed(chunk_offsets(png))}
     i, j = offsets[b"IDAT"], offsets[b"IEND"]
     return png[:i] + b"".join(before_idat) + png[i:j] + b"".join(after_idat) + png[j:]
+
+
+# --- APNG (animated PNG: the APNG specification, now PNG 3rd edition §11.3.6.x) --------------
+
+
+def fctl_data(sequence: int, width: int, height: int, x: int, y: int, *, delay=(1, 10),
+              dispose: int = 0, blend: int = 0) -> bytes:
+    """fcTL: sequence number, width, height, x and y offsets, delay num/den, dispose_op,
+    blend_op."""
+    return struct.pack(">IIIIIHHBB", sequence, width, height, x, y, delay[0], delay[1], dispose, blend)
+
+
+def encode_apng(default: np.ndarray, frames: Sequence[tuple[np.ndarray, int, int]], *, colour_type: int,
+                bit_depth: int = 8, default_is_frame: bool = True, blend: int = 0,
+                palette=None, trns=None) -> bytes:
+    """An APNG: IHDR (the canvas is ``default``'s size), acTL, the default image in IDAT, then
+    each ``(samples, x, y)`` frame as fcTL + fdAT. ``default_is_frame``: an fcTL before the IDAT
+    makes the default image the animation's first frame; without it the default image is shown
+    only by decoders without APNG support, and the first fdAT frame starts the animation."""
+    h, w = default.shape[:2]
+    seq = 0
+    chunks = [make_chunk(b"IHDR", ihdr_data(w, h, bit_depth, colour_type))]
+    if palette is not None:
+        chunks.append(make_chunk(b"PLTE", np.asarray(palette, dtype=np.uint8).tobytes()))
+    if trns is not None:
+        chunks.append(make_chunk(b"tRNS", _trns_data(colour_type, bit_depth, trns, palette)))
+    chunks.append(make_chunk(b"acTL", struct.pack(">II", len(frames) + int(default_is_frame), 0)))
+    if default_is_frame:
+        chunks.append(make_chunk(b"fcTL", fctl_data(seq, w, h, 0, 0, blend=blend)))
+        seq += 1
+    chunks.append(make_chunk(b"IDAT", zlib.compress(scanlines(default, bit_depth, False, "rotate"))))
+    for samples, x, y in frames:
+        fh, fw = samples.shape[:2]
+        chunks.append(make_chunk(b"fcTL", fctl_data(seq, fw, fh, x, y, blend=blend)))
+        seq += 1
+        chunks.append(make_chunk(b"fdAT", struct.pack(">I", seq)
+                                 + zlib.compress(scanlines(samples, bit_depth, False, "rotate"))))
+        seq += 1
+    chunks.append(make_chunk(b"IEND", b""))
+    return PNG_SIGNATURE + b"".join(chunks)

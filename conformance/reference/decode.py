@@ -201,7 +201,7 @@ def decode_image(data: bytes, step: Decode, *, source: str = "<bytes>") -> np.nd
     if fmt == "jpeg":
         return jpeg_to_array(read_jpeg_cached(data, source, step.max_pixels), step, source=source,
                              data=data)
-    image = read_png(data, source=source, max_pixels=step.max_pixels)
+    image = read_png(data, source=source, max_pixels=step.max_pixels, frame=step.apng_frame)
     return png_to_array(image, step)
 
 
@@ -382,6 +382,7 @@ def probe(data: bytes, source: str = "<bytes>") -> dict:
             "bit_depth": info.bit_depth, "interlaced": info.interlaced,
             "orientation": info.exif_orientation, "has_icc": info.icc_profile is not None,
             "has_trns": info.trns_key is not None or info.palette_alpha is not None,
+            "animated": any(c == b"acTL" for c, _, _ in info.animation_chunks),
             "warnings": list(info.warnings)}
 
 

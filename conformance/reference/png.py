@@ -38,6 +38,7 @@ a faulty ancillary chunk).
 
 from __future__ import annotations
 
+import dataclasses
 import struct
 import zlib
 from dataclasses import dataclass, field
@@ -211,6 +212,8 @@ class PngInfo:
     # tEXt, zTXt, iTXt and eXIf chunks in file order, (type, data): where Pillow also reads an
     # orientation from (reference.orientation_sources); not interpreted by the decode itself
     metadata_chunks: tuple[tuple[bytes, bytes], ...] = ()
+    # APNG: acTL, fcTL and fdAT chunks in file order, (type, file offset, data length)
+    animation_chunks: tuple[tuple[bytes, int, int], ...] = ()
 
     @property
     def channels(self) -> int:
@@ -307,6 +310,8 @@ def iter_chunks(data: bytes, source: str):
 
 #: chunks kept for the orientation sources of other libraries (reference.orientation_sources)
 METADATA_CHUNKS = (b"tEXt", b"zTXt", b"iTXt", b"eXIf")
+#: APNG chunks (the animation's control and frame data; read only for apng_frame="first")
+ANIMATION_CHUNKS = (b"acTL", b"fcTL", b"fdAT")
 
 
 def read_png_info(data: bytes, *, source: str = "<bytes>") -> PngInfo:
@@ -318,6 +323,7 @@ def read_png_info(data: bytes, *, source: str = "<bytes>") -> PngInfo:
     trns_body = trns_pos = None
     chunks: list[tuple[str, int, int]] = []
     metadata: list[tuple[bytes, bytes]] = []
+    animation: list[tuple[bytes, int, int]] = []
     idat_spans: list[tuple[int, int]] = []
     idat_done = False  # an IDAT was seen and then a non-IDAT chunk
     end_pos = None
@@ -330,6 +336,8 @@ def read_png_info(data: bytes, *, source: str = "<bytes>") -> PngInfo:
             idat_done = True
         if ctype in METADATA_CHUNKS:
             metadata.append((bytes(ctype), bytes(body)))
+        elif ctype in ANIMATION_CHUNKS:
+            animation.append((bytes(ctype), pos, len(body)))
         if ctype == b"IHDR":
             if header is not None:
                 raise DecodeError("second IHDR chunk (§5.6)", source=source, offset=pos)
@@ -394,7 +402,7 @@ def read_png_info(data: bytes, *, source: str = "<bytes>") -> PngInfo:
                    trns_key=trns_key, exif=exif, exif_orientation=exif_orientation,
                    icc_name=icc_name, icc_profile=icc_profile, chunks=tuple(chunks),
                    idat_spans=tuple(idat_spans), warnings=tuple(warnings),
-                   metadata_chunks=tuple(metadata))
+                   metadata_chunks=tuple(metadata), animation_chunks=tuple(animation))
 
 
 def _parse_ihdr(body, pos: int, source: str) -> tuple[int, int, int, int, int]:
@@ -608,18 +616,75 @@ def reconstruct(raw: bytes, info: PngInfo, source: str, use_numba: bool = True) 
     return image
 
 
+def first_frame(info: PngInfo, data: bytes, source: str, warnings: list[str]
+                ) -> tuple[PngInfo, tuple[int, int] | None]:
+    """For ``apng_frame="first"``: (``info`` whose ``idat_spans`` and size are the animation's
+    first frame, its (x, y) offset on the canvas, or None for the IDAT image itself). The APNG
+    rules (PNG 3rd edition §11.3.6), as OpenCV 5's APNG reader applies them (measured):
+
+    - no acTL, an acTL declaring fewer than 2 frames, or an fcTL before the IDAT (the default
+      image is the first frame): the IDAT image;
+    - otherwise the first fcTL after the IDAT with the fdAT chunks that follow it up to the next
+      fcTL (each one's data after its 4-byte sequence number), a ``width`` x ``height`` image
+      at (``x_offset``, ``y_offset``) on a canvas that starts fully transparent black (zeros):
+      the first frame's blend over a transparent canvas is its source.
+    """
+    chunks = info.animation_chunks
+    actl = [(pos, n) for c, pos, n in chunks if c == b"acTL"]
+    if not actl or not info.idat_spans or actl[0][1] != 8:
+        return info, None
+    if struct.unpack_from(">I", data, actl[0][0] + 8)[0] < 2:
+        return info, None
+    first_idat = info.idat_spans[0][0] - 8
+    fctls = [(pos, n) for c, pos, n in chunks if c == b"fcTL"]
+    if not fctls or fctls[0][0] < first_idat:
+        return info, None
+    pos, n = fctls[0]
+    if n != 26:
+        raise DecodeError(f"fcTL has {n} data bytes, not 26", source=source, offset=pos)
+    _, width, height, x, y = struct.unpack_from(">IIIII", data, pos + 8)
+    if not (width and height and x + width <= info.width and y + height <= info.height):
+        raise DecodeError(f"the first frame ({width}x{height} at {x},{y}) does not fit the "
+                          f"{info.width}x{info.height} canvas", source=source, offset=pos)
+    if info.colour_type == 3 and (width, height) != (info.width, info.height):
+        raise UnsupportedFeature("a palette APNG whose first frame is smaller than the canvas: "
+                                 "the canvas around it is transparent black, which is no palette "
+                                 "index", source=source, offset=pos)
+    spans = []
+    for c, p, m in chunks:
+        if p <= pos:
+            continue
+        if c == b"fcTL":
+            break
+        if c == b"fdAT" and m > 4:
+            spans.append((p + 12, m - 4))
+    if not spans:
+        raise DecodeError("the first frame has no fdAT data", source=source, offset=pos)
+    return dataclasses.replace(info, width=width, height=height, idat_spans=tuple(spans)), (x, y)
+
+
 def read_png(data: bytes, *, source: str = "<bytes>", max_pixels: int = DEFAULT_MAX_PIXELS,
-             use_numba: bool = True) -> PngImage:
+             use_numba: bool = True, frame: str = "default") -> PngImage:
     """Decode a PNG datastream to its samples at native depth (see :class:`PngImage`).
 
     ``max_pixels``: width*height above this raises LimitsExceeded before any inflation.
     ``use_numba=False`` runs the plain-Python reconstruction loop (the specification; slow).
+    ``frame``: ``default`` (the IDAT image) or ``first`` (an APNG's first frame,
+    :func:`first_frame`).
     """
     info = read_png_info(data, source=source)
     check_limits(info, max_pixels, source)
     warnings = list(info.warnings)
+    canvas_info, offset = info, None
+    if frame == "first":
+        info, offset = first_frame(canvas_info, data, source, warnings)
     raw = inflate_image_data(data, info, source, warnings)
     samples = reconstruct(raw, info, source, use_numba)
+    if offset is not None:
+        canvas = np.zeros((canvas_info.height, canvas_info.width, info.channels), samples.dtype)
+        x, y = offset
+        canvas[y:y + info.height, x:x + info.width] = samples
+        samples, info = canvas, canvas_info
     if info.colour_type == 3:
         n = len(info.palette)
         if int(samples.max()) >= n:
