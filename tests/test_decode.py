@@ -423,7 +423,7 @@ def test_probe_png_and_jpeg():
                           trns=[0], exif_orientation=8, icc_profile=b"x" * 10)
     assert probe(data, SOURCE) == {"format": "png", "width": 9, "height": 5, "colour_type": "palette",
                                    "channels": 1, "bit_depth": 4, "interlaced": True, "orientation": 8,
-                                   "has_icc": True, "has_trns": True, "warnings": []}
+                                   "has_icc": True, "has_trns": True, "animated": False, "warnings": []}
     j = probe(_jpeg(orientation=6, icc=b"p" * 200, progressive=True), "photo.jpg")
     assert {k: j[k] for k in ("format", "width", "height", "channels", "bit_depth", "interlaced",
                               "orientation", "has_icc")} == {

@@ -70,6 +70,11 @@ def test_rust_image_reproduces_its_own_presets(bundle):
     results, _ = run_isolated(bundle, load("rust-image"), cases_of(bundle, "decode.image")
                               + cases_of(bundle, "resize.image."))
     ran = [r for r in results if r.pipeline == "decode.image" or r.op == "resize"]
+    # arithmetic-coded JPEGs: zune-jpeg has no arithmetic decoding, said as unsupported
+    arithmetic = [r for r in ran if ".arithmetic." in r.case]
+    assert len(arithmetic) == 2 and all(r.verdict == "unsupported" and "arithmetic" in r.message
+                                        for r in arithmetic), arithmetic
+    ran = [r for r in ran if r not in arithmetic]
     assert len(ran) > 230
     assert all(r.verdict == "pass" and r.exact for r in ran), [(r.case, r.max_abs) for r in ran if not r.exact][:5]
     jpeg = [r for r in ran if r.op == "decode" and r.case.split("__")[-1].startswith("jpeg.")]
@@ -79,7 +84,7 @@ def test_rust_image_reproduces_its_own_presets(bundle):
 def test_png_decode_is_exact_where_the_knobs_are_the_crates(bundle):
     """decode.pillow on 8-bit PNGs: no rotation, alpha dropped, no 16-bit rule involved."""
     cases = [c for c in cases_of(bundle, "decode.pillow") if c["input"].startswith("png.")
-             and "16" not in c["input"]]
+             and "16" not in c["input"] and c["pipeline"] == "decode.pillow"]
     results, _ = run_isolated(bundle, load("rust-image"), cases)
     assert len(results) > 30
     assert all(r.exact for r in results), [(r.case, r.max_abs) for r in results if not r.exact][:5]
@@ -89,8 +94,9 @@ def test_jpeg_decode_vs_libjpeg_turbo_per_subsampling(bundle):
     harness = load("rust-image")
     groups = collections.defaultdict(list)
     for case in cases_of(bundle, "decode.pillow"):
-        if not case["input"].startswith("jpeg."):
-            continue
+        if not case["input"].startswith("jpeg.") or ".arithmetic." in case["input"] \
+                or case["pipeline"] != "decode.pillow":
+            continue  # (zune-jpeg cannot decode arithmetic coding: unsupported, tested above)
         step = bundle.manifest["pipelines"][case["pipeline"]]["steps"][0]
         got = harness.run(step, bundle.input_bytes(case["input"])).astype(np.float64)
         diff = np.abs(got - bundle.expected(case["steps"][0]))

@@ -119,10 +119,19 @@ def test_known_divergences_select_by_what_steps_are_not_by_names():
                                      ([inputs] if isinstance(inputs, str) else inputs)), e.where
 
 
+def _own_exceptions(c) -> bool:
+    """Own-preset cases a library is known not to pass, each measured and named: zune-jpeg has no
+    arithmetic decoding (unsupported); OpenCV 5's APNG reader makes gray with cvtColor's weights
+    (1 level from libpng's rgb_to_gray, known-divergences.toml)."""
+    if c.verdict == "unsupported" and ".arithmetic." in c.input:
+        return True
+    return c.harness == "opencv" and c.pipeline == "decode.opencv.gray" and ".apng" in c.input
+
+
 def test_each_library_passes_its_own_presets(scores):
     for harness, prefixes in OWN_PRESETS.items():
         own = [c for c in scores.cases if c.harness == harness and c.mode == "isolated"
-               and c.pipeline.startswith(prefixes) and c.expect == "ok"]
+               and c.pipeline.startswith(prefixes) and c.expect == "ok" and not _own_exceptions(c)]
         assert len(own) >= OWN_CASES_AT_LEAST.get(harness, 150), (harness, len(own))
         assert all(c.verdict == "pass" for c in own), [c.case for c in own if c.verdict != "pass"][:5]
     # The image crate's luma (preset image.gray) in every Rust harness, ONNX Runtime and tract; the
