@@ -524,8 +524,17 @@ def test_unknown_and_reserved_markers():
     expect(data[:app0] + b"\xff\xd8" + data[app0:], DecodeError, app0, "second SOI")
 
 
+def test_sof3_is_decoded_now():
+    """SOF3 (lossless, Huffman) is decoded (tests/test_jpeg_lossless.py); a DCT file relabelled
+    SOF3 is a malformed lossless file: its scan has Ss = 0, not a predictor 1..7."""
+    data = BASE()
+    sof = segment(data, 0xC0)[0]
+    with pytest.raises(DecodeError, match="predictor 1..7"):
+        read_jpeg(put(data, sof + 1, bytes([0xC3])))
+
+
 @pytest.mark.parametrize("code, words", [
-    (0xC3, "lossless"), (0xC5, "hierarchical"), (0xC7, "hierarchical mode: differential lossless"),
+    (0xC5, "hierarchical"), (0xC7, "hierarchical mode: differential lossless"),
     (0xCD, "arithmetic coding, hierarchical mode: differential sequential DCT (SOF13)"),
     (0xCB, "arithmetic coding: lossless"),
     (0xCF, "arithmetic coding, hierarchical")])

@@ -9,6 +9,8 @@
 - :mod:`.markers`: marker segments (T.81 Annex B): finding them, parsing and range-checking each.
 - :mod:`.entropy`: Huffman tables (Annex C) and scan decoding (F.2.2 sequential, G.1.2
   progressive), numba-compiled.
+- :mod:`.lossless`: lossless scans (SOF3, T.81 Annex H): differences and prediction, as
+  libjpeg-turbo 3 decodes them, numba-compiled.
 - :mod:`.reader`: :func:`read_jpeg`, file -> :class:`JpegImage` (what is accepted, what not).
 """
 

@@ -11,6 +11,12 @@ conversion's arithmetic is a knob.
   APP14 with transform 0 -> ``rgb``, 1 -> ``ycbcr``, other -> ``ycbcr`` (libjpeg warns);
   else component ids (1, 2, 3) -> ``ycbcr``, ('R', 'G', 'B') = (82, 71, 66) -> ``rgb``,
   anything else -> ``ycbcr``.
+- 3 components of a *lossless* frame (SOF3) without JFIF or Adobe marker: ``rgb`` whatever the
+  ids (libjpeg-turbo 3 ``default_decompress_parms``: "assume RGB w/out marker"). libjpeg-turbo 3
+  refuses every colour conversion of lossless data (``jdcolor.c``: JERR_CONVERSION_NOTIMPL, so
+  Pillow and OpenCV fail on a JFIF or Adobe-YCbCr lossless file, and OpenCV on gray-to-BGR); the
+  reference converts as for DCT frames (the knobs apply), which is what such a decoder would
+  have to do and what Pillow's own ``convert("RGB")`` of an ``L`` image does for gray.
 - 4 components: Adobe transform 0 -> ``cmyk``, 2 -> ``ycck``, other -> ``ycck`` (warning);
   no Adobe segment -> ``cmyk``.
 - 2 or more than 4 components: libjpeg's JCS_UNKNOWN, which no library here turns into an
@@ -119,6 +125,8 @@ def jpeg_color_space(image: JpegImage, source: str = "<jpeg>") -> str:
         if image.adobe_transform is not None:
             return "rgb" if image.adobe_transform == 0 else "ycbcr"
         ids = tuple(c.id for c in image.components)
+        if image.process == "lossless":
+            return "rgb"  # libjpeg-turbo 3: "assume RGB w/out marker" for lossless frames
         return "rgb" if ids == RGB_COMPONENT_IDS else "ycbcr"
     if n == 4:
         if image.adobe_transform is not None:

@@ -41,6 +41,7 @@ from .model import ZIGZAG
 
 TEM = 0x01  # temporary private use in arithmetic coding
 SOF0, SOF1, SOF2 = 0xC0, 0xC1, 0xC2  # baseline DCT; extended sequential DCT; progressive DCT
+SOF3 = 0xC3  # lossless (sequential), Huffman coding (T.81 Annex H)
 SOF9, SOF10 = 0xC9, 0xCA  # extended sequential DCT, progressive DCT: arithmetic coding
 DHT = 0xC4  # define Huffman table(s)
 JPG = 0xC8  # reserved for JPEG extensions
@@ -56,13 +57,12 @@ RES_FIRST, RES_LAST = 0x02, 0xBF  # RES: reserved
 
 # DCT frames this decoder implements, and the name of each process (the entropy coding is
 # Huffman except for the frames in ARITHMETIC_SOF).
-SOF_PROCESSES = {SOF0: "baseline", SOF1: "extended", SOF2: "progressive", SOF9: "extended",
-                 SOF10: "progressive"}
+SOF_PROCESSES = {SOF0: "baseline", SOF1: "extended", SOF2: "progressive", SOF3: "lossless",
+                 SOF9: "extended", SOF10: "progressive"}
 ARITHMETIC_SOF = frozenset({SOF9, SOF10})  # Table B.1: SOF9..SOF15 use arithmetic coding
 
 # Start-of-frame markers of the processes it does not implement (T.81 Table B.1), by name.
 UNSUPPORTED_SOF = {
-    0xC3: "lossless (SOF3, Huffman coding)",
     0xC5: "hierarchical mode: differential sequential DCT (SOF5, Huffman coding)",
     0xC6: "hierarchical mode: differential progressive DCT (SOF6, Huffman coding)",
     0xC7: "hierarchical mode: differential lossless (SOF7, Huffman coding)",
@@ -163,6 +163,7 @@ def read_segment(data: bytes, code: int, offset: int, source: str) -> tuple[byte
 # ---------------------------------------------------------------------------------------------
 
 SUPPORTED_PRECISION = 8  # P: 8-bit samples; 12-bit (extended/progressive) is not implemented
+LOSSLESS_PRECISION = (2, 16)  # Table B.2: P in 2..16 for the lossless process (only 8 decoded)
 MAX_SAMPLING_FACTOR = 4  # Table B.2: Hi, Vi in 1..4
 MAX_QUANT_TABLES = 4  # Table B.2 / B.4: Tq in 0..3
 MAX_PROGRESSIVE_COMPONENTS = 4  # Table B.2: Nf in 1..4 for the progressive DCT
@@ -197,9 +198,11 @@ class FrameHeader:
 
 
 def parse_frame_header(code: int, body: bytes, offset: int, source: str) -> FrameHeader:
-    """Parse SOF0/SOF1/SOF2/SOF9/SOF10 (Figure B.3, Table B.2).
+    """Parse SOF0/SOF1/SOF2/SOF3/SOF9/SOF10 (Figure B.3, Table B.2).
 
-    ``Lf = 8 + 3·Nf``; P = 8 (12 raises UnsupportedFeature, other values DecodeError); Y may be 0
+    ``Lf = 8 + 3·Nf``; P = 8 (12 raises UnsupportedFeature, other values DecodeError; for SOF3
+    lossless, P in 2..16 other than 8 raises UnsupportedFeature, outside 2..16 DecodeError);
+    Y may be 0
     (the number of lines then comes in a DNL segment after the first scan, B.2.5: the reader
     deals with it); X >= 1; Nf >= 1 (<= 4 for progressive); Hi, Vi in 1..4; Tqi in 0..3;
     component identifiers distinct (B.2.2: "Ci ... shall be unique within a frame").
@@ -214,7 +217,16 @@ def parse_frame_header(code: int, body: bytes, offset: int, source: str) -> Fram
     if len(body) != 6 + 3 * nf:
         raise DecodeError(f"{name} length {len(body) + 2} does not equal 8 + 3·Nf = {8 + 3 * nf} "
                           f"for Nf = {nf} (Table B.2)", source=source, offset=offset + 2)
-    if precision == 12 and code != SOF0:
+    if code == SOF3:
+        lo, hi = LOSSLESS_PRECISION
+        if not lo <= precision <= hi:
+            raise DecodeError(f"{name} sample precision P = {precision} is not 2..16 (Table B.2, "
+                              "lossless)", source=source, offset=d)
+        if precision != SUPPORTED_PRECISION:
+            raise UnsupportedFeature(f"lossless JPEG with {precision}-bit samples (P = "
+                                     f"{precision}) is not supported, only P = 8",
+                                     source=source, offset=d)
+    elif precision == 12 and code != SOF0:
         raise UnsupportedFeature("12-bit sample precision (P = 12) is not supported, only P = 8",
                                  source=source, offset=d)
     if precision != SUPPORTED_PRECISION:

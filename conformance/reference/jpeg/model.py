@@ -41,6 +41,9 @@ class Component:
       the successive-approximation bit position Al of the last scan that sent it (0 = fully
       known), or -1 if no scan sent it. ``None`` for sequential frames. Block smoothing
       (libjpeg-turbo jdcoefct.c) decides from it.
+    - ``samples``: lossless frames only (SOF3), (height, width) uint8: the component's decoded
+      samples, point transform applied (T.81 H.1.2.1, :mod:`.lossless`). A lossless frame has no
+      DCT: ``coefficients`` is then an empty (0, 0, 64) array and ``quant`` all zeros.
     """
 
     id: int
@@ -52,6 +55,7 @@ class Component:
     quant: np.ndarray
     coefficients: np.ndarray
     coef_bits: np.ndarray | None = None
+    samples: np.ndarray | None = None
 
     @property
     def blocks_wide(self) -> int:
@@ -68,7 +72,9 @@ class JpegImage:
 
     - ``width``, ``height``, ``precision``: X, Y, P of the frame header (P = 8 only).
     - ``process``: ``"baseline"`` (SOF0), ``"extended"`` (SOF1, SOF9), ``"progressive"`` (SOF2,
-      SOF10).
+      SOF10), ``"lossless"`` (SOF3; the components carry ``samples``, not coefficients).
+    - ``predictor``, ``point_transform``: lossless only, Ss and Al (Pt) of the last scan
+      (T.81 H.1.2.1, Table H.1); 0 for DCT frames.
     - ``arithmetic``: the entropy coding was arithmetic (SOF9, SOF10), else Huffman.
     - ``components``: in frame-header order.
     - ``jfif``: an APP0 "JFIF\\0" segment was present.
@@ -93,6 +99,8 @@ class JpegImage:
     icc_profile: bytes | None = None
     restart_interval: int = 0
     warnings: tuple[str, ...] = ()
+    predictor: int = 0
+    point_transform: int = 0
 
     @property
     def hmax(self) -> int:

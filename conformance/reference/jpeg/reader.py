@@ -1,4 +1,5 @@
-"""Read a JPEG file (ITU-T T.81 interchange format) to its quantised DCT coefficients.
+"""Read a JPEG file (ITU-T T.81 interchange format) to its quantised DCT coefficients (or, for a
+lossless frame, its samples).
 
 :func:`read_jpeg` walks the marker segments (:mod:`.markers`), keeps the tables they define,
 checks each scan header against the frame and the process, and entropy-decodes each scan
@@ -9,10 +10,13 @@ Implemented: the DCT processes with 8-bit samples: baseline (SOF0), extended seq
 Huffman, SOF9 arithmetic) and progressive (SOF2 Huffman, SOF10 arithmetic; spectral selection
 and successive approximation); any number of scans, interleaved or not; tables and DAC
 conditionings defined or redefined before any scan; restart intervals; 1 to 255 components (1
-to 4 progressive) with sampling factors 1..4.
+to 4 progressive) with sampling factors 1..4. And lossless sequential Huffman coding (SOF3,
+Annex H, :mod:`.lossless`) with 8-bit samples: predictors 1..7, point transform, any sampling
+factors, one or several scans, restart intervals of whole MCU rows; its components carry
+decoded samples instead of coefficients (``Component.samples``).
 
-Not implemented (:class:`UnsupportedFeature`, the message names the feature): lossless (SOF3,
-SOF11 and the lossless hierarchical SOFs), the hierarchical mode
+Not implemented (:class:`UnsupportedFeature`, the message names the feature): lossless with
+arithmetic coding (SOF11), lossless with P other than 8, the hierarchical mode
 (SOF5..SOF7, SOF13..SOF15, DHP, EXP), 12-bit precision, a height defined by a DNL segment
 (Y = 0 in the frame header; Y = 0 *without* a DNL after the first scan is a DecodeError), and
 the markers reserved for JPEG extensions (JPG, JPG0..JPG13).
@@ -67,7 +71,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ...errors import DecodeError, LimitsExceeded, UnsupportedFeature
-from . import arithmetic, entropy
+from . import arithmetic, entropy, lossless
 from . import markers as mk
 from .model import ZIGZAG, Component, JpegImage
 
@@ -101,6 +105,12 @@ class _FrameState:
     quant: list[np.ndarray | None] = field(default_factory=list)  # latched at the first scan
     coef_bits: list[np.ndarray] = field(default_factory=list)  # progressive, natural order
     scans_of: list[int] = field(default_factory=list)  # scans that coded each component
+    # lossless (SOF3): per component its reconstructed values before the point transform,
+    # (height, width) int32, allocated at the first scan; and Ss, Al of the scan that coded it
+    samples: list[np.ndarray] = field(default_factory=list)
+    point_transforms: dict[int, int] = field(default_factory=dict)  # component index -> Al
+    predictor: int = 0
+    point_transform: int = 0
 
     @property
     def hmax(self) -> int:
@@ -356,7 +366,8 @@ class _Reader:
         # Huffman tables the scan's procedure uses must be defined now (B.2.4.2, F.2.2.3); an
         # arithmetic conditioning table always is (defaults without DAC, F.1.4.4.1.4).
         for j, (sc, i) in enumerate(zip(sh.components, indices)):
-            uses_dc = kind in (entropy.SEQUENTIAL, entropy.DC_FIRST) and not fh.arithmetic
+            uses_dc = kind in (entropy.SEQUENTIAL, entropy.DC_FIRST,
+                               lossless.LOSSLESS) and not fh.arithmetic
             uses_ac = kind in (entropy.SEQUENTIAL, entropy.AC_FIRST,
                                entropy.AC_REFINE) and not fh.arithmetic
             if uses_dc and self.dc_tables[sc.td] is None:
@@ -365,6 +376,8 @@ class _Reader:
             if uses_ac and self.ac_tables[sc.ta] is None:
                 raise self.error(f"scan {number}: component {sc.id} uses AC Huffman table {sc.ta}, "
                                  "which is not defined", d + 2 + 2 * j)
+            if fh.process == "lossless":
+                continue  # no quantisation in lossless coding (Table B.2: Tqi unused)
             if frame.quant[i] is None:  # latch at the component's first scan
                 tq = fh.components[i].tq
                 if self.quant_tables[tq] is None:
@@ -376,6 +389,10 @@ class _Reader:
         self.check_progression(sh, kind, indices, number, se_at)
         for i in indices:
             frame.scans_of[i] += 1
+        if fh.process == "lossless":
+            if not frame.samples:
+                self.allocate_samples(sh)
+            return self.decode_lossless(sh, indices, number)
         if frame.coef is None:
             self.allocate(sh)
         return self.decode(sh, kind, indices, number)
@@ -403,6 +420,19 @@ class _Reader:
         """The decoding procedure of the scan, after checking Ss, Se, Ah, Al (Table B.3)."""
         process = self.frame.header.process
         values = f"Ss = {sh.ss}, Se = {sh.se}, Ah = {sh.ah}, Al = {sh.al}"
+        if process == "lossless":
+            precision = self.frame.header.precision
+            if not lossless.MIN_PREDICTOR <= sh.ss <= lossless.MAX_PREDICTOR:
+                raise self.error(f"scan {number}: {values}; a lossless scan's Ss selects predictor "
+                                 "1..7 (T.81 Table B.3, Table H.1)", at)
+            if sh.se != 0 or sh.ah != 0:
+                raise self.error(f"scan {number}: {values}; a lossless scan has Se = 0 and Ah = 0 "
+                                 "(T.81 Table B.3)", at + 1)
+            if sh.al >= precision:
+                raise self.error(f"scan {number}: {values}; the point transform Pt = Al must be "
+                                 f"below P = {precision} (T.81 Table B.3: Al in 0..15; "
+                                 "libjpeg-turbo jdlossls.c: Al < data_precision)", at + 2)
+            return lossless.LOSSLESS
         if process != "progressive":
             if (sh.ss, sh.se, sh.ah, sh.al) != (0, LAST_COEFFICIENT, 0, 0):
                 raise self.error(f"scan {number}: {values}; a sequential DCT scan has Ss = 0, "
@@ -433,11 +463,11 @@ class _Reader:
         coefficient of its band. Records Al per coefficient (``coef_bits``)."""
         frame = self.frame
         comps = frame.header.components
-        if kind == entropy.SEQUENTIAL:
+        if kind in (entropy.SEQUENTIAL, lossless.LOSSLESS):
             for i in indices:
                 if frame.scans_of[i]:
                     raise self.error(f"scan {number}: component {comps[i].id} was already coded; a "
-                                     "sequential DCT component is coded in exactly one scan "
+                                     "sequential component is coded in exactly one scan "
                                      "(T.81 A.2, B.2.3)", at - 1 - 2 * len(indices))
             return
         for i in indices:
@@ -472,6 +502,94 @@ class _Reader:
                              f"least one bit, but only {remaining} bytes follow the first scan "
                              "header", sh.end)
         frame.coef = np.zeros((frame.base[-1], COEFFICIENTS), dtype=np.int32)
+
+    def allocate_samples(self, sh: mk.ScanHeader) -> None:
+        """Lossless: allocate every component's sample plane at the first scan, if the remaining
+        data can hold one bit per sample (every difference costs a Huffman code, >= 1 bit)."""
+        frame = self.frame
+        samples = sum(w * h for w, h in zip(frame.widths, frame.heights))
+        remaining = len(self.data) - sh.end
+        if samples > BITS_PER_BYTE * remaining:
+            raise self.error(f"truncated: the lossless frame has {samples} samples, each coded "
+                             f"with at least one bit, but only {remaining} bytes follow the first "
+                             "scan header", sh.end)
+        frame.samples = [np.zeros((h, w), dtype=np.int32)
+                         for w, h in zip(frame.widths, frame.heights)]
+
+    def decode_lossless(self, sh: mk.ScanHeader, indices: list[int], number: int) -> int:
+        """A lossless scan (:mod:`.lossless`): the MCU layout of :meth:`decode` with one sample
+        per data unit (H.1.1), differences into a padded plane per component, then the
+        reconstruction of H.1.2.1 over each component's real samples."""
+        frame = self.frame
+        comps = frame.header.components
+        interleaved = len(indices) > 1
+        if not interleaved:
+            i = indices[0]
+            mcus_x, mcus_y = frame.widths[i], frame.heights[i]
+            layout = [(0, 0, 0)]
+            comp_h, comp_v = [1], [1]
+            strides, rows = [mcus_x], [mcus_y]
+        else:
+            mcus_x = _ceil_div(frame.header.width, frame.hmax)
+            mcus_y = _ceil_div(frame.header.height, frame.vmax)
+            layout = [(j, dy, dx) for j, i in enumerate(indices)
+                      for dy in range(comps[i].v) for dx in range(comps[i].h)]
+            comp_h = [comps[i].h for i in indices]
+            comp_v = [comps[i].v for i in indices]
+            strides = [mcus_x * h for h in comp_h]
+            rows = [mcus_y * v for v in comp_v]
+        ri = self.restart_interval
+        if ri and ri % mcus_x:
+            raise self.error(f"scan {number}: restart interval Ri = {ri} MCUs is not a whole "
+                             f"number of MCU rows ({mcus_x} MCUs each); lossless prediction "
+                             "restarts at the start of a line (T.81 H.1.2.1; libjpeg-turbo "
+                             "jddiffct.c refuses it too)", sh.offset)
+
+        for j, sc in enumerate(sh.components):  # H.1.2.2, Table H.2: categories 0..16 only
+            table = self.dc_tables[sc.td]
+            if table.huffval.size and int(table.huffval.max()) > lossless.MAX_LOSSLESS_CATEGORY:
+                raise self.error(f"scan {number}: component {sc.id} uses Huffman table {sc.td}, "
+                                 f"which holds symbol {int(table.huffval.max())}; a lossless "
+                                 "difference category is 0..16 (T.81 Table H.2; libjpeg-turbo "
+                                 "jdhuff.c refuses the table too)", sh.offset + 6 + 2 * j)
+
+        def ints(values):
+            return np.array(values, dtype=np.int64)
+
+        base = [0]
+        for stride, r in zip(strides, rows):
+            base.append(base[-1] + stride * r)
+        diff = np.zeros(base[-1], dtype=np.int32)
+        blk_comp, blk_dy, blk_dx = (ints([b[n] for b in layout]) for n in range(3))
+        tables = entropy.stack_tables(self.dc_tables, self.ac_tables)
+        state = np.zeros(entropy.STATE_SIZE, dtype=np.int64)
+        state[entropy.S_POS] = sh.end
+        run = lossless.decode_scan_jit if self.use_numba else lossless.decode_scan
+        code = run(self.buf, diff, mcus_x, mcus_y, ri, blk_comp, blk_dy, blk_dx, ints(base[:-1]),
+                   ints(strides), ints(comp_h), ints(comp_v),
+                   ints([sc.td for sc in sh.components]), tables, state)
+        if code != entropy.OK:
+            raise lossless.scan_error(code, state, self.buf, scan=number,
+                                      total_mcus=mcus_x * mcus_y, restart_interval=ri,
+                                      block_components=[comps[indices[b[0]]].id for b in layout],
+                                      source=self.source)
+        self.pad_mismatches += int(state[entropy.S_PAD_MISMATCHES])
+        precision, pt = frame.header.precision, sh.al
+        initial = 1 << (precision - pt - 1)  # H.1.2.1: Px of the first sample of a first row
+        rows_per_interval = ri // mcus_x if ri else 0
+        undo = lossless.undifference_jit if self.use_numba else lossless.undifference
+        for j, i in enumerate(indices):
+            out = frame.samples[i]
+            first = lossless.first_rows(frame.heights[i], comps[i].v, interleaved,
+                                        rows_per_interval)
+            undo(diff, base[j], strides[j], frame.widths[i], frame.heights[i], first, sh.ss,
+                 initial, out)
+            problem = lossless.range_warning(out, precision, pt, comps[i].id)
+            if problem:
+                self.warnings.append(f"scan {number}: {problem}")
+            frame.point_transforms[i] = pt
+        frame.predictor, frame.point_transform = sh.ss, pt
+        return int(state[entropy.S_POS])
 
     def decode(self, sh: mk.ScanHeader, kind: int, indices: list[int], number: int) -> int:
         """Lay out the scan's MCU (A.2.2/A.2.3), run the entropy decoder, map its errors."""
@@ -546,6 +664,35 @@ class _Reader:
                                         source=self.source)
         return int(state[arithmetic.S_POS])
 
+    def lossless_image(self) -> JpegImage:
+        """The JpegImage of a lossless frame: samples instead of coefficients."""
+        frame = self.frame
+        fh = frame.header
+        pts = frame.point_transforms
+        components = []
+        for i, c in enumerate(fh.components):
+            components.append(Component(
+                id=c.id, h=c.h, v=c.v, tq=c.tq, width=frame.widths[i], height=frame.heights[i],
+                quant=np.zeros(COEFFICIENTS, dtype=np.uint16),
+                coefficients=np.zeros((0, 0, COEFFICIENTS), dtype=np.int32),
+                samples=_lossless_output(frame.samples[i], pts.get(i, 0))))
+        self.finish_warnings()
+        return JpegImage(width=fh.width, height=fh.height, precision=fh.precision,
+                         process=fh.process, arithmetic=fh.arithmetic,
+                         components=tuple(components), jfif=self.jfif,
+                         adobe_transform=self.adobe, exif=self.exif, icc_profile=self.icc,
+                         restart_interval=self.restart_interval, warnings=tuple(self.warnings),
+                         predictor=frame.predictor, point_transform=frame.point_transform)
+
+    def finish_warnings(self) -> None:
+        icc, problem = mk.join_icc_chunks(self.icc_chunks)
+        self.icc = icc
+        if problem:
+            self.warnings.append(f"ICC profile ignored: {problem}")
+        if self.pad_mismatches:
+            self.warnings.append(f"{self.pad_mismatches} entropy-coded segment(s) end with padding "
+                                 "bits that are not all 1 (T.81 F.1.2.3)")
+
     # -- end of image -------------------------------------------------------------------------
 
     def end_without_eoi(self, pos: int, after_scan: bool) -> None:
@@ -582,6 +729,8 @@ class _Reader:
         frame = self.frame
         fh = frame.header
         components = []
+        if fh.process == "lossless":
+            return self.lossless_image()
         for i, c in enumerate(fh.components):
             start, stop = frame.base[i], frame.base[i + 1]
             coefficients = frame.coef[start:stop].reshape(frame.blocks_high[i],
@@ -601,6 +750,11 @@ class _Reader:
                          components=tuple(components), jfif=self.jfif,
                          adobe_transform=self.adobe, exif=self.exif, icc_profile=icc,
                          restart_interval=self.restart_interval, warnings=tuple(self.warnings))
+
+
+def _lossless_output(values: np.ndarray, pt: int) -> np.ndarray:
+    """The output samples: value << Pt cut to 8 bits (jdlossls.c simple_upscale's JSAMPLE cast)."""
+    return ((values.astype(np.int64) << pt) & 0xFF).astype(np.uint8)
 
 
 def read_jpeg(data: bytes, *, source: str = "<bytes>", max_pixels: int = DEFAULT_MAX_PIXELS,

@@ -25,6 +25,14 @@ The steps, each a small module with its own knob, in libjpeg's order (``jdcoefct
    - ``native``: the file's own model: gray (H, W, 1), YCbCr/RGB as RGB (H, W, 3), CMYK/YCCK as
      (H, W, 4) ink values.
 
+**Lossless frames** (SOF3, :mod:`.lossless`) carry samples, not coefficients: steps 2 and 3 do
+not exist, so ``idct``, ``range_limit`` and ``block_smoothing`` have no effect; step 4 is always
+replication (``upsampling`` has no effect: libjpeg-turbo 3 never uses its fancy upsampler for
+lossless data, see ``LOSSLESS_UPSAMPLING``); step 5 is the same as for DCT frames (the file's
+colour space is guessed the same way, ``jdapimin.c default_decompress_parms``, so three
+components with ids 1, 2, 3 or a JFIF marker are YCbCr and converted; ``ycc``, ``cmyk`` and
+``cmyk_rgb`` apply).
+
 Every knob value is listed on the module that implements it; the defaults are libjpeg-turbo's
 default decompression as the Pillow 13 and OpenCV 5 wheels run it.
 """
@@ -40,6 +48,10 @@ from .model import Component, JpegImage
 DCTSIZE = 8
 COLOUR_MODELS = ("rgb", "gray", "native")
 IDCT_METHODS = ("islow", "float", "zune")
+# Lossless frames: libjpeg-turbo 3 runs its usual upsampler, but with a sample size of 1
+# (jdmaster.c: min_DCT_scaled_size = 1) jdsample.c never chooses a fancy kernel (they need a
+# DCT scaled size > 1), so every ratio is replicated.
+LOSSLESS_UPSAMPLING = "nearest"
 
 
 def _ceil_div(a: int, b: int) -> int:
@@ -92,14 +104,27 @@ def reconstruct(image: JpegImage, *, colour: str = "rgb", idct: str = "islow",
     space = colorconvert.jpeg_color_space(image, source)
     needed = image.components[:1] if colour == "gray" and space in ("gray", "ycbcr") \
         else image.components
-    smooth = block_smoothing != "off" and smoothing.smoothing_ok(image)
     planes = []
+    if image.process == "lossless":
+        for comp in needed:
+            hx, vx = upsample_mod.ratio(comp.h, comp.v, image.hmax, image.vmax, source)
+            planes.append(upsample_mod.upsample(comp.samples.astype(np.int32), comp.width,
+                                                comp.height, hx, vx, image.width, image.height,
+                                                LOSSLESS_UPSAMPLING))
+        return _convert(space, planes, colour, ycc=ycc, cmyk=cmyk, cmyk_rgb=cmyk_rgb)
+    smooth = block_smoothing != "off" and smoothing.smoothing_ok(image)
     for comp in needed:
         hx, vx = upsample_mod.ratio(comp.h, comp.v, image.hmax, image.vmax, source)
         plane = component_blocks(image, comp, idct=idct, range_limit=range_limit, smooth=smooth,
                                  padded=upsampling == "zune")
         planes.append(upsample_mod.upsample(plane, comp.width, comp.height, hx, vx, image.width,
                                             image.height, upsampling))
+    return _convert(space, planes, colour, ycc=ycc, cmyk=cmyk, cmyk_rgb=cmyk_rgb)
+
+
+def _convert(space: str, planes: list[np.ndarray], colour: str, *, ycc: str, cmyk: str,
+             cmyk_rgb: str) -> np.ndarray:
+    """Step 5: the full-size planes in the requested colour model."""
     if colour == "gray":
         return colorconvert.to_gray(space, planes, ycc=ycc, cmyk=cmyk, cmyk_rgb=cmyk_rgb)[:, :, None]
     if colour == "rgb":
