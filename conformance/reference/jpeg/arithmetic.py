@@ -63,12 +63,11 @@ from numba import njit
 from numba.extending import register_jitable
 
 from ...errors import DecodeError
-from .entropy import (AC_FIRST, AC_REFINE, COEFFICIENT_MAX, COEFFICIENT_MIN, DC_FIRST,
+from .entropy import (AC_FIRST, COEFFICIENT_MAX, COEFFICIENT_MIN, DC_FIRST,
                       DC_REFINE, ERR_COEFFICIENT_RANGE, ERR_EXTRANEOUS_DATA,
                       ERR_RESTART_MISSING, ERR_RESTART_SEQUENCE, ERR_RUN_PAST_BAND,
                       ERR_TRUNCATED, KIND_NAMES, LAST_COEFFICIENT, OK, RESTART_MODULUS, SEQUENTIAL,
-                      segment_end)
-from .markers import marker_name
+                      error_site, restart_message, segment_end)
 from .model import ZIGZAG
 
 # ---------------------------------------------------------------------------------------------
@@ -538,15 +537,11 @@ def scan_error(code: int, state: np.ndarray, data: np.ndarray, *, scan: int, kin
                source: str) -> DecodeError:
     """The DecodeError for a non-zero return of :func:`decode_scan`; the offset is the next byte
     the decoder would read (arithmetic decisions do not map to single bits of the file)."""
-    mcu = int(state[S_ERR_MCU])
-    expected_restart = ""
-    if restart_interval > 0 and mcu > 0:
-        expected_restart = f"RST{(mcu // restart_interval - 1) % RESTART_MODULUS}"
-    block = int(state[S_ERR_BLOCK])
+    where, expected_restart = error_site(
+        int(state[S_ERR_MCU]), int(state[S_ERR_BLOCK]), scan=scan,
+        label=f"arithmetic, {KIND_NAMES[kind]}", total_mcus=total_mcus,
+        restart_interval=restart_interval, block_components=block_components)
     value = int(state[S_ERR_VALUE])
-    where = f"scan {scan} (arithmetic, {KIND_NAMES[kind]}), MCU {mcu} of {total_mcus}"
-    if block >= 0:
-        where += f", block {block} (component {block_components[block]})"
     offset = int(state[S_POS])
     if code == ERR_TRUNCATED:
         message = ("truncated entropy-coded data: the file ends before the decoder is done with "
@@ -564,14 +559,8 @@ def scan_error(code: int, state: np.ndarray, data: np.ndarray, *, scan: int, kin
         message = (f"{value} byte(s) of extra data after the last byte the arithmetic decoder "
                    "needs for the restart interval or scan, before the next marker (T.81 D.1.8, "
                    "B.1.1.5)")
-    elif code == ERR_RESTART_MISSING:
-        found = "the end of the file" if value < 0 else f"marker {marker_name(value)}"
-        message = (f"expected restart marker {expected_restart} before this MCU, found {found} "
-                   "(T.81 B.2.1, E.1.4)")
-    elif code == ERR_RESTART_SEQUENCE:
-        message = (f"restart marker {marker_name(value)} out of sequence: expected "
-                   f"{expected_restart} (T.81 B.1.1.5: RSTm counts m = 0..7 modulo 8 from the "
-                   "start of the scan)")
+    elif code in (ERR_RESTART_MISSING, ERR_RESTART_SEQUENCE):
+        message = restart_message(code, value, expected_restart)
     else:  # pragma: no cover - every code above is handled
         message = f"arithmetic decoding error {code}"
     return DecodeError(f"{where}: {message}", source=source, offset=offset)

@@ -812,22 +812,48 @@ def unread_bit_offset(data: np.ndarray, state: np.ndarray) -> int:
     return p
 
 
-def scan_error(code: int, state: np.ndarray, data: np.ndarray, *, scan: int, kind: int,
-               total_mcus: int, restart_interval: int, block_components: list[int],
-               source: str) -> DecodeError:
-    """The DecodeError for a non-zero return of :func:`decode_scan`.
-
-    ``block_components``: the component identifier of each block of the MCU (for the message).
-    """
-    mcu = int(state[S_ERR_MCU])
+def error_site(mcu: int, block: int, *, scan: int, label: str, total_mcus: int,
+               restart_interval: int, block_components: list[int], unit: str = "block"
+               ) -> tuple[str, str]:
+    """(where, expected restart marker) of a scan decoder's error at ``mcu``, ``block`` (-1: none):
+    "scan 2 (AC first), MCU 17 of 40, block 3 (component 1)". ``label`` names the scan's process,
+    ``unit`` what an MCU is made of (blocks; samples in a lossless scan). Shared by the Huffman,
+    arithmetic and lossless scan decoders' error reports (each reads its own state vector)."""
     expected_restart = ""
     if restart_interval > 0 and mcu > 0:
         expected_restart = f"RST{(mcu // restart_interval - 1) % RESTART_MODULUS}"
-    block = int(state[S_ERR_BLOCK])
-    value = int(state[S_ERR_VALUE])
-    where = f"scan {scan} ({KIND_NAMES[kind]}), MCU {mcu} of {total_mcus}"
+    where = f"scan {scan} ({label}), MCU {mcu} of {total_mcus}"
     if block >= 0:
-        where += f", block {block} (component {block_components[block]})"
+        where += f", {unit} {block} (component {block_components[block]})"
+    return where, expected_restart
+
+
+def restart_message(code: int, value: int, expected_restart: str) -> str | None:
+    """The message of a restart-marker error (E.1.4, B.1.1.5, B.2.1), None for other codes."""
+    if code == ERR_RESTART_MISSING:
+        found = "the end of the file" if value < 0 else f"marker {marker_name(value)}"
+        return (f"expected restart marker {expected_restart} before this MCU, found {found} "
+                "(T.81 B.2.1, E.1.4)")
+    if code == ERR_RESTART_SEQUENCE:
+        return (f"restart marker {marker_name(value)} out of sequence: expected "
+                f"{expected_restart} (T.81 B.1.1.5: RSTm counts m = 0..7 modulo 8 from the "
+                "start of the scan)")
+    return None
+
+
+def scan_error(code: int, state: np.ndarray, data: np.ndarray, *, scan: int, kind: int,
+               total_mcus: int, restart_interval: int, block_components: list[int],
+               source: str, label: str | None = None, unit: str = "block") -> DecodeError:
+    """The DecodeError for a non-zero return of :func:`decode_scan`.
+
+    ``block_components``: the component identifier of each block of the MCU (for the message);
+    ``label``/``unit`` (:func:`error_site`) default to the scan kind's name and "block".
+    """
+    where, expected_restart = error_site(
+        int(state[S_ERR_MCU]), int(state[S_ERR_BLOCK]), scan=scan, label=label or KIND_NAMES[kind],
+        total_mcus=total_mcus, restart_interval=restart_interval, block_components=block_components,
+        unit=unit)
+    value = int(state[S_ERR_VALUE])
     pos = int(state[S_POS])
     n = data.shape[0]
     if code == ERR_TRUNCATED:
@@ -858,15 +884,8 @@ def scan_error(code: int, state: np.ndarray, data: np.ndarray, *, scan: int, kin
         message = (f"{value} byte(s) of extra data after the last MCU of the restart interval or "
                    "scan, before the next marker (T.81 B.1.1.5: an entropy-coded segment ends "
                    "with its last MCU)")
-    elif code == ERR_RESTART_MISSING:
-        found = "the end of the file" if value < 0 else f"marker {marker_name(value)}"
-        message = (f"expected restart marker {expected_restart} before this MCU, found {found} "
-                   "(T.81 B.2.1, E.1.4)")
-        offset = pos
-    elif code == ERR_RESTART_SEQUENCE:
-        message = (f"restart marker {marker_name(value)} out of sequence: expected "
-                   f"{expected_restart} (T.81 B.1.1.5: RSTm counts m = 0..7 modulo 8 from the "
-                   "start of the scan)")
+    elif code in (ERR_RESTART_MISSING, ERR_RESTART_SEQUENCE):
+        message = restart_message(code, value, expected_restart)
         offset = pos
     else:  # pragma: no cover - every code above is handled
         message = f"entropy decoding error {code}"

@@ -216,21 +216,19 @@ def first_rows(height: int, v: int, interleaved: bool, rows_per_interval: int) -
 
 def scan_error(code: int, state: np.ndarray, data: np.ndarray, *, scan: int, total_mcus: int,
                restart_interval: int, block_components: list[int], source: str) -> DecodeError:
-    """The DecodeError for a non-zero return of :func:`decode_scan` (messages as
-    :func:`.entropy.scan_error`, with samples for blocks)."""
+    """The DecodeError for a non-zero return of :func:`decode_scan` (:func:`.entropy.scan_error`'s
+    messages, the scan labelled lossless and MCUs made of samples)."""
     if code != ERR_LOSSLESS_CATEGORY:
-        err = entropy.scan_error(code, state, data, scan=scan, kind=entropy.SEQUENTIAL,
-                                 total_mcus=total_mcus, restart_interval=restart_interval,
-                                 block_components=block_components, source=source)
-        message = err.reason.replace("(sequential)", "(lossless)").replace(", block ", ", sample ")
-        return DecodeError(message, source=source, offset=err.offset)
-    mcu = int(state[S_ERR_MCU])
-    block = int(state[S_ERR_BLOCK])
-    value = int(state[S_ERR_VALUE])
-    where = f"scan {scan} (lossless), MCU {mcu} of {total_mcus}"
-    if block >= 0:
-        where += f", sample {block} (component {block_components[block]})"
-    return DecodeError(f"{where}: difference category {value} exceeds 16 (T.81 Table H.2)",
+        return entropy.scan_error(code, state, data, scan=scan, kind=entropy.SEQUENTIAL,
+                                  total_mcus=total_mcus, restart_interval=restart_interval,
+                                  block_components=block_components, source=source,
+                                  label="lossless", unit="sample")
+    where, _ = entropy.error_site(int(state[S_ERR_MCU]), int(state[S_ERR_BLOCK]), scan=scan,
+                                  label="lossless", total_mcus=total_mcus,
+                                  restart_interval=restart_interval,
+                                  block_components=block_components, unit="sample")
+    return DecodeError(f"{where}: difference category {int(state[S_ERR_VALUE])} exceeds 16 "
+                       "(T.81 Table H.2)",
                        source=source, offset=entropy.unread_bit_offset(data, state))
 
 
