@@ -195,6 +195,14 @@ def load_tensor(data: bytes, max_elements: int) -> np.ndarray:
 TENSOR_AXES = {"nchw": (4, (1, 2, 0)), "chw": (3, (1, 2, 0)), "nhwc": (4, (0, 1, 2)), "hwc": (3, (0, 1, 2))}
 
 
+def tensor_input(step: dict[str, Any], value: Any) -> np.ndarray:
+    """A ``tensor`` step's input: the .npy file's bytes read by :func:`load_tensor` (at most
+    the step's ``max_elements``), as the file holds it."""
+    if not isinstance(value, (bytes, bytearray, memoryview)):
+        raise TypeError(f"the tensor step needs the bytes of a .npy file, got {type(value).__name__}")
+    return load_tensor(bytes(value), int(step["max_elements"]))
+
+
 def tensor_hwc(array: np.ndarray, layout: str, max_elements: int) -> np.ndarray:
     """(H, W, C) view of a tensor read per ``layout`` (intent: which axis is which), batch 1."""
     rank, axes = TENSOR_AXES[layout]

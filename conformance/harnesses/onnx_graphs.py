@@ -102,7 +102,7 @@ The way back (a model's output tensor to pixels):
 
 tensor — the deployment reality is a model output already in memory, so reading the ``.npy``
   file is not the graph's job (as decoding is not): :class:`GraphHarness` reads the bytes it
-  receives with numpy, strictly (:func:`read_npy`: ``np.lib.format`` header readers, a plain
+  receives with numpy, strictly (:func:`.base.load_tensor`: ``np.lib.format`` header readers, a plain
   numeric dtype, ``max_elements`` and the header's declared data size checked against the bytes
   before ``read_array(allow_pickle=False)``), and the runtime then runs the graph on the array as
   the file holds it: ``Squeeze(axes=[0])`` for a batch axis (nchw, nhwc; its length must be 1)
@@ -197,7 +197,7 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
-from .base import TENSOR_DTYPES, Harness, Unsupported, crop_padding, load_tensor, resize_target
+from .base import TENSOR_DTYPES, Harness, Unsupported, crop_padding, resize_target, tensor_input
 
 # Resize-19 (ONNX 1.14+) has antialias, keep_aspect_ratio_policy, axes and half_pixel_symmetric;
 # Pad-19 has edge/reflect with an axes input; every other op used here is unchanged since.
@@ -950,14 +950,14 @@ def build_step_graph(step: dict[str, Any], shape: tuple, dtype: np.dtype) -> onn
 
 
 __all__ = ["INPUT", "OPSET", "OUTPUT", "build_step_graph", "check_step", "describe_step",
-           "read_npy", "resize_attributes"]
+           "resize_attributes"]
 
 
 class GraphHarness(Harness):
     """A harness that runs each step as the graph :func:`build_step_graph` makes (ONNX Runtime,
     tract): subclasses set ``runtime`` (the name in ``describe``) and implement
     :meth:`execute` (serialized graph + contiguous input -> output). A ``tensor`` step receives
-    the ``.npy`` file's bytes: :meth:`run` reads them with :func:`read_npy` and the runtime gets
+    the ``.npy`` file's bytes: :meth:`run` reads them with :func:`.base.tensor_input` and the runtime gets
     the array, so every runtime runs the same graph on the same array."""
 
     runtime = ""
@@ -973,11 +973,9 @@ class GraphHarness(Harness):
         if reason is not None:
             raise Unsupported(reason)
         if step.get("op") == "tensor":
-            # the .npy bytes stand for a model output in memory: numpy reads them (read_npy),
-            # the graph rearranges the axes (module docstring, tensor)
-            if not isinstance(value, (bytes, bytearray, memoryview)):
-                raise TypeError(f"the tensor step needs the bytes of a .npy file, got {type(value).__name__}")
-            value = load_tensor(value, int(step["max_elements"]))
+            # the .npy bytes stand for a model output in memory: numpy reads them
+            # (base.tensor_input), the graph rearranges the axes (module docstring, tensor)
+            value = tensor_input(step, value)
         if not isinstance(value, np.ndarray):
             raise TypeError(f"the {step.get('op')} step needs an array, got {type(value).__name__}")
         array = np.ascontiguousarray(value)

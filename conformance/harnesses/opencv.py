@@ -112,8 +112,8 @@ import cv2
 import numpy as np
 
 from ..errors import DecodeError
-from .base import (Harness, Unsupported, crop_padding, float_input, load_tensor, package_versions,
-                   per_channel, resize_target, tensor_hwc)
+from .base import (Harness, Unsupported, crop_padding, float_input, package_versions, per_channel,
+                   resize_target, tensor_hwc, tensor_input)
 
 # Luma weights (kr, kg, kb) of the float path (cv2.transform): Rec. ITU-R BT.601 / BT.709.
 GRAY_COEFFICIENTS = {"bt601": (0.299, 0.587, 0.114), "bt709": (0.2126, 0.7152, 0.0722)}
@@ -555,11 +555,8 @@ def _layout(step: dict[str, Any], image: np.ndarray) -> np.ndarray:
 
 
 def _tensor(step: dict[str, Any], data: bytes) -> np.ndarray:
-    if not isinstance(data, (bytes, bytearray, memoryview)):
-        raise TypeError("tensor needs the .npy file's bytes")
-    array = load_tensor(bytes(data), step["max_elements"])
-    if step["layout"] == "nchw" and array.dtype == np.float32 and array.ndim == 4 and array.shape[0] == 1 \
-            and array.size <= step["max_elements"]:
+    array = tensor_input(step, data)
+    if step["layout"] == "nchw" and array.dtype == np.float32 and array.ndim == 4 and array.shape[0] == 1:
         return _hwc(cv2.dnn.imagesFromBlob(array)[0])
     return tensor_hwc(array, step["layout"], step["max_elements"])
 

@@ -114,8 +114,8 @@ import numpy as np
 import PIL
 from PIL import Image, ImageOps
 
-from .base import (Harness, Unsupported, crop_padding, float_input, load_tensor, package_versions,
-                   per_channel, resize_target, tensor_hwc)
+from .base import (Harness, Unsupported, crop_padding, float_input, package_versions, per_channel,
+                   resize_target, tensor_hwc, tensor_input)
 
 # Luma weights (kr, kg, kb) of the float path (convert("L", matrix=...)): BT.601 / BT.709.
 GRAY_COEFFICIENTS = {"bt601": (0.299, 0.587, 0.114), "bt709": (0.2126, 0.7152, 0.0722)}
@@ -250,9 +250,7 @@ class PillowHarness(Harness):
         if op == "decode":
             return _decode(step, value)
         if op == "tensor":
-            if not isinstance(value, (bytes, bytearray, memoryview)):
-                raise TypeError("tensor needs the .npy file's bytes")
-            return tensor_hwc(load_tensor(bytes(value), step["max_elements"]), step["layout"], step["max_elements"])
+            return tensor_hwc(tensor_input(step, value), step["layout"], step["max_elements"])
         image = np.ascontiguousarray(value)
         if op == "denormalize":
             return _denormalize(step, image)

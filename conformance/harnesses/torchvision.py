@@ -110,7 +110,7 @@ from torchvision.io import decode_image as _decode_image
 from torchvision.transforms import InterpolationMode
 
 from . import pillow as _pillow
-from .base import Harness, Unsupported, load_tensor, package_versions, resize_target, tensor_hwc
+from .base import Harness, Unsupported, package_versions, resize_target, tensor_hwc, tensor_input
 
 OPS = ("decode", "resize", "crop", "pad", "letterbox", "color", "normalize", "layout",
        "tensor", "denormalize", "quantize", "encode")
@@ -219,7 +219,7 @@ class _TorchvisionBase(Harness):
                      "no YCbCr",
             "normalize": "F.to_dtype(float32, scale=True) + F.normalize (float32)",
             "layout": "permute / flip / unsqueeze(0)",
-            "tensor": "torch.from_numpy(np.lib.format read, no pickle) + permute",
+            "tensor": "np.lib.format read (no pickle) + the layout's axis permutation",
             "denormalize": "t.mul(std).add(mean).div(scale) / (t - a) / (b - a) * (d - c) + c, float32",
             "quantize": ("F.to_pil_image(t): (npimg * 255).astype(uint8)" if self.input_kind == "pil"
                          else "F.to_dtype(t, uint8|uint16, scale=True): t * (max + 1 - 1e-3), truncated"),
@@ -285,7 +285,7 @@ class _TorchvisionBase(Harness):
             parts += ["unsqueeze(0)"] if step["batch"] else []
             return "CHW tensor " + (", ".join(parts) or "as is")
         if op == "tensor":
-            return "torch.from_numpy(np.lib.format.read_array(allow_pickle=False)).permute(...)"
+            return "np.lib.format.read_array(allow_pickle=False) + the layout's axis permutation"
         if op == "denormalize":
             return ("t.mul(std).add(mean).div(scale)" if step["mode"] == "mean_std"
                     else "(t - a) / (b - a) * (d - c) + c")
@@ -310,11 +310,8 @@ class _TorchvisionBase(Harness):
         op = step["op"]
         if op == "decode":
             return self._decode(step, value)
-        if op == "tensor":
-            if not isinstance(value, (bytes, bytearray, memoryview)):
-                raise TypeError("tensor needs the .npy file's bytes")
-            t = torch.from_numpy(load_tensor(bytes(value), step["max_elements"]).copy())
-            return tensor_hwc(t.numpy(), step["layout"], step["max_elements"])
+        if op == "tensor":  # a model's output arrives as an array: numpy reads the file
+            return tensor_hwc(tensor_input(step, value), step["layout"], step["max_elements"])
         image = np.ascontiguousarray(value)
         if op == "normalize":
             return _normalize(step, self._as_tensor(image))

@@ -302,6 +302,15 @@ def decode_dc_diff(data, state, stats, area, context, c, cond_l, cond_u):
         context[c] = DC_CONTEXT_LARGE + 4 * sign
     else:
         context[c] = DC_CONTEXT_SMALL + 4 * sign
+    v = magnitude_bits(data, state, stats, st, m)
+    return (-v if sign else v), OK
+
+
+@register_jitable
+def magnitude_bits(data, state, stats, st, m):
+    """Figure F.24 (Decode_V's last part), for DC and AC alike: with M the top bit of the
+    magnitude and ``st`` the statistics bin of its last X decision, the bits below M are decoded
+    in the M bins (``st + M_OFFSET``), high to low; returns Sz + 1, the absolute value."""
     v = m
     st += M_OFFSET
     m >>= 1
@@ -309,8 +318,7 @@ def decode_dc_diff(data, state, stats, area, context, c, cond_l, cond_u):
         if decode(data, state, stats, st):
             v |= m
         m >>= 1
-    v += 1
-    return (-v if sign else v), OK
+    return v + 1
 
 
 @register_jitable
@@ -364,14 +372,7 @@ def decode_block_ac(data, state, stats, coef, blk, area, ss, se, al, kx):
                         state[S_ERR_VALUE] = m
                         return ERR_MAGNITUDE
                     st += 1
-        v = m
-        st += M_OFFSET
-        m >>= 1
-        while m:
-            if decode(data, state, stats, st):
-                v |= m
-            m >>= 1
-        v += 1
+        v = magnitude_bits(data, state, stats, st, m)
         value = (-v if sign else v) * (1 << al)
         if value < COEFFICIENT_MIN or value > COEFFICIENT_MAX:
             state[S_ERR_VALUE] = value
