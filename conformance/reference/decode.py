@@ -199,8 +199,7 @@ def decode_image(data: bytes, step: Decode, *, source: str = "<bytes>") -> np.nd
     data = bytes(data)
     fmt = sniff_format(data, source)
     if fmt == "jpeg":
-        return jpeg_to_array(read_jpeg_cached(data, source, step.max_pixels), step, source=source,
-                             data=data)
+        return jpeg_to_array(read_jpeg_cached(data, source, step.max_pixels), step, source=source)
     image = read_png(data, source=source, max_pixels=step.max_pixels, frame=step.apng_frame)
     return png_to_array(image, step)
 
@@ -224,10 +223,8 @@ def read_jpeg_cached(data: bytes, source: str, max_pixels: int) -> JpegImage:
     return image
 
 
-def jpeg_to_array(image: JpegImage, step: Decode, *, source: str = "<jpeg>",
-                  data: bytes = b"") -> np.ndarray:
-    """The JPEG part of the module docstring: reconstruct, pick the colour model, orient
-    (``orientation_source="pillow"`` reads the file's APP1 segments, ``data``)."""
+def jpeg_to_array(image: JpegImage, step: Decode, *, source: str = "<jpeg>") -> np.ndarray:
+    """The JPEG part of the module docstring: reconstruct, pick the colour model, orient."""
     knobs = dict(idct=step.idct, range_limit=step.range_limit, upsampling=step.upsampling,
                  ycc=step.ycc, cmyk=step.cmyk, cmyk_rgb=step.cmyk_rgb,
                  block_smoothing=step.block_smoothing, source=source)
@@ -245,7 +242,7 @@ def jpeg_to_array(image: JpegImage, step: Decode, *, source: str = "<jpeg>",
             out = out[:, :, ::-1]
     if step.orientation == "apply":
         if step.orientation_source == "pillow":
-            return apply_orientation(out, pillow_orientation(pillow_jpeg_info(data)))
+            return apply_orientation(out, pillow_orientation(pillow_jpeg_info(image.exif, image.xmp)))
         if image.exif is not None:
             return apply_orientation(out, read_orientation(image.exif)[0])
     return np.ascontiguousarray(out)

@@ -43,7 +43,6 @@ from .exif import read_orientation
 XMP_KEY = "XML:com.adobe.xmp"
 RAW_PROFILE_KEY = "Raw profile type exif"
 XMP_ORIENTATION = re.compile(rb'tiff:Orientation(="|>)([0-9])')
-JPEG_XMP_ID = b"http://ns.adobe.com/xap/1.0/\x00"
 #: inflated text kept per chunk (Pillow refuses more than 1 MB of text per chunk, ImageFile's
 #: MAX_TEXT_CHUNK; a larger one reads as empty here)
 TEXT_LIMIT = 1 << 20
@@ -104,38 +103,11 @@ def pillow_png_info(chunks: tuple[tuple[bytes, bytes], ...]) -> dict:
     return info
 
 
-def jpeg_app1_segments(data: bytes) -> list[bytes]:
-    """The payloads of the APP1 segments before the first SOS (a bounded marker walk; a
-    malformed header just ends the walk: the JPEG decoder reports it)."""
-    out, pos, n = [], 2, len(data)
-    while pos + 4 <= n and data[pos] == 0xFF:
-        marker = data[pos + 1]
-        if marker == 0xFF:  # fill byte
-            pos += 1
-            continue
-        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:
-            pos += 2
-            continue
-        if marker in (0xDA, 0xD9):  # SOS, EOI: the metadata is before the scans
-            break
-        length = (data[pos + 2] << 8) | data[pos + 3]
-        if length < 2 or pos + 2 + length > n:
-            break
-        if marker == 0xE1:
-            out.append(bytes(data[pos + 4:pos + 2 + length]))
-        pos += 2 + length
-    return out
-
-
-def pillow_jpeg_info(data: bytes) -> dict:
-    """Pillow's ``info["exif"]`` (first Exif APP1) and ``info["xmp"]`` (last XMP APP1)."""
-    info: dict = {}
-    for payload in jpeg_app1_segments(data):
-        if payload[:6] == b"Exif\x00\x00" and "exif" not in info:
-            info["exif"] = payload
-        elif payload.startswith(JPEG_XMP_ID):
-            info["xmp"] = payload[len(JPEG_XMP_ID):]
-    return info
+def pillow_jpeg_info(exif: bytes | None, xmp: bytes | None) -> dict:
+    """Pillow's ``info["exif"]`` (the first Exif APP1) and ``info["xmp"]`` (the last XMP APP1)
+    from what the JPEG reader kept of them (its ``exif`` lacks the ``Exif\\0\\0`` identifier,
+    which :func:`pillow_orientation` strips anyway)."""
+    return {k: v for k, v in (("exif", exif), ("xmp", xmp)) if v is not None}
 
 
 def pillow_orientation(info: dict, warnings: list[str] | None = None) -> int | None:

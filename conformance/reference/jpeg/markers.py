@@ -506,6 +506,7 @@ ADOBE_IDENTIFIER = b"Adobe"
 ADOBE_MIN_LENGTH = 12  # identifier 5, version 2, flags0 2, flags1 2, transform 1
 ADOBE_TRANSFORM_INDEX = 11
 EXIF_IDENTIFIER = b"Exif\x00\x00"  # Exif 2.32 §4.7.2: "Exif", NUL, padding NUL
+XMP_IDENTIFIER = b"http://ns.adobe.com/xap/1.0/\x00"  # XMP Specification Part 3, §1.1.3 (APP1)
 ICC_IDENTIFIER = b"ICC_PROFILE\x00"  # ICC.1 Annex B.4
 ICC_HEADER_LENGTH = len(ICC_IDENTIFIER) + 2  # identifier, sequence number, number of chunks
 
@@ -525,6 +526,11 @@ def adobe_transform(body: bytes) -> int | None:
 def exif_payload(body: bytes) -> bytes | None:
     """APP1 body -> the TIFF structure after ``"Exif\\0\\0"``, or None for other APP1 uses."""
     return body[len(EXIF_IDENTIFIER):] if body[:len(EXIF_IDENTIFIER)] == EXIF_IDENTIFIER else None
+
+
+def xmp_payload(body: bytes) -> bytes | None:
+    """APP1 body -> the XMP packet after ``"http://ns.adobe.com/xap/1.0/\\0"``, or None."""
+    return body[len(XMP_IDENTIFIER):] if body[:len(XMP_IDENTIFIER)] == XMP_IDENTIFIER else None
 
 
 def icc_chunk(body: bytes) -> tuple[int, int, bytes] | None:

@@ -81,7 +81,8 @@ class JpegImage:
     - ``adobe_transform``: the APP14 "Adobe" transform flag (0 = none/RGB/CMYK, 1 = YCbCr,
       2 = YCCK), or ``None`` without an Adobe segment.
     - ``exif``: the APP1 Exif payload *after* the "Exif\\0\\0" identifier (the TIFF structure), or
-      ``None``; ``icc_profile``: the APP2 ICC_PROFILE chunks joined in sequence order, or ``None``
+      ``None``; ``xmp``: the last APP1 XMP packet, or ``None`` (an orientation source of
+      Pillow's, reference.orientation_sources); ``icc_profile``: the APP2 ICC_PROFILE chunks joined in sequence order, or ``None``
       (kept, never applied: the reference does no colour management).
     - ``restart_interval``: the last DRI value seen (0 = none), for information.
     - ``warnings``: problems that did not stop decoding (e.g. an unreadable Exif block).
@@ -96,6 +97,7 @@ class JpegImage:
     jfif: bool = False
     adobe_transform: int | None = None
     exif: bytes | None = None
+    xmp: bytes | None = None
     icc_profile: bytes | None = None
     restart_interval: int = 0
     warnings: tuple[str, ...] = ()

@@ -173,6 +173,7 @@ class _Reader:
         self.jfif = False
         self.adobe: int | None = None
         self.exif: bytes | None = None
+        self.xmp: bytes | None = None  # the last APP1 XMP packet (as Pillow keeps it)
         self.icc_chunks: list[tuple[int, int, bytes, int]] = []
         self.warnings: list[str] = []
         self.pad_mismatches = 0
@@ -284,6 +285,8 @@ class _Reader:
                 self.exif = mk.exif_payload(body)
             else:
                 self.warnings.append(f"second APP1 Exif block at byte {offset} ignored")
+        elif n == 1 and mk.xmp_payload(body) is not None and not self.scan_count:
+            self.xmp = mk.xmp_payload(body)  # Pillow reads the header up to the first SOS
         elif n == 2 and mk.icc_chunk(body) is not None:
             seq, count, chunk = mk.icc_chunk(body)
             self.icc_chunks.append((seq, count, chunk, offset))
@@ -680,7 +683,7 @@ class _Reader:
         return JpegImage(width=fh.width, height=fh.height, precision=fh.precision,
                          process=fh.process, arithmetic=fh.arithmetic,
                          components=tuple(components), jfif=self.jfif,
-                         adobe_transform=self.adobe, exif=self.exif, icc_profile=self.icc,
+                         adobe_transform=self.adobe, exif=self.exif, xmp=self.xmp, icc_profile=self.icc,
                          restart_interval=self.restart_interval, warnings=tuple(self.warnings),
                          predictor=frame.predictor, point_transform=frame.point_transform)
 
@@ -748,7 +751,7 @@ class _Reader:
         return JpegImage(width=fh.width, height=fh.height, precision=fh.precision,
                          process=fh.process, arithmetic=fh.arithmetic,
                          components=tuple(components), jfif=self.jfif,
-                         adobe_transform=self.adobe, exif=self.exif, icc_profile=icc,
+                         adobe_transform=self.adobe, exif=self.exif, xmp=self.xmp, icc_profile=icc,
                          restart_interval=self.restart_interval, warnings=tuple(self.warnings))
 
 
