@@ -226,45 +226,43 @@ NORMALIZE_PRESETS: dict[str, dict[str, Any]] = {
 # Each library's float -> uint8, measured on numpy 2.4, torch 2.15, opencv-python-headless 5.0,
 # Pillow 13.0 (x86-64) in tests/test_postprocess_presets.py, element for element on the corpus
 # tensors (NaN, ±inf, values at k + 0.5 and far out of range included).
+# Every library below computes in float32, writes uint8 and takes no absolute value (except
+# cv2.convertScaleAbs); the presets differ in where they clip, how they round, which integer the
+# cast goes through and what it does outside 0..255.
+_QUANTIZE_U8 = dict(dtype="uint8", scale=255.0, absolute=False, compute_dtype="float32")
+_C_CAST = dict(overflow="wrap", int_path="int32")  # numpy astype / torch .byte(): wraps via int32
+# saturating from the float itself, NaN -> 0: Rust's `as`, Pillow's F -> L conversion
+_SATURATE = dict(overflow="saturate", int_path="exact")
 QUANTIZE_PRESETS: dict[str, dict[str, Any]] = {
     # basicsr.utils.img_util.tensor2img (CodeFormer, Real-ESRGAN, GFPGAN): _tensor.clamp_(*min_max),
     # (t - min) / (max - min), then (img_np * 255.0).round() (numpy: half to even, float32),
     # .astype(np.uint8) (numpy's cast through int32; values are in range after the clamp)
-    "basicsr.tensor2img": dict(dtype="uint8", scale=255.0, clamp="before", rounding="half_even",
-                               overflow="wrap", int_path="int32", absolute=False, compute_dtype="float32"),
+    "basicsr.tensor2img": {**_QUANTIZE_U8, **_C_CAST, "clamp": "before", "rounding": "half_even"},
     # torchvision.transforms.functional.to_pil_image on a float tensor: torchvision 0.29 runs
     # (npimg * 255).astype(np.uint8) on pic.numpy() (older releases: pic.mul(255).byte(), the
     # same bytes for float32): truncation, no clamp; out-of-range values wrap (−0.01 -> 255,
     # 1.01 -> 2) through int32. (torch's own float64 .byte() goes through int64: int_path="int64")
-    "torchvision.to_pil_image": dict(dtype="uint8", scale=255.0, clamp="none", rounding="truncate",
-                                     overflow="wrap", int_path="int32", absolute=False,
-                                     compute_dtype="float32"),
+    "torchvision.to_pil_image": {**_QUANTIZE_U8, **_C_CAST, "clamp": "none", "rounding": "truncate"},
     # torchvision.transforms.v2.functional.to_dtype(t, torch.uint8, scale=True):
     # t.mul(255 + 1.0 - 1e-3).to(uint8): x · 255.999 in float32, truncated, no clamp (wraps via
     # int32). For torch.uint16 the same rule multiplies by float32(65535.999) = 65536: 1.0 -> 0.
-    "torchvision.to_dtype": dict(dtype="uint8", scale=255.999, clamp="none", rounding="truncate",
-                                 overflow="wrap", int_path="int32", absolute=False, compute_dtype="float32"),
+    "torchvision.to_dtype": {**_QUANTIZE_U8, **_C_CAST, "scale": 255.999, "clamp": "none",
+                             "rounding": "truncate"},
     # np.clip(x * 255, 0, 255).astype(np.uint8): clip after scaling, then truncation
-    "numpy.clip_astype": dict(dtype="uint8", scale=255.0, clamp="after", rounding="truncate",
-                              overflow="wrap", int_path="int32", absolute=False, compute_dtype="float32"),
+    "numpy.clip_astype": {**_QUANTIZE_U8, **_C_CAST, "clamp": "after", "rounding": "truncate"},
     # (x * 255).astype(np.uint8) without a clip: truncation and wrap-around
-    "numpy.astype": dict(dtype="uint8", scale=255.0, clamp="none", rounding="truncate",
-                         overflow="wrap", int_path="int32", absolute=False, compute_dtype="float32"),
+    "numpy.astype": {**_QUANTIZE_U8, **_C_CAST, "clamp": "none", "rounding": "truncate"},
     # cv2.convertScaleAbs(x, alpha=255): saturate_cast<uchar>(|x·alpha|) in float32, cvRound
     # (half to even) through int32: NaN, ±inf and |v| >= 2^31 become 0, not 255
-    "opencv.convert_scale_abs": dict(dtype="uint8", scale=255.0, clamp="none", rounding="half_even",
-                                     overflow="saturate", int_path="int32", absolute=True,
-                                     compute_dtype="float32"),
+    "opencv.convert_scale_abs": {**_QUANTIZE_U8, "clamp": "none", "rounding": "half_even",
+                                 "overflow": "saturate", "int_path": "int32", "absolute": True},
     # Rust: (x * 255.0) as u8 on f32: truncation, saturating since Rust 1.45, NaN -> 0
-    "rust.as_u8": dict(dtype="uint8", scale=255.0, clamp="none", rounding="truncate",
-                       overflow="saturate", int_path="exact", absolute=False, compute_dtype="float32"),
+    "rust.as_u8": {**_QUANTIZE_U8, **_SATURATE, "clamp": "none", "rounding": "truncate"},
     # Rust: (x * 255.0).round() as u8: f32::round is half away from zero
-    "rust.round_as_u8": dict(dtype="uint8", scale=255.0, clamp="none", rounding="half_away",
-                             overflow="saturate", int_path="exact", absolute=False, compute_dtype="float32"),
+    "rust.round_as_u8": {**_QUANTIZE_U8, **_SATURATE, "clamp": "none", "rounding": "half_away"},
     # Pillow: Image.fromarray(x * 255 as float32, "F").convert("L") (Image.fromarray refuses a
     # float (H, W, 3) array; mode F is one band): clip to 0..255, truncation, NaN -> 0
-    "pillow.f_to_l": dict(dtype="uint8", scale=255.0, clamp="after", rounding="truncate",
-                          overflow="saturate", int_path="exact", absolute=False, compute_dtype="float32"),
+    "pillow.f_to_l": {**_QUANTIZE_U8, **_SATURATE, "clamp": "after", "rounding": "truncate"},
 }
 
 DENORMALIZE_PRESETS: dict[str, dict[str, Any]] = {

@@ -8,7 +8,9 @@ from ..errors import SpecError
 from ..spec import Normalize
 
 
-def _per_channel(values: tuple, channels: int, name: str, dtype) -> np.ndarray:
+def per_channel(values: tuple, channels: int, name: str, dtype) -> np.ndarray:
+    """A per-channel knob (one value broadcasts) rounded to ``dtype``; SpecError naming ``name``
+    when it has neither 1 nor ``channels`` values. Shared with ``postprocess.denormalize``."""
     if len(values) not in (1, channels):
         raise SpecError(f"{len(values)} values for {channels} channels", field=name, value=values)
     return np.broadcast_to(np.asarray(values, dtype=np.float64), (channels,)).astype(dtype)
@@ -27,8 +29,8 @@ def normalize(image: np.ndarray, step: Normalize) -> np.ndarray:
     """
     ct = np.dtype(step.compute_dtype)
     c = image.shape[-1]
-    mean = _per_channel(step.mean, c, "mean", ct)
-    std = _per_channel(step.std, c, "std", ct)
+    mean = per_channel(step.mean, c, "mean", ct)
+    std = per_channel(step.std, c, "std", ct)
     x = image.astype(ct)
 
     def scaled(v: np.ndarray) -> np.ndarray:

@@ -6,12 +6,7 @@ import numpy as np
 
 from ...errors import SpecError
 from ...spec import Denormalize
-
-
-def _per_channel(values: tuple, channels: int, name: str, dtype) -> np.ndarray:
-    if len(values) not in (1, channels):
-        raise SpecError(f"{len(values)} values for {channels} channels", field=name, value=values)
-    return np.broadcast_to(np.asarray(values, dtype=np.float64), (channels,)).astype(dtype)
+from ..normalize import per_channel
 
 
 def denormalize(image: np.ndarray, step: Denormalize) -> np.ndarray:
@@ -28,8 +23,8 @@ def denormalize(image: np.ndarray, step: Denormalize) -> np.ndarray:
     x = image.astype(ct)
     channels = image.shape[-1]
     if step.mode == "mean_std":
-        std = _per_channel(step.std, channels, "std", ct)
-        mean = _per_channel(step.mean, channels, "mean", ct)
+        std = per_channel(step.std, channels, "std", ct)
+        mean = per_channel(step.mean, channels, "mean", ct)
         out = (x * std + mean) / ct.type(step.scale)
     else:
         a, b = (ct.type(v) for v in step.from_range)
