@@ -197,7 +197,8 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
-from .base import TENSOR_DTYPES, Harness, Unsupported, crop_padding, resize_target, tensor_input
+from .base import (TENSOR_AXES, TENSOR_DTYPES, Harness, Unsupported, crop_padding, resize_target,
+                   tensor_input)
 
 # Resize-19 (ONNX 1.14+) has antialias, keep_aspect_ratio_policy, axes and half_pixel_symmetric;
 # Pad-19 has edge/reflect with an axes input; every other op used here is unchanged since.
@@ -252,9 +253,9 @@ OPS = ("decode", "resize", "crop", "pad", "letterbox", "color", "normalize", "la
        "denormalize", "quantize", "encode")
 ENCODE_UNSUPPORTED = ("ONNX has no image encoder; write the file with the library that reads the "
                       "tensor (cv2.imwrite / PIL Image.save)")
-# The tensor step: the axes of (H, W, C) in the array after the batch axis (of length 1) is
-# squeezed (the dtypes a .npy input may hold are base.TENSOR_DTYPES).
-TENSOR_LAYOUTS = {"nchw": (4, (1, 2, 0)), "chw": (3, (1, 2, 0)), "nhwc": (4, None), "hwc": (3, None)}
+# The tensor step: base.TENSOR_AXES gives each layout's rank and the axes of (H, W, C) after the
+# batch axis (of length 1) is squeezed; an identity permutation needs no Transpose node.
+IDENTITY = (0, 1, 2)
 QUANTIZE_MAX = {"uint8": 255, "uint16": 65535}
 QUANTIZE_ROUNDING = ("half_even", "half_up", "half_away", "truncate", "floor")
 
@@ -464,8 +465,9 @@ def describe_step(step: dict[str, Any]) -> str:
             parts.append("Unsqueeze(axes=[0])")
         return " -> ".join(parts) or "Identity"
     if op == "tensor":
-        rank, perm = TENSOR_LAYOUTS[step["layout"]]
-        parts = (["Squeeze(axes=[0])"] if rank == 4 else []) + (["Transpose(perm=[1, 2, 0])"] if perm else [])
+        rank, perm = TENSOR_AXES[step["layout"]]
+        parts = ((["Squeeze(axes=[0])"] if rank == 4 else [])
+                 + (["Transpose(perm=[1, 2, 0])"] if perm != IDENTITY else []))
         return ("numpy np.lib.format.read_array(allow_pickle=False) after header checks, then "
                 + (" -> ".join(parts) or "Identity"))
     if op == "denormalize":
@@ -814,11 +816,11 @@ def _tensor(g: _Graph, step: dict, shape: tuple, dtype: np.dtype):
     """Squeeze the batch axis, Transpose to (H, W, C) (module docstring, tensor). ``shape`` is
     the array as the file holds it."""
     layout = step["layout"]
-    if layout not in TENSOR_LAYOUTS:
+    if layout not in TENSOR_AXES:
         raise ValueError(f"unknown tensor layout {layout!r}")
     if dtype.name not in TENSOR_DTYPES:
         raise ValueError(f"tensor dtype {dtype.name} is not one of {', '.join(TENSOR_DTYPES)}")
-    rank, perm = TENSOR_LAYOUTS[layout]
+    rank, perm = TENSOR_AXES[layout]
     if len(shape) != rank:
         raise ValueError(f"tensor layout {layout!r} reads a rank-{rank} array, got shape {list(shape)}")
     y, dims = INPUT, list(shape)
@@ -827,7 +829,7 @@ def _tensor(g: _Graph, step: dict, shape: tuple, dtype: np.dtype):
             raise ValueError(f"the batch axis holds {shape[0]} images; a case is one image (batch 1)")
         y = g.op("Squeeze", y, g.const("batch_axis", [0], np.int64), hint="drop_batch")
         dims = dims[1:]
-    if perm is not None:
+    if perm != IDENTITY:
         y = g.op("Transpose", y, hint="to_hwc", perm=list(perm))
         dims = [dims[a] for a in perm]
     h, w, c = dims
