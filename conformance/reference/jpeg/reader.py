@@ -679,22 +679,25 @@ class _Reader:
                 quant=np.zeros(COEFFICIENTS, dtype=np.uint16),
                 coefficients=np.zeros((0, 0, COEFFICIENTS), dtype=np.int32),
                 samples=_lossless_output(frame.samples[i], pts.get(i, 0))))
-        self.finish_warnings()
-        return JpegImage(width=fh.width, height=fh.height, precision=fh.precision,
-                         process=fh.process, arithmetic=fh.arithmetic,
-                         components=tuple(components), jfif=self.jfif,
-                         adobe_transform=self.adobe, exif=self.exif, xmp=self.xmp, icc_profile=self.icc,
-                         restart_interval=self.restart_interval, warnings=tuple(self.warnings),
-                         predictor=frame.predictor, point_transform=frame.point_transform)
+        return self.jpeg_image(components, predictor=frame.predictor,
+                               point_transform=frame.point_transform)
 
-    def finish_warnings(self) -> None:
+    def jpeg_image(self, components: list, **process_fields) -> JpegImage:
+        """The JpegImage of the frame read, with its header, metadata and warnings (the joined
+        ICC profile, or why it was ignored; padding mismatches)."""
         icc, problem = mk.join_icc_chunks(self.icc_chunks)
-        self.icc = icc
         if problem:
             self.warnings.append(f"ICC profile ignored: {problem}")
         if self.pad_mismatches:
             self.warnings.append(f"{self.pad_mismatches} entropy-coded segment(s) end with padding "
                                  "bits that are not all 1 (T.81 F.1.2.3)")
+        fh = self.frame.header
+        return JpegImage(width=fh.width, height=fh.height, precision=fh.precision,
+                         process=fh.process, arithmetic=fh.arithmetic,
+                         components=tuple(components), jfif=self.jfif,
+                         adobe_transform=self.adobe, exif=self.exif, xmp=self.xmp, icc_profile=icc,
+                         restart_interval=self.restart_interval, warnings=tuple(self.warnings),
+                         **process_fields)
 
     # -- end of image -------------------------------------------------------------------------
 
@@ -742,17 +745,7 @@ class _Reader:
                 id=c.id, h=c.h, v=c.v, tq=c.tq, width=frame.widths[i], height=frame.heights[i],
                 quant=frame.quant[i], coefficients=coefficients,
                 coef_bits=frame.coef_bits[i] if fh.process == "progressive" else None))
-        icc, problem = mk.join_icc_chunks(self.icc_chunks)
-        if problem:
-            self.warnings.append(f"ICC profile ignored: {problem}")
-        if self.pad_mismatches:
-            self.warnings.append(f"{self.pad_mismatches} entropy-coded segment(s) end with padding "
-                                 "bits that are not all 1 (T.81 F.1.2.3)")
-        return JpegImage(width=fh.width, height=fh.height, precision=fh.precision,
-                         process=fh.process, arithmetic=fh.arithmetic,
-                         components=tuple(components), jfif=self.jfif,
-                         adobe_transform=self.adobe, exif=self.exif, xmp=self.xmp, icc_profile=icc,
-                         restart_interval=self.restart_interval, warnings=tuple(self.warnings))
+        return self.jpeg_image(components)
 
 
 def _lossless_output(values: np.ndarray, pt: int) -> np.ndarray:
