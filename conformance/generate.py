@@ -2,7 +2,9 @@
 
 Cases run in worker processes (``jobs``); one failing case never stops the run:
 - a negative input (``expect="error"``) that the reference rejects becomes a negative vector;
-  one that the reference *accepts* is a corpus bug and is reported as a problem;
+  one that the reference *accepts* is a corpus bug and is reported as a problem, unless the
+  pipeline's decode repairs damaged data (``on_corrupt="libjpeg-turbo"``): then it is a
+  positive case (the library's repaired output);
 - a positive input the reference cannot process (unsupported feature, bad file among a user's
   photos) is recorded in the manifest's ``skipped`` list with the error, and reported.
 """
@@ -58,6 +60,13 @@ def reads(pipeline: Pipeline, item: InputFile) -> bool:
     from .bundle import NPY
 
     return (pipeline.steps[0].op == "tensor") == (item.media_type == NPY)
+
+
+def recovers(pipeline: Pipeline) -> bool:
+    """Whether the pipeline's decode step repairs damaged data (``on_corrupt`` other than
+    ``reject``): a negative input (one a conforming decoder rejects) it decodes is a positive case."""
+    first = pipeline.steps[0]
+    return first.op == "decode" and getattr(first, "on_corrupt", "reject") != "reject"
 
 
 def case_id(pipeline_id: str, input_id: str) -> str:
@@ -141,7 +150,10 @@ def generate(plan: Plan, out_dir: str | Path, *, jobs: int = 1, overwrite: bool 
     report = GenerateReport(refused=list(plan.refused))
     for outcome in _map(_run_case, work, jobs):
         pipeline, item = by_id[outcome.case]
-        if item.expect == "error":
+        if item.expect == "error" and outcome.error is None and recovers(pipeline):
+            # a damaged file a strict decoder rejects, repaired as the pipeline's decode says
+            writer.add_case(CaseResult(outcome.case, item.id, pipeline, "ok", outputs=outcome.outputs))
+        elif item.expect == "error":
             if outcome.error is None:
                 report.problems.append(f"{outcome.case}: negative input {item.id} was decoded, "
                                        "but the corpus says a conforming decoder must reject it")

@@ -155,8 +155,11 @@ def onnx_preset_names() -> list[str]:
 # default_decompress_parms: JDCT_ISLOW, do_fancy_upsampling and do_block_smoothing TRUE) as the
 # x86-64 SIMD builds inside the Pillow 13 and OpenCV 5 wheels run it (saturating range limit).
 # CMYK: libjpeg returns the raw samples; both libraries read them as Adobe-inverted ink.
+# Damaged data: libjpeg-turbo repairs and warns (on_corrupt; checked against Pillow and OpenCV in
+# tests/test_jpeg_recovery.py).
 LIBJPEG_TURBO_JPEG = dict(idct="islow", range_limit="saturate", upsampling="fancy",
-                          ycc="libjpeg_fixed", block_smoothing="libjpeg-turbo", cmyk="adobe_inverted")
+                          ycc="libjpeg_fixed", block_smoothing="libjpeg-turbo", cmyk="adobe_inverted",
+                          on_corrupt="libjpeg-turbo")
 # zune-jpeg 0.5.15 as the Rust image crate 0.25 runs it (notes: decode-semantics §2): stb-style
 # 12-bit IDCT, its own upsampler on the padded plane, 14-bit YCbCr, no block smoothing; its
 # CMYK -> RGB (blinn on the raw samples) equals cmyk_rgb="pillow" with adobe_inverted ink.

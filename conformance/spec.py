@@ -154,6 +154,14 @@ class Decode(Step):
       ``Image.open``, libpng without APNG support, the image crate's decode) or ``first`` (the
       animation's first frame, an fdAT frame when the default image is not part of the
       animation: OpenCV 5's ``imdecode``). A PNG without acTL is the same either way.
+    - ``on_corrupt``: damaged JPEG data: ``reject`` (the strict reference: a DecodeError names
+      the damage; what a conforming decoder does, and the negative vectors) or
+      ``libjpeg-turbo`` (what libjpeg-turbo 3 outputs, hence Pillow, OpenCV and torchvision:
+      junk before a marker skipped, a Motion-JPEG frame without DHT decoded with the Annex K
+      tables, a scan cut short at a marker finished as mid-gray blocks, restart markers
+      resynchronised, progressive scans out of order decoded as they come, zero runs past
+      coefficient 63 stored at 63; rules in ``reference.jpeg.reader``). Data ending at the end
+      of the file, bad Huffman codes and broken markers stay errors either way.
     """
 
     op: ClassVar[str] = "decode"
@@ -180,6 +188,7 @@ class Decode(Step):
     max_pixels: int = knob(1 << 26, "largest W*H accepted before allocating")
     orientation_source: str = knob("exif", "where the orientation is read from", ("exif", "pillow"))
     apng_frame: str = knob("default", "which image of an animated PNG", ("default", "first"))
+    on_corrupt: str = knob("reject", "damaged JPEG data", ("reject", "libjpeg-turbo"))
 
     def validate(self, where: dict) -> None:
         super().validate(where)

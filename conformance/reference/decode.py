@@ -199,7 +199,8 @@ def decode_image(data: bytes, step: Decode, *, source: str = "<bytes>") -> np.nd
     data = bytes(data)
     fmt = sniff_format(data, source)
     if fmt == "jpeg":
-        return jpeg_to_array(read_jpeg_cached(data, source, step.max_pixels), step, source=source)
+        image = read_jpeg_cached(data, source, step.max_pixels, step.on_corrupt == "libjpeg-turbo")
+        return jpeg_to_array(image, step, source=source)
     image = read_png(data, source=source, max_pixels=step.max_pixels, frame=step.apng_frame)
     return png_to_array(image, step)
 
@@ -210,11 +211,11 @@ JPEG_CACHE_SIZE = 16
 
 
 @functools.lru_cache(maxsize=JPEG_CACHE_SIZE)
-def read_jpeg_cached(data: bytes, source: str, max_pixels: int) -> JpegImage:
-    """:func:`~.jpeg.read_jpeg`, memoised on (bytes, source, limit). The coefficient arrays of the
+def read_jpeg_cached(data: bytes, source: str, max_pixels: int, recover: bool = False) -> JpegImage:
+    """:func:`~.jpeg.read_jpeg`, memoised on (bytes, source, limit, recovery). The coefficient arrays of the
     returned image are made read-only, so a reconstruction that tried to modify them in place
     would fail loudly instead of corrupting the next decode. Errors are not cached."""
-    image = read_jpeg(data, source=source, max_pixels=max_pixels)
+    image = read_jpeg(data, source=source, max_pixels=max_pixels, recover=recover)
     for c in image.components:
         c.coefficients.flags.writeable = False
         c.quant.flags.writeable = False

@@ -49,6 +49,31 @@ Accepted, counted in ``S_PAD_MISMATCHES`` and reported as a warning by the reade
 of an ECS's last byte that are not all 1-bits (F.1.2.3 asks for 1-bits; some encoders write 0s
 and the coefficients are not affected).
 
+Recovery (``state[S_RECOVER] = 1``, the decode knob ``on_corrupt="libjpeg-turbo"``): what
+libjpeg-turbo 3 (jdhuff.c, jdphuff.c, jdmarker.c) outputs for damaged data, checked bit for bit
+against Pillow and OpenCV on the damage classes of ``conformance.encoders.jpeg_damage``:
+
+- **The data ends at a marker inside an MCU** (a scan cut short): the bits past the marker are
+  zeros (jpeg_fill_bit_buffer "fill the buffer with zeroes"); the MCU that used one of them is
+  finished with zero bits, and every later MCU of the restart interval is left as it was (zero
+  coefficients in a first scan: flat mid-gray blocks; its earlier scans' values in a later
+  progressive scan). Warning JWRN_HIT_MARKER "premature end of data segment". Data ending at the
+  end of the *file* instead stays an error: Pillow's and OpenCV's data sources suspend there and
+  both libraries fail.
+- **Bytes before the marker after a segment's last MCU** (junk before EOI or before RSTm): skipped,
+  JWRN_EXTRANEOUS_DATA.
+- **Restart markers**: libjpeg's jpeg_resync_to_restart (:func:`resync_action`).
+- **A zero run past the end of the band**: a coefficient coded at zig-zag position k > Se is
+  stored at ``jpeg_natural_order[k]`` (position 63 for k >= 64: the table's 16 extra entries)
+  and ends the block; a ZRL past the band ends it too. No warning.
+- **Categories and ranges**: DC categories up to 15 and AC categories up to 15 are decoded
+  (libjpeg checks neither; its table builder refuses DC symbols above 15), and coefficients are
+  stored as 16-bit JCOEF (wrapped), the DC predictor kept in full.
+- An EOB run longer than its interval or scan ends with it (process_restart sets EOBRUN = 0).
+
+Everything else stays an error in recovery too (a bad Huffman code, where libjpeg warns and
+decodes the next bits as symbol 0, is not modelled).
+
 The per-scan loop :func:`decode_scan` is plain Python (the specification) and
 :data:`decode_scan_jit` is the same function compiled by numba; the helpers are
 ``register_jitable`` so both run the same code. Between blocks the decoder state lives in one
@@ -83,6 +108,9 @@ AC_SLOT_BASE = 4
 
 MAX_DC_CATEGORY = 11  # Table F.1: DC difference categories 0..11 for 8-bit samples
 MAX_AC_CATEGORY = 10  # Table F.2: AC coefficient categories 1..10 for 8-bit samples
+# Recovery: libjpeg decodes any category its tables hold: DC symbols 0..15 (jdhuff.c
+# jpeg_make_d_derived_tbl refuses larger ones), AC sizes SSSS 0..15 (the low nibble of RS).
+RECOVER_MAX_CATEGORY = 15
 ZRL_RUN = 15  # F.1.2.2.1: RRRR = 15 with SSSS = 0 codes a run of 16 zero coefficients (ZRL)
 ZRL_LENGTH = 16
 LAST_COEFFICIENT = 63  # zig-zag index of the last coefficient (Figure A.6)
@@ -114,7 +142,19 @@ S_ERR_VALUE = 5  # the offending value of the last error (category, coefficient,
 S_ERR_MCU = 6  # MCU index of the last error
 S_ERR_BLOCK = 7  # block index within the MCU of the last error
 S_PAD_MISMATCHES = 8  # ECS ends whose padding bits were not all 1 (F.1.2.3)
-STATE_SIZE = 9
+# libjpeg-turbo recovery (``on_corrupt="libjpeg-turbo"``, see "Recovery" in the docstring): the
+# reader sets S_RECOVER = 1; the decoder keeps libjpeg's insufficient_data flag and counts what
+# it repaired, for the reader's warnings.
+S_RECOVER = 9
+S_INSUFFICIENT = 10  # jdhuff.c insufficient_data: the MCUs left of the interval are not decoded
+S_HIT_MARKER = 11  # times the data ended at a marker inside an MCU (JWRN_HIT_MARKER)
+S_DISCARDED = 12  # bytes skipped before a marker (JWRN_EXTRANEOUS_DATA)
+S_RESYNC = 13  # restart markers that were not the expected one (JWRN_MUST_RESYNC)
+S_OVERRUN = 14  # coefficients coded past the end of the band (no warning in libjpeg)
+S_LAST_GOOD_MCU = 15  # the last MCU begun with data left (libjpeg's last_good_iMCU_row)
+S_BAD_REFINE = 16  # refinement symbols of size other than 1 (JWRN_HUFF_BAD_CODE)
+S_BAD_CODE = 17  # bit sequences that are no code, decoded as symbol 0 (JWRN_HUFF_BAD_CODE)
+STATE_SIZE = 18
 
 # Error codes returned by the procedures (0 = success).
 OK = 0
@@ -129,6 +169,28 @@ ERR_EOBRUN_PAST_END = 8
 ERR_EXTRANEOUS_DATA = 9
 ERR_RESTART_MISSING = 10
 ERR_RESTART_SEQUENCE = 11
+
+
+# T.81 Annex K.3, Tables K.3-K.6: the example tables for 8-bit luminance (destination 0) and
+# chrominance (destination 1), (Tc, Th) -> (BITS, HUFFVAL). libjpeg-turbo's std_huff_tables
+# installs them in every sequential Huffman table slot 0 and 1 still undefined when decoding
+# starts (jdhuff.c jinit_huff_decoder: "Motion JPEG frames typically do not include the Huffman
+# tables"); recovery mode does the same. They are also what libjpeg writes without
+# optimize_coding (checked against Pillow's output in the tests).
+ANNEX_K_TABLES = {
+    (0, 0): ((0, 1, 5, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0), bytes(range(12))),  # Table K.3
+    (0, 1): ((0, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0), bytes(range(12))),  # Table K.4
+    (1, 0): ((0, 2, 1, 3, 3, 2, 4, 3, 5, 5, 4, 4, 0, 0, 1, 0x7D), bytes.fromhex(  # Table K.5
+        "01020300041105122131410613516107227114328191a1082342b1c11552d1f02433627282090a161718"
+        "191a25262728292a3435363738393a434445464748494a535455565758595a636465666768696a737475"
+        "767778797a838485868788898a92939495969798999aa2a3a4a5a6a7a8a9aab2b3b4b5b6b7b8b9bac2c3"
+        "c4c5c6c7c8c9cad2d3d4d5d6d7d8d9dae1e2e3e4e5e6e7e8e9eaf1f2f3f4f5f6f7f8f9fa")),
+    (1, 1): ((0, 2, 1, 2, 4, 4, 3, 4, 7, 5, 4, 4, 0, 1, 2, 0x77), bytes.fromhex(  # Table K.6
+        "000102031104052131061241510761711322328108144291a1b1c109233352f0156272d10a162434e125"
+        "f11718191a262728292a35363738393a434445464748494a535455565758595a636465666768696a7374"
+        "75767778797a82838485868788898a92939495969798999aa2a3a4a5a6a7a8a9aab2b3b4b5b6b7b8b9ba"
+        "c2c3c4c5c6c7c8c9cad2d3d4d5d6d7d8d9dae2e3e4e5e6e7e8e9eaf2f3f4f5f6f7f8f9fa")),
+}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -340,6 +402,34 @@ def extend(v, t):
 
 
 @register_jitable
+def jcoef(value):
+    """libjpeg's (JCOEF) cast: a 16-bit two's complement store (recovery mode)."""
+    return ((value + 32768) & 0xFFFF) - 32768
+
+
+@register_jitable
+def overrun_position(k):
+    """libjpeg's jpeg_natural_order[k] for a run past the band (recovery): the zig-zag order's
+    natural index for k <= 63, then 63 for the 16 extra entries k = 64..79."""
+    return ZIGZAG[k] if k <= LAST_COEFFICIENT else ZIGZAG[LAST_COEFFICIENT]
+
+
+# Recovery: jpeg_huff_decode reads a bad code up to the sentinel MAXCODE(17) = 0xFFFFF, i.e.
+# consumes 17 bits, warns JWRN_HUFF_BAD_CODE and returns symbol 0 ("fake a zero as the safest
+# result"): a DC difference of 0, an AC EOB.
+BAD_CODE_BITS = 17
+
+
+@register_jitable
+def skip_bad_code(data, state, pos, acc, nbits, fake):
+    """Recovery: consume a bad code's 17 bits (count it); returns the bit reader."""
+    state[S_BAD_CODE] += 1
+    if nbits < BAD_CODE_BITS:
+        pos, acc, nbits, fake = fill_bits(data, pos, acc, nbits, fake)
+    return pos, acc, nbits - BAD_CODE_BITS, fake
+
+
+@register_jitable
 def code_window(acc, nbits):
     """The next MAX_CODE_LENGTH unread bits (the caller made sure there are that many)."""
     return (acc >> (nbits - MAX_CODE_LENGTH)) & ((1 << MAX_CODE_LENGTH) - 1)
@@ -405,20 +495,29 @@ def decode_block_sequential(data, state, coef, blk, pred, c, dc_t, ac_t, tables)
     lookup, maxcode, mincode, valptr, huffval = tables
     pos, acc, nbits, fake = state[S_POS], state[S_ACC], state[S_NBITS], state[S_FAKE]
     err = OK
+    recover = state[S_RECOVER] != 0
+    max_dc = RECOVER_MAX_CATEGORY if recover else MAX_DC_CATEGORY
+    max_ac = RECOVER_MAX_CATEGORY if recover else MAX_AC_CATEGORY
     if nbits < MAX_CODE_LENGTH:
         pos, acc, nbits, fake = fill_bits(data, pos, acc, nbits, fake)
     t, size = huffman_decode_lookup(code_window(acc, nbits), dc_t, lookup, maxcode, mincode,
                                    valptr, huffval)
+    if t < 0 and recover:
+        pos, acc, nbits, fake = skip_bad_code(data, state, pos, acc, nbits, fake)
+        t, size = 0, 0
     if t < 0:
         err = ERR_BAD_CODE
-    elif t > MAX_DC_CATEGORY:
+    elif t > max_dc:
         state[S_ERR_VALUE] = t
         err = ERR_DC_CATEGORY
     else:
         nbits -= size
         bits, pos, acc, nbits, fake = receive(data, pos, acc, nbits, fake, t)
         dc = pred[c] + extend(bits, t)
-        if dc < COEFFICIENT_MIN or dc > COEFFICIENT_MAX:
+        if recover:  # libjpeg: int predictor, (JCOEF) store
+            pred[c] = dc
+            coef[blk, 0] = jcoef(dc)
+        elif dc < COEFFICIENT_MIN or dc > COEFFICIENT_MAX:
             state[S_ERR_VALUE] = dc
             err = ERR_COEFFICIENT_RANGE
         else:
@@ -430,6 +529,9 @@ def decode_block_sequential(data, state, coef, blk, pred, c, dc_t, ac_t, tables)
             pos, acc, nbits, fake = fill_bits(data, pos, acc, nbits, fake)
         rs, size = huffman_decode_lookup(code_window(acc, nbits), ac_t, lookup, maxcode, mincode,
                                         valptr, huffval)
+        if rs < 0 and recover:
+            pos, acc, nbits, fake = skip_bad_code(data, state, pos, acc, nbits, fake)
+            rs, size = 0, 0
         if rs < 0:
             err = ERR_BAD_CODE
             break
@@ -440,20 +542,27 @@ def decode_block_sequential(data, state, coef, blk, pred, c, dc_t, ac_t, tables)
             if r != ZRL_RUN:
                 break  # EOB: the rest of the block is zero
             if k + ZRL_LENGTH - 1 > LAST_COEFFICIENT:
+                if recover:  # k += 15, then the loop's k++ ends the block
+                    state[S_OVERRUN] += 1
+                    break
                 state[S_ERR_VALUE] = k + ZRL_LENGTH - 1
                 err = ERR_RUN_PAST_BAND
                 break
             k += ZRL_LENGTH
             continue
         k += r
-        if k > LAST_COEFFICIENT:
+        if k > LAST_COEFFICIENT and not recover:
             state[S_ERR_VALUE] = k
             err = ERR_RUN_PAST_BAND
-        elif s > MAX_AC_CATEGORY:
+        elif s > max_ac:
             state[S_ERR_VALUE] = s
             err = ERR_AC_CATEGORY
         else:
             bits, pos, acc, nbits, fake = receive(data, pos, acc, nbits, fake, s)
+            if k > LAST_COEFFICIENT:  # recovery: jpeg_natural_order's extra entries
+                state[S_OVERRUN] += 1
+                coef[blk, overrun_position(k)] = extend(bits, s)
+                break
             coef[blk, ZIGZAG[k]] = extend(bits, s)
             k += 1
     state[S_POS], state[S_ACC], state[S_NBITS], state[S_FAKE] = pos, acc, nbits, fake
@@ -469,13 +578,17 @@ def decode_block_dc_first(data, state, coef, blk, pred, c, dc_t, al, tables):
     lookup, maxcode, mincode, valptr, huffval = tables
     pos, acc, nbits, fake = state[S_POS], state[S_ACC], state[S_NBITS], state[S_FAKE]
     err = OK
+    recover = state[S_RECOVER] != 0
     if nbits < MAX_CODE_LENGTH:
         pos, acc, nbits, fake = fill_bits(data, pos, acc, nbits, fake)
     t, size = huffman_decode_lookup(code_window(acc, nbits), dc_t, lookup, maxcode, mincode,
                                    valptr, huffval)
+    if t < 0 and recover:
+        pos, acc, nbits, fake = skip_bad_code(data, state, pos, acc, nbits, fake)
+        t, size = 0, 0
     if t < 0:
         err = ERR_BAD_CODE
-    elif t > MAX_DC_CATEGORY:
+    elif t > (RECOVER_MAX_CATEGORY if recover else MAX_DC_CATEGORY):
         state[S_ERR_VALUE] = t
         err = ERR_DC_CATEGORY
     else:
@@ -483,7 +596,10 @@ def decode_block_dc_first(data, state, coef, blk, pred, c, dc_t, al, tables):
         bits, pos, acc, nbits, fake = receive(data, pos, acc, nbits, fake, t)
         p = pred[c] + extend(bits, t)
         value = p * (1 << al)
-        if value < COEFFICIENT_MIN or value > COEFFICIENT_MAX:
+        if recover:  # jdphuff.c: (JCOEF)LEFT_SHIFT(s, Al)
+            pred[c] = p
+            coef[blk, 0] = jcoef(value)
+        elif value < COEFFICIENT_MIN or value > COEFFICIENT_MAX:
             state[S_ERR_VALUE] = value
             err = ERR_COEFFICIENT_RANGE
         else:
@@ -520,12 +636,16 @@ def decode_block_ac_first(data, state, coef, blk, ac_t, ss, se, al, tables):
     lookup, maxcode, mincode, valptr, huffval = tables
     pos, acc, nbits, fake = state[S_POS], state[S_ACC], state[S_NBITS], state[S_FAKE]
     err = OK
+    recover = state[S_RECOVER] != 0
     k = ss
     while k <= se:
         if nbits < MAX_CODE_LENGTH:
             pos, acc, nbits, fake = fill_bits(data, pos, acc, nbits, fake)
         rs, size = huffman_decode_lookup(code_window(acc, nbits), ac_t, lookup, maxcode, mincode,
                                         valptr, huffval)
+        if rs < 0 and recover:
+            pos, acc, nbits, fake = skip_bad_code(data, state, pos, acc, nbits, fake)
+            rs, size = 0, 0
         if rs < 0:
             err = ERR_BAD_CODE
             break
@@ -538,22 +658,33 @@ def decode_block_ac_first(data, state, coef, blk, ac_t, ss, se, al, tables):
                 state[S_EOBRUN] = (1 << r) + bits - 1  # this block is the run's first
                 break
             if k + ZRL_LENGTH - 1 > se:
+                if recover:  # k += 15, then k++ leaves the band: the block ends
+                    state[S_OVERRUN] += 1
+                    break
                 state[S_ERR_VALUE] = k + ZRL_LENGTH - 1
                 err = ERR_RUN_PAST_BAND
                 break
             k += ZRL_LENGTH
             continue
         k += r
-        if k > se:
+        if k > se and not recover:
             state[S_ERR_VALUE] = k
             err = ERR_RUN_PAST_BAND
             break
-        if s > MAX_AC_CATEGORY:
+        if s > (RECOVER_MAX_CATEGORY if recover else MAX_AC_CATEGORY):
             state[S_ERR_VALUE] = s
             err = ERR_AC_CATEGORY
             break
         bits, pos, acc, nbits, fake = receive(data, pos, acc, nbits, fake, s)
         value = extend(bits, s) * (1 << al)
+        if recover:  # (JCOEF)((unsigned)s << Al), at jpeg_natural_order[k] even past Se
+            if k > se:
+                state[S_OVERRUN] += 1
+                coef[blk, overrun_position(k)] = jcoef(value)
+                break
+            coef[blk, ZIGZAG[k]] = jcoef(value)
+            k += 1
+            continue
         if value < COEFFICIENT_MIN or value > COEFFICIENT_MAX:
             state[S_ERR_VALUE] = value
             err = ERR_COEFFICIENT_RANGE
@@ -581,6 +712,7 @@ def decode_block_ac_refine(data, state, coef, blk, ac_t, ss, se, al, tables):
     pos, acc, nbits, fake = state[S_POS], state[S_ACC], state[S_NBITS], state[S_FAKE]
     eobrun = state[S_EOBRUN]
     err = OK
+    recover = state[S_RECOVER] != 0
     p1 = 1 << al
     k = ss
     while eobrun == 0 and k <= se:
@@ -588,6 +720,9 @@ def decode_block_ac_refine(data, state, coef, blk, ac_t, ss, se, al, tables):
             pos, acc, nbits, fake = fill_bits(data, pos, acc, nbits, fake)
         rs, size = huffman_decode_lookup(code_window(acc, nbits), ac_t, lookup, maxcode, mincode,
                                         valptr, huffval)
+        if rs < 0 and recover:
+            pos, acc, nbits, fake = skip_bad_code(data, state, pos, acc, nbits, fake)
+            rs, size = 0, 0
         if rs < 0:
             err = ERR_BAD_CODE
             break
@@ -597,9 +732,11 @@ def decode_block_ac_refine(data, state, coef, blk, ac_t, ss, se, al, tables):
         value = 0
         if s != 0:
             if s != 1:
-                state[S_ERR_VALUE] = s
-                err = ERR_REFINE_CATEGORY
-                break
+                if not recover:
+                    state[S_ERR_VALUE] = s
+                    err = ERR_REFINE_CATEGORY
+                    break
+                state[S_BAD_REFINE] += 1  # libjpeg warns, then reads the sign bit anyway
             sign, pos, acc, nbits, fake = receive(data, pos, acc, nbits, fake, 1)
             value = p1 if sign else -p1
         elif r != ZRL_RUN:
@@ -611,7 +748,7 @@ def decode_block_ac_refine(data, state, coef, blk, ac_t, ss, se, al, tables):
             z = ZIGZAG[k]
             if coef[blk, z] != 0:
                 bit, pos, acc, nbits, fake = receive(data, pos, acc, nbits, fake, 1)
-                if bit:
+                if bit and not (recover and coef[blk, z] & p1):  # libjpeg: only if bit Al is 0
                     coef[blk, z] += p1 if coef[blk, z] > 0 else -p1
             else:
                 if r == 0:
@@ -619,6 +756,11 @@ def decode_block_ac_refine(data, state, coef, blk, ac_t, ss, se, al, tables):
                 r -= 1
             k += 1
         if k > se:
+            if recover:  # the new coefficient lands at jpeg_natural_order[Se + 1]
+                state[S_OVERRUN] += 1
+                if value != 0:
+                    coef[blk, overrun_position(k)] = value
+                break
             state[S_ERR_VALUE] = k
             err = ERR_RUN_PAST_BAND
             break
@@ -630,7 +772,7 @@ def decode_block_ac_refine(data, state, coef, blk, ac_t, ss, se, al, tables):
             z = ZIGZAG[k]
             if coef[blk, z] != 0:
                 bit, pos, acc, nbits, fake = receive(data, pos, acc, nbits, fake, 1)
-                if bit:
+                if bit and not (recover and coef[blk, z] & p1):
                     coef[blk, z] += p1 if coef[blk, z] > 0 else -p1
             k += 1
         eobrun -= 1
@@ -710,6 +852,95 @@ def segment_end(data, p, extra, expect_restart, restart_index):
     return OK, p + 2, code
 
 
+# jpeg_resync_to_restart's actions (jdmarker.c), for a marker that is not the expected RSTm.
+RESYNC_DISCARD = 1  # drop the marker, decode the interval from the bytes after it
+RESYNC_SKIP = 2  # skip to the next marker and decide again
+RESYNC_STAY = 3  # leave the marker: the interval is "empty" (zero bits, then nothing decoded)
+SOF0 = 0xC0
+EOI_CODE = 0xD9
+
+
+@register_jitable
+def resync_action(marker, desired):
+    """libjpeg's jpeg_resync_to_restart for ``marker`` when RST(``desired``) was expected:
+    a code below SOF0 (not a valid marker): skip; a valid marker other than RSTm: stay (it
+    belongs to what follows the scan); RST(desired+1) or RST(desired+2): stay (restarts were
+    lost, so the intervals before it are empty); RST(desired-1) or RST(desired-2): skip (a
+    marker already passed); any other RSTm: discard it and go on."""
+    if marker < SOF0:
+        return RESYNC_SKIP
+    if marker < RST0 or marker >= RST0 + RESTART_MODULUS:
+        return RESYNC_STAY
+    if marker == RST0 + (desired + 1) % RESTART_MODULUS or \
+            marker == RST0 + (desired + 2) % RESTART_MODULUS:
+        return RESYNC_STAY
+    if marker == RST0 + (desired - 1) % RESTART_MODULUS or \
+            marker == RST0 + (desired - 2) % RESTART_MODULUS:
+        return RESYNC_SKIP
+    return RESYNC_DISCARD
+
+
+@register_jitable
+def skip_to_marker(data, p):
+    """libjpeg's next_marker from byte ``p``: (offset of the marker's last 0xFF fill byte, or the
+    end of the data; bytes discarded on the way, a stuffed 0xFF 0x00 counting two)."""
+    n = data.shape[0]
+    discarded = 0
+    while p < n:
+        if data[p] == 0xFF:
+            while p + 1 < n and data[p + 1] == 0xFF:
+                p += 1
+            if p + 1 < n and data[p + 1] != 0x00:
+                return p, discarded
+            discarded += 2
+            p += 2
+            continue
+        discarded += 1
+        p += 1
+    return n, discarded
+
+
+@register_jitable
+def finish_segment_recover(data, state, expect_restart, restart_index):
+    """Recovery's end of an ECS (libjpeg process_restart + read_restart_marker, or the marker
+    reader after the scan): the bit buffer's whole unread bytes and any bytes before the next
+    marker are discarded (S_DISCARDED); at a restart, the expected RSTm is swallowed and the
+    out-of-data flag cleared, another marker goes through :func:`resync_action`. Returns OK, or
+    ERR_RESTART_MISSING when the file ends first (the libraries' data sources fail there)."""
+    n = data.shape[0]
+    real = state[S_NBITS] - state[S_FAKE]
+    extra = real // 8 if real > 0 else 0
+    p, discarded = skip_to_marker(data, state[S_POS])
+    state[S_DISCARDED] += extra + discarded
+    state[S_ACC] = 0
+    state[S_NBITS] = 0
+    state[S_FAKE] = 0
+    state[S_POS] = p
+    if not expect_restart:
+        return OK
+    while True:
+        if p + 1 >= n:
+            state[S_ERR_VALUE] = -1
+            return ERR_RESTART_MISSING
+        marker = int(data[p + 1])
+        if marker == RST0 + restart_index:
+            state[S_POS] = p + 2
+            state[S_INSUFFICIENT] = 0
+            return OK
+        state[S_RESYNC] += 1
+        action = resync_action(marker, restart_index)
+        if action == RESYNC_DISCARD:
+            state[S_POS] = p + 2
+            state[S_INSUFFICIENT] = 0
+            return OK
+        if action == RESYNC_STAY:
+            state[S_POS] = p
+            return OK
+        p, discarded = skip_to_marker(data, p + 2)
+        state[S_DISCARDED] += discarded
+        state[S_POS] = p
+
+
 def decode_scan(data, coef, mcus_x, mcus_y, restart_interval, blk_comp, blk_dy, blk_dx,
                 comp_base, comp_bw, comp_h, comp_v, comp_dc, comp_ac, kind, ss, se, al, tables,
                 state):
@@ -731,10 +962,13 @@ def decode_scan(data, coef, mcus_x, mcus_y, restart_interval, blk_comp, blk_dy, 
     S_ERR_MCU/S_ERR_BLOCK/S_ERR_VALUE set and the bit position left where the error was found.
     """
     pred = np.zeros(4, dtype=np.int64)  # F.2.1.3.1: PRED per scan component, 0 at each start
+    recover = state[S_RECOVER] != 0
+    n = data.shape[0]
     state[S_ACC] = 0
     state[S_NBITS] = 0
     state[S_FAKE] = 0
     state[S_EOBRUN] = 0
+    state[S_INSUFFICIENT] = 0
     total = mcus_x * mcus_y
     nblk = blk_comp.shape[0]
     restart_index = 0
@@ -742,16 +976,22 @@ def decode_scan(data, coef, mcus_x, mcus_y, restart_interval, blk_comp, blk_dy, 
         if restart_interval > 0 and m > 0 and m % restart_interval == 0:
             state[S_ERR_MCU] = m
             state[S_ERR_BLOCK] = -1
-            if state[S_EOBRUN] > 0:
+            if recover:
+                e = finish_segment_recover(data, state, True, restart_index)
+            elif state[S_EOBRUN] > 0:
                 state[S_ERR_VALUE] = state[S_EOBRUN]
                 return ERR_EOBRUN_PAST_END
-            e = finish_segment(data, state, True, restart_index)
+            else:
+                e = finish_segment(data, state, True, restart_index)
             if e != OK:
                 return e
             restart_index = (restart_index + 1) % RESTART_MODULUS
             for c in range(4):
                 pred[c] = 0
             state[S_EOBRUN] = 0
+        if recover and state[S_INSUFFICIENT] != 0:
+            continue  # jdhuff.c decode_mcu: "just leave the MCU set to zeroes"
+        state[S_LAST_GOOD_MCU] = m
         my = m // mcus_x
         mx = m - my * mcus_x
         for b in range(nblk):
@@ -775,13 +1015,23 @@ def decode_scan(data, coef, mcus_x, mcus_y, restart_interval, blk_comp, blk_dy, 
             # Bits past the end of the ECS were used (or a failed code reached into them).
             if state[S_NBITS] < state[S_FAKE] or (
                     e == ERR_BAD_CODE and state[S_NBITS] - MAX_CODE_LENGTH < state[S_FAKE]):
-                e = ERR_TRUNCATED
+                # Recovery: zero bits past a marker finish this MCU (and, for a bad code, were
+                # not the cause); past the end of the file the data source fails.
+                at_marker = state[S_POS] + 1 < n and data[state[S_POS]] == 0xFF
+                if recover and at_marker and e != ERR_BAD_CODE:
+                    if state[S_INSUFFICIENT] == 0:
+                        state[S_HIT_MARKER] += 1
+                    state[S_INSUFFICIENT] = 1
+                else:
+                    e = ERR_TRUNCATED
             if e != OK:
                 state[S_ERR_MCU] = m
                 state[S_ERR_BLOCK] = b
                 return e
     state[S_ERR_MCU] = total
     state[S_ERR_BLOCK] = -1
+    if recover:
+        return finish_segment_recover(data, state, False, 0)
     if state[S_EOBRUN] > 0:
         state[S_ERR_VALUE] = state[S_EOBRUN]
         return ERR_EOBRUN_PAST_END

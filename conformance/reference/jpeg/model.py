@@ -41,6 +41,10 @@ class Component:
       the successive-approximation bit position Al of the last scan that sent it (0 = fully
       known), or -1 if no scan sent it. ``None`` for sequential frames. Block smoothing
       (libjpeg-turbo jdcoefct.c) decides from it.
+    - ``prev_coef_bits``: progressive frames only, (64,) natural order: ``coef_bits`` as it was
+      before the component's latest scan (libjpeg-turbo's second coef_bits half; all -1 for a
+      one-scan file, as jdcoefct.c latches it). Smoothing uses it for the iMCU rows past
+      ``JpegImage.last_good_imcu_row``.
     - ``samples``: lossless frames only (SOF3), (height, width) uint8: the component's decoded
       samples, point transform applied (T.81 H.1.2.1, :mod:`.lossless`). A lossless frame has no
       DCT: ``coefficients`` is then an empty (0, 0, 64) array and ``quant`` all zeros.
@@ -56,6 +60,7 @@ class Component:
     coefficients: np.ndarray
     coef_bits: np.ndarray | None = None
     samples: np.ndarray | None = None
+    prev_coef_bits: np.ndarray | None = None
 
     @property
     def blocks_wide(self) -> int:
@@ -86,6 +91,9 @@ class JpegImage:
       (kept, never applied: the reference does no colour management).
     - ``restart_interval``: the last DRI value seen (0 = none), for information.
     - ``warnings``: problems that did not stop decoding (e.g. an unreadable Exif block).
+    - ``last_good_imcu_row``: ``None`` when the last scan reached its last MCU with data; else
+      (a scan cut short, recovery mode) the last iMCU row it began with data left
+      (libjpeg-turbo ``last_good_iMCU_row``, read by block smoothing).
     """
 
     width: int
@@ -103,6 +111,7 @@ class JpegImage:
     warnings: tuple[str, ...] = ()
     predictor: int = 0
     point_transform: int = 0
+    last_good_imcu_row: int | None = None
 
     @property
     def hmax(self) -> int:

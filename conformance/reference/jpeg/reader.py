@@ -48,6 +48,26 @@ decoder rejects this", so it is stricter than libjpeg, which repairs and warns):
   a complete file from one cut at a scan boundary (a progressive file would silently lose its
   remaining scans); libjpeg decodes such files with "Premature end of JPEG file".
 
+Recovery (``recover=True``, the decode knob ``on_corrupt="libjpeg-turbo"``): what Pillow and
+OpenCV decode from damaged files, through libjpeg-turbo 3, reproduced exactly (checked against
+both on the seeded damage sweeps of tests/test_jpeg_recovery.py), each repair recorded in
+``warnings`` in libjpeg's words:
+
+- bytes that are no marker between segments or after a scan's last MCU (junk before EOI):
+  skipped (JWRN_EXTRANEOUS_DATA);
+- a sequential Huffman scan using table 0 or 1 that no DHT defined (a Motion-JPEG frame): the
+  standard tables of T.81 Annex K.3 (libjpeg-turbo std_huff_tables; no warning in libjpeg);
+- entropy-coded data ending at a marker before the scan's last MCU, restart markers missing or
+  out of order, zero runs past the band, large categories: as :mod:`.entropy` ("Recovery");
+- progressive scans out of order (an AC scan before the component's DC scan, a refinement whose
+  Ah does not follow): decoded as they come, with libjpeg's "Inconsistent progression
+  sequence" warning.
+
+The rest stays an error: data ending at the end of the *file* (Pillow and OpenCV both fail:
+their data sources suspend), a bad Huffman code, an undefined table other than sequential 0
+or 1, and every structural error of the markers. Arithmetic-coded and lossless scans are not
+repaired (libjpeg-turbo's jdarith.c and jdlhuff.c recover differently; not modelled).
+
 Resource bounds: the pixel count X·Y is checked against ``max_pixels`` from the frame header
 alone, and the total samples of all components against 4 × ``max_pixels``, before anything is
 allocated (:class:`LimitsExceeded`). The coefficient buffers are allocated at the first scan,
@@ -85,6 +105,7 @@ MIN_BITS_PER_BLOCK = 1  # a block's first scan codes at least one Huffman code (
 MAX_SUCCESSIVE_APPROXIMATION = 13  # Table B.3: Ah, Al in 0..13 (progressive DCT)
 BASELINE_MAX_TABLE = 1  # Table B.3/B.5: baseline Huffman table destinations 0..1
 LAST_COEFFICIENT = 63
+SMOOTHING_LAST = 9  # block smoothing reads coef_bits of zig-zag 0..9 (jdcoefct.c SAVED_COEFS)
 
 
 def _ceil_div(a: int, b: int) -> int:
@@ -104,6 +125,10 @@ class _FrameState:
     coef: np.ndarray | None = None  # (total blocks, 64) int32, allocated at the first scan
     quant: list[np.ndarray | None] = field(default_factory=list)  # latched at the first scan
     coef_bits: list[np.ndarray] = field(default_factory=list)  # progressive, natural order
+    # libjpeg-turbo's coef_bits before each component's latest scan (jdphuff.c), and the last
+    # iMCU row the latest scan began with data left: block smoothing reads the former below it
+    prev_coef_bits: list[np.ndarray] = field(default_factory=list)
+    last_good_imcu_row: int | None = None
     scans_of: list[int] = field(default_factory=list)  # scans that coded each component
     # lossless (SOF3): per component its reconstructed values before the point transform,
     # (height, width) int32, allocated at the first scan; and Ss, Al of the scan that coded it
@@ -153,8 +178,10 @@ def frame_geometry(header: mk.FrameHeader) -> tuple[list[int], list[int], list[i
 class _Reader:
     """One pass over the marker segments of one file (state of T.81 Annex E's decoder)."""
 
-    def __init__(self, data: bytes, source: str, max_pixels: int, use_numba: bool):
+    def __init__(self, data: bytes, source: str, max_pixels: int, use_numba: bool,
+                 recover: bool = False):
         self.data = data
+        self.recover = recover  # on_corrupt="libjpeg-turbo" (module docstring, "Recovery")
         self.buf = np.frombuffer(data, dtype=np.uint8)
         self.source = source
         self.max_pixels = max_pixels
@@ -191,6 +218,8 @@ class _Reader:
         pos = 2
         after_scan = False  # the previous item was a scan's entropy-coded data
         while True:
+            if self.recover and pos < len(data) and data[pos] != 0xFF:
+                pos = self.skip_junk(pos)
             found = mk.next_marker(data, pos, self.source)
             if found is None:
                 self.end_without_eoi(pos, after_scan)
@@ -209,6 +238,14 @@ class _Reader:
                 continue
             pos = self.segment(code, offset, pos)
         return self.image()
+
+    def skip_junk(self, pos: int) -> int:
+        """Recovery: libjpeg's next_marker skips what is not a marker between segments
+        (JWRN_EXTRANEOUS_DATA); the offset of the next marker (or the end of the data)."""
+        at, discarded = entropy.skip_to_marker(self.buf, pos)
+        self.warnings.append(f"Corrupt JPEG data: {discarded} extraneous bytes before the marker at "
+                             f"byte {at} (skipped at byte {pos}, as libjpeg-turbo)")
+        return at
 
     def segment(self, code: int, offset: int, pos: int) -> int:
         """Handle one marker other than SOS/EOI at ``offset``; return the offset after it."""
@@ -318,6 +355,8 @@ class _Reader:
                                  blocks_high=bh, base=base, quant=[None] * nf,
                                  coef_bits=[np.full(COEFFICIENTS, -1, dtype=np.int16)
                                             for _ in range(nf)],
+                                 prev_coef_bits=[np.full(COEFFICIENTS, -1, dtype=np.int16)
+                                                 for _ in range(nf)],
                                  scans_of=[0] * nf)
 
     # -- scans --------------------------------------------------------------------------------
@@ -373,6 +412,8 @@ class _Reader:
                                lossless.LOSSLESS) and not fh.arithmetic
             uses_ac = kind in (entropy.SEQUENTIAL, entropy.AC_FIRST,
                                entropy.AC_REFINE) and not fh.arithmetic
+            if self.recover and not fh.arithmetic and fh.process in ("baseline", "extended"):
+                self.standard_tables(sc, uses_dc, uses_ac, number)
             if uses_dc and self.dc_tables[sc.td] is None:
                 raise self.error(f"scan {number}: component {sc.id} uses DC Huffman table {sc.td}, "
                                  "which is not defined", d + 2 + 2 * j)
@@ -418,6 +459,20 @@ class _Reader:
                                      source=self.source, offset=p)
         raise self.error("the frame header gives Y = 0 lines but no DNL segment follows the "
                          "first scan (T.81 B.2.2, B.2.5)", self.frame.header.offset + 5)
+
+    def standard_tables(self, sc, uses_dc: bool, uses_ac: bool, number: int) -> None:
+        """Recovery: an undefined sequential Huffman table 0 or 1 is T.81 Annex K's (libjpeg-turbo
+        std_huff_tables; a Motion-JPEG frame carries no DHT). libjpeg does not warn; the
+        reference records it."""
+        for tc, th, used, slots in ((0, sc.td, uses_dc, self.dc_tables),
+                                    (1, sc.ta, uses_ac, self.ac_tables)):
+            if used and slots[th] is None and (tc, th) in entropy.ANNEX_K_TABLES:
+                bits, huffval = entropy.ANNEX_K_TABLES[(tc, th)]
+                slots[th] = entropy.build_huffman_table(tc, th, bits, huffval, source=self.source,
+                                                        offset=None)
+                self.warnings.append(f"scan {number}: {'DC' if tc == 0 else 'AC'} Huffman table {th} "
+                                     "is not defined: T.81 Annex K's standard table is used "
+                                     "(libjpeg-turbo std_huff_tables, as for Motion-JPEG)")
 
     def scan_kind(self, sh: mk.ScanHeader, number: int, at: int) -> int:
         """The decoding procedure of the scan, after checking Ss, Se, Ah, Al (Table B.3)."""
@@ -473,6 +528,12 @@ class _Reader:
                                      "sequential component is coded in exactly one scan "
                                      "(T.81 A.2, B.2.3)", at - 1 - 2 * len(indices))
             return
+        for i in indices:  # jdphuff.c start_pass: the bits before this scan, zig-zag min(Ss,1)..max(Se,9)
+            band = ZIGZAG[min(sh.ss, 1):max(sh.se, SMOOTHING_LAST) + 1]
+            frame.prev_coef_bits[i][band] = frame.coef_bits[i][band] if number > 1 else 0
+        if self.recover:
+            self.progression_warnings(sh, indices, number)
+            return
         for i in indices:
             bits = frame.coef_bits[i]
             if sh.ss > 0 and bits[0] < 0:
@@ -493,6 +554,25 @@ class _Reader:
         for i in indices:
             frame.coef_bits[i][ZIGZAG[sh.ss:sh.se + 1]] = sh.al
 
+    def progression_warnings(self, sh: mk.ScanHeader, indices: list[int], number: int) -> None:
+        """Recovery: libjpeg-turbo's progression checks (jdphuff.c start_pass_phuff_decoder) only
+        warn, "Inconsistent progression sequence for component c coefficient k"
+        (JWRN_BOGUS_PROGRESSION): an AC scan before the component's DC scan (k = 0), and an Ah
+        that is not the Al that last sent coefficient k (0 if never sent); then the scan's Al
+        is recorded for its band as usual. c is the component's index in the frame."""
+        frame = self.frame
+        for i in indices:
+            bits = frame.coef_bits[i]
+            if sh.ss > 0 and bits[0] < 0:
+                self.warnings.append(f"scan {number}: Inconsistent progression sequence for "
+                                     f"component {i} coefficient 0")
+            for k in range(sh.ss, sh.se + 1):
+                expected = max(int(bits[ZIGZAG[k]]), 0)
+                if sh.ah != expected:
+                    self.warnings.append(f"scan {number}: Inconsistent progression sequence for "
+                                         f"component {i} coefficient {k}")
+            bits[ZIGZAG[sh.ss:sh.se + 1]] = sh.al
+
     def allocate(self, sh: mk.ScanHeader) -> None:
         """Allocate the coefficients of every component at the first scan, if the remaining
         data can hold at least one bit per block of every component (else it is truncated)."""
@@ -500,7 +580,9 @@ class _Reader:
         coded_blocks = sum(_ceil_div(w, BLOCK_SIZE) * _ceil_div(h, BLOCK_SIZE)
                            for w, h in zip(frame.widths, frame.heights))
         remaining = len(self.data) - sh.end
-        if not frame.header.arithmetic and coded_blocks * MIN_BITS_PER_BLOCK > BITS_PER_BYTE * remaining:
+        # (Recovery decodes a cut scan as mid-gray blocks, so there only max_pixels bounds it.)
+        if not frame.header.arithmetic and not self.recover and \
+                coded_blocks * MIN_BITS_PER_BLOCK > BITS_PER_BYTE * remaining:
             raise self.error(f"truncated: the frame has {coded_blocks} blocks, each coded with at "
                              f"least one bit, but only {remaining} bytes follow the first scan "
                              "header", sh.end)
@@ -622,6 +704,7 @@ class _Reader:
         tables = entropy.stack_tables(self.dc_tables, self.ac_tables)
         state = np.zeros(entropy.STATE_SIZE, dtype=np.int64)
         state[entropy.S_POS] = sh.end
+        state[entropy.S_RECOVER] = int(self.recover)
         run = entropy.decode_scan_jit if self.use_numba else entropy.decode_scan
         code = run(self.buf, frame.coef, mcus_x, mcus_y, self.restart_interval, blk_comp, blk_dy,
                    blk_dx, ints([frame.base[i] for i in indices]),
@@ -636,7 +719,39 @@ class _Reader:
                                      block_components=[comps[indices[b[0]]].id for b in layout],
                                      source=self.source)
         self.pad_mismatches += int(state[entropy.S_PAD_MISMATCHES])
+        if self.recover:
+            self.recovery_warnings(state, number)
+        last = int(state[entropy.S_LAST_GOOD_MCU])
+        row = last // mcus_x if len(indices) > 1 else last // mcus_x // comps[indices[0]].v
+        frame.last_good_imcu_row = None if last == mcus_x * mcus_y - 1 else row
         return int(state[entropy.S_POS])
+
+    def recovery_warnings(self, state: np.ndarray, number: int) -> None:
+        """What recovery repaired in scan ``number``, in libjpeg-turbo's words."""
+        hit, discarded = int(state[entropy.S_HIT_MARKER]), int(state[entropy.S_DISCARDED])
+        resync, overrun = int(state[entropy.S_RESYNC]), int(state[entropy.S_OVERRUN])
+        if hit:
+            self.warnings.append(f"scan {number}: Corrupt JPEG data: premature end of data segment "
+                                 f"({hit} time(s)); the rest of the restart interval is left at "
+                                 "zero, as libjpeg-turbo")
+        if discarded:
+            self.warnings.append(f"scan {number}: Corrupt JPEG data: {discarded} extraneous bytes "
+                                 "before a marker (skipped, as libjpeg-turbo)")
+        if resync:
+            self.warnings.append(f"scan {number}: Corrupt JPEG data: found {resync} unexpected "
+                                 "marker(s) instead of the next RSTm (libjpeg-turbo resynchronises)")
+        if int(state[entropy.S_BAD_CODE]):
+            self.warnings.append(f"scan {number}: Corrupt JPEG data: bad Huffman code "
+                                 f"({int(state[entropy.S_BAD_CODE])} time(s); 17 bits read as "
+                                 "symbol 0, as libjpeg-turbo)")
+        if int(state[entropy.S_BAD_REFINE]):
+            self.warnings.append(f"scan {number}: Corrupt JPEG data: bad Huffman code "
+                                 f"({int(state[entropy.S_BAD_REFINE])} refinement symbol(s) of "
+                                 "size other than 1, read as size 1 as libjpeg-turbo does)")
+        if overrun:
+            self.warnings.append(f"scan {number}: {overrun} zero run(s) past the end of the "
+                                 "spectral band (libjpeg-turbo stores the coefficient at "
+                                 "jpeg_natural_order[k] and ends the block)")
 
     def decode_arithmetic(self, sh: mk.ScanHeader, kind: int, indices: list[int], number: int,
                           mcus_x: int, mcus_y: int, layout: list, blk_comp: np.ndarray,
@@ -744,8 +859,11 @@ class _Reader:
             components.append(Component(
                 id=c.id, h=c.h, v=c.v, tq=c.tq, width=frame.widths[i], height=frame.heights[i],
                 quant=frame.quant[i], coefficients=coefficients,
-                coef_bits=frame.coef_bits[i] if fh.process == "progressive" else None))
-        return self.jpeg_image(components)
+                coef_bits=frame.coef_bits[i] if fh.process == "progressive" else None,
+                prev_coef_bits=(frame.prev_coef_bits[i] if self.scan_count > 1
+                                else np.full(COEFFICIENTS, -1, dtype=np.int16))
+                if fh.process == "progressive" else None))
+        return self.jpeg_image(components, last_good_imcu_row=frame.last_good_imcu_row)
 
 
 def _lossless_output(values: np.ndarray, pt: int) -> np.ndarray:
@@ -754,11 +872,13 @@ def _lossless_output(values: np.ndarray, pt: int) -> np.ndarray:
 
 
 def read_jpeg(data: bytes, *, source: str = "<bytes>", max_pixels: int = DEFAULT_MAX_PIXELS,
-              use_numba: bool = True) -> JpegImage:
+              use_numba: bool = True, recover: bool = False) -> JpegImage:
     """Parse and entropy-decode a JPEG file (see the module docstring for what is accepted).
 
     - ``source``: the file name used in error messages.
     - ``max_pixels``: X·Y above this raises LimitsExceeded before any allocation.
     - ``use_numba=False`` runs the plain-Python scan decoder (the specification; slow).
+    - ``recover=True`` (the decode knob ``on_corrupt="libjpeg-turbo"``): repair damaged Huffman
+      coded data as libjpeg-turbo does (module docstring, "Recovery"), each repair a warning.
     """
-    return _Reader(bytes(data), source, max_pixels, use_numba).run()
+    return _Reader(bytes(data), source, max_pixels, use_numba, recover).run()

@@ -72,7 +72,8 @@ def component_blocks(image: JpegImage, comp: Component, *, idct: str = "islow",
     if smooth:
         total_imcu_rows = _ceil_div(image.height, DCTSIZE * image.vmax)
         coef = coef.astype(np.int64)  # a copy: the stored coefficients are not modified
-        coef[:bh, :bw] = smoothing.smooth_component(comp, bh, bw, total_imcu_rows)
+        coef[:bh, :bw] = smoothing.smooth_component(comp, bh, bw, total_imcu_rows,
+                                                    image.last_good_imcu_row)
     if not padded:
         coef = coef[:bh, :bw]
     bh, bw = coef.shape[:2]

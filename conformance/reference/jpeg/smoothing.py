@@ -47,8 +47,11 @@ a dummy block row of the MCU padding, whose DC came from the interleaved DC scan
 coefficient arrays must keep the MCU padding (:class:`~.model.Component` does; rows missing from
 a one-component frame's array are the zero rows libjpeg's pre-zeroed buffer holds).
 
-Data truncated *inside* a scan (libjpeg then uses the previous scan's coef_bits for rows past
-the last good iMCU row) is not modelled: a :class:`~.model.JpegImage` holds complete scans only.
+**Data cut inside the last scan** (recovery mode): for the iMCU rows past
+``JpegImage.last_good_imcu_row``, libjpeg-turbo reads each component's ``prev_coef_bits`` (its
+bits before its latest scan) instead of ``coef_bits`` ("If the current scan is incomplete, then
+we use the component-dependent info from the previous scan"); ``smoothing_ok`` still decides
+from ``coef_bits``.
 """
 
 from __future__ import annotations
@@ -151,7 +154,7 @@ def predict(num: np.ndarray, q: int, al: int | None) -> np.ndarray:
 
 
 def smooth_component(comp: Component, blocks_high: int, blocks_wide: int,
-                     total_imcu_rows: int) -> np.ndarray:
+                     total_imcu_rows: int, last_good_imcu_row: int | None = None) -> np.ndarray:
     """The (blocks_high, blocks_wide, 64) int64 coefficients libjpeg hands to the IDCT."""
     rows_needed = max(total_imcu_rows * comp.v, blocks_high)
     coef = np.asarray(comp.coefficients, dtype=np.int64)
@@ -164,8 +167,21 @@ def smooth_component(comp: Component, blocks_high: int, blocks_wide: int,
     hood = dc[rows[:, None, :, None], cols[None, :, None, :]]  # (bh, bw, 5, 5): DC01..DC25
     out = coef[:blocks_high, :blocks_wide].copy()
     quant = np.asarray(comp.quant, dtype=np.int64)
+    smooth_blocks(out, hood, quant, coef_bits_zigzag(comp))
+    if last_good_imcu_row is not None and comp.prev_coef_bits is not None:
+        late = np.arange(blocks_high) // comp.v > last_good_imcu_row
+        if late.any():
+            previous = coef[:blocks_high, :blocks_wide].copy()
+            smooth_blocks(previous, hood, quant,
+                          np.asarray(comp.prev_coef_bits)[list(SMOOTH_POSITIONS)])
+            out[late] = previous[late]
+    return out
+
+
+def smooth_blocks(out: np.ndarray, hood: np.ndarray, quant: np.ndarray, bits: np.ndarray) -> None:
+    """The "What" of the module docstring on ``out`` in place, with ``bits`` = coef_bits of
+    zig-zag 0..9 and ``hood`` the (bh, bw, 5, 5) DC neighbourhoods."""
     q00 = int(quant[0])
-    bits = coef_bits_zigzag(comp)
     change_dc = bool(np.all(bits[1:] == -1))
     weights = WEIGHTS_CHANGE_DC if change_dc else WEIGHTS
     for k in range(1, SAVED_COEFS):
@@ -179,4 +195,3 @@ def smooth_component(comp: Component, blocks_high: int, blocks_wide: int,
     if change_dc:  # DC always replaced ("coef_bits[0] is non-negative")
         num = q00 * np.einsum("rcij,ij->rc", hood, DC_WEIGHTS_CHANGE_DC)
         out[:, :, 0] = predict(num, q00, None)
-    return out
