@@ -35,6 +35,7 @@ import numpy as np
 
 from . import synthetic as syn
 from .bundle import InputFile
+from .encoders import jpeg_damage
 from .encoders import jpeg as jpeg_encoder
 from .encoders import png as png_encoder
 from .errors import ConformanceError
@@ -300,7 +301,7 @@ def negative_inputs() -> list[InputFile]:
              for name, (data, desc) in cases.items()]
     items += [InputFile(id=n.id, data=n.data, media_type=JPEG, description=n.description, expect="error",
                         origin=n.origin, tags=n.tags, meta={"reject_as": n.reject_as})
-              for n in jpeg_encoder.negative_jpegs()]
+              for n in jpeg_encoder.negative_jpegs() + jpeg_damage.damaged_jpegs()]
     return items
 
 

@@ -324,6 +324,12 @@ class Scores:
                 "cases": [c.to_json() for c in self.cases]}
 
 
+def _damaged(bundle: Bundle, input_id: str | None) -> bool:
+    """Whether the manifest's header of ``input_id`` records damage libjpeg-turbo repairs."""
+    meta = ((getattr(bundle, "manifest", None) or {}).get("inputs") or {}).get(input_id) or {}
+    return bool((meta.get("header") or {}).get("damaged"))
+
+
 class _ExpectedCache:
     """Expected arrays by bundle path: each is read (and hash-checked) once per scoring, not
     once per harness and mode."""
@@ -387,6 +393,12 @@ def _score_case(expected_of: _ExpectedCache, case: dict, harness: str, mode: str
                 else:
                     st.verdict, st.message, st.metrics = _score_output(root, rs.get("output"), expected,
                                                                        float(tol["max_abs"]))
+        elif status == "rejected" and _damaged(expected_of.bundle, case.get("input")):
+            # a strict harness on a damaged file the pipeline's decode repairs (on_corrupt): a
+            # difference of behaviour, scored (and excused by an expectation) like any other
+            st.verdict = "fail"
+            st.message = ("rejected a damaged input that the pipeline's decode repairs "
+                          "(on_corrupt): " + st.message)
         else:  # error, or rejected on a positive case
             st.verdict = "error"
             if status == "rejected":

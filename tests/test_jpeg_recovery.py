@@ -219,3 +219,12 @@ def test_recovery_mutation_sweep_raises_only_typed_errors(baselines, progressive
             except ConformanceError:
                 outcomes["typed error"] += 1
     assert sum(outcomes.values()) == 200
+
+
+def test_default_bundle_damaged_files_match_the_libraries():
+    files = D.damaged_jpegs()
+    assert {f.id.rsplit(".", 1)[1] for f in files} >= {"junk_before_eoi", "mjpeg_no_dht", "short_scan",
+                                                       "ac_before_dc", "run_past_64"}
+    for f in files:
+        _strict_rejects(f.data)
+        assert_like_libraries(f.data, f.id)

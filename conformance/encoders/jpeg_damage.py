@@ -308,3 +308,42 @@ def last_nonzero(data: bytes) -> list[list[int]]:
 def restart_count(data: bytes) -> int:
     """How many DRI segments the file has (run_past_64 needs none)."""
     return sum(1 for s in segments(data) if s.marker == 0xDD and struct.unpack(">H", s.payload(data))[0])
+
+
+def damaged_jpegs() -> list:
+    """The default bundle's damaged files, one per class, cut from small Pillow files (a
+    gradient, so they stay a few hundred bytes): expect "error" (a conforming decoder rejects
+    them), tags ``jpeg_negative`` and ``jpeg_damaged``; a pipeline whose decode repairs
+    (``on_corrupt="libjpeg-turbo"``) gets libjpeg-turbo's repaired output as its expected value."""
+    from .. import synthetic as syn
+    from .jpeg import JpegInput, encode_pillow
+
+    samples = syn.gradients(24, 40)
+    base = encode_pillow(samples, quality=90, sampling="420")
+    prog = encode_pillow(samples, quality=90, sampling="420", progressive=True)
+    start, end = scan_data_spans(base)[0]
+    pstart, pend = scan_data_spans(prog)[1]
+    noise = encode_pillow(syn.noise(24, 24, 3, seed=64), quality=95, sampling="444")
+    last = last_nonzero(noise)
+    m, b = next((m, b) for m, mcu in enumerate(last) for b, k in enumerate(mcu) if 48 <= k <= 62)
+    files = {
+        "junk_before_eoi": (junk_before_eoi(base, bytes(range(1, 40))),
+                            "39 bytes that are no marker inserted before EOI"),
+        "mjpeg_no_dht": (without_dht(base), "every DHT segment removed (a Motion-JPEG frame: the "
+                         "standard tables of T.81 Annex K)"),
+        "short_scan": (cut_scan(base, 0, (end - start) // 3, "eoi"),
+                       "the scan's entropy-coded data cut at a third, then EOI"),
+        "progressive_cut_then_next_scans": (cut_scan(prog, 1, (pend - pstart) // 2, "next"),
+                                            "a progressive file's second scan cut in half, the "
+                                            "later scans kept"),
+        "ac_before_dc": (ac_scans_first(prog, 2), "a progressive file's first two AC scans moved "
+                         "before its DC scan"),
+        "run_past_64": (with_run_past_64(noise, {(m, b): (63 - last[m][b], 5)}),
+                        "noise at q95: a block's EOB replaced by a zero run to zig-zag "
+                        "position 64 and the value 5"),
+    }
+    return [JpegInput(id=f"neg.jpeg.damaged.{name}", data=data, description=desc,
+                      origin=f"corpus: conformance.encoders.jpeg_damage ({name})",
+                      tags=("jpeg", "jpeg_negative", "jpeg_damaged"), expect="error",
+                      reject_as="DecodeError")
+            for name, (data, desc) in files.items()]

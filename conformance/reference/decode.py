@@ -224,6 +224,26 @@ def read_jpeg_cached(data: bytes, source: str, max_pixels: int, recover: bool = 
     return image
 
 
+def jpeg_damage(data: bytes, source: str = "<bytes>") -> list[str] | None:
+    """For a JPEG the strict reader rejects with a DecodeError but libjpeg-turbo's recovery
+    decodes (``on_corrupt``): the recovery's warnings, in libjpeg's words; else None (an intact
+    file, a header-level error, or damage that libjpeg-turbo does not repair either)."""
+    from ..errors import ConformanceError
+
+    limit = Decode().max_pixels
+    try:
+        read_jpeg_cached(bytes(data), source, limit, False)
+        return None
+    except DecodeError:
+        pass
+    except ConformanceError:
+        return None
+    try:
+        return list(read_jpeg_cached(bytes(data), source, limit, True).warnings)
+    except ConformanceError:
+        return None
+
+
 def jpeg_to_array(image: JpegImage, step: Decode, *, source: str = "<jpeg>") -> np.ndarray:
     """The JPEG part of the module docstring: reconstruct, pick the colour model, orient."""
     knobs = dict(idct=step.idct, range_limit=step.range_limit, upsampling=step.upsampling,
