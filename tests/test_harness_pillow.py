@@ -30,6 +30,7 @@ from conformance.harnesses.opencv import OpenCVHarness
 from conformance.harnesses.pillow import PillowHarness
 from conformance.reference.pipeline import run_step
 from conformance.spec import make_step
+from conformance.encoders.jpeg_damage import damaged_jpegs
 from harness_isolated import library_pipelines, run_isolated, summary
 
 BUNDLE = "vectors/default"
@@ -41,7 +42,9 @@ FOREIGN_PREFIXES = ("opencv", "image", "onnx", "torchvision.tensor",
 # Negative vectors Pillow 13 decodes without complaint (its PNG reader does not check the IDAT
 # CRC and stops at the end of the image data without needing IEND; libjpeg-turbo only warns
 # "Corrupt JPEG data: bad Huffman code" and fills the rest): measured, pinned.
-PILLOW_LENIENT = {"neg.bad_crc", "neg.no_iend", "neg.jpeg.invalid_huffman_code"}
+# libjpeg-turbo repairs the damaged JPEGs (decode knob on_corrupt), so Pillow decodes them all
+PILLOW_LENIENT = {"neg.bad_crc", "neg.no_iend", "neg.jpeg.invalid_huffman_code"} | {
+    f.id for f in damaged_jpegs()}
 # float32 resize: the manifest's default tolerance for float resize outputs (tolerances.py).
 FLOAT_RESIZE_TOLERANCE = 1e-4
 

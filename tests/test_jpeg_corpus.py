@@ -27,6 +27,7 @@ from conformance import synthetic as syn
 from conformance.corpus import builtin_corpus, jpeg_inputs, negative_inputs, photo
 from conformance.encoders import jpeg as J
 from conformance.encoders import jpeg_arith
+from conformance.encoders.jpeg_damage import damaged_jpegs
 
 # ---------------------------------------------------------------------------------------------
 # A tiny marker walker (T.81 B.1.1): independent of conformance.encoders.jpeg.segments
@@ -122,7 +123,7 @@ def variants():
 
 @pytest.fixture(scope="module")
 def negatives():
-    return [n for n in negative_inputs() if "jpeg" in n.tags]
+    return [n for n in negative_inputs() if "jpeg" in n.tags and "jpeg_damaged" not in n.tags]
 
 
 @pytest.fixture(scope="module")
@@ -155,7 +156,7 @@ def test_pinned_encoder_versions():
 def test_corpus_without_photos_has_no_photo_jpegs():
     ids = {i.id for i in builtin_corpus(photos=False) if i.media_type == "image/jpeg"}
     assert ids and not [i for i in jpeg_inputs() if "photo" in i.tags and i.id in ids]
-    assert len(ids) == len(jpeg_inputs(photos=False)) + len(J.NEGATIVES)
+    assert len(ids) == len(jpeg_inputs(photos=False)) + len(J.NEGATIVES) + len(damaged_jpegs())
 
 
 def test_same_bytes_every_call():

@@ -28,14 +28,20 @@ KNOWN = ROOT / "vectors" / "known-divergences.toml"
 # reader does not check the IDAT CRC nor need IEND; libjpeg-turbo only warns on a bad Huffman code.
 # zune-jpeg (the Rust image crate, strict mode off) returns an image for a JPEG without EOI, for
 # a truncated scan and past an invalid Huffman code.
-ZUNE_LENIENT = {"neg.jpeg.no_eoi", "neg.jpeg.truncated_scan", "neg.jpeg.invalid_huffman_code"}
+# The damaged JPEGs (conformance.encoders.jpeg_damage.damaged_jpegs): libjpeg-turbo repairs every
+# one; zune-jpeg all but the Motion-JPEG frame without DHT (it has no Annex K fallback).
+DAMAGED = {f"neg.jpeg.damaged.{n}" for n in ("junk_before_eoi", "mjpeg_no_dht", "short_scan",
+                                             "progressive_cut_then_next_scans", "ac_before_dc",
+                                             "run_past_64")}
+ZUNE_LENIENT = {"neg.jpeg.no_eoi", "neg.jpeg.truncated_scan", "neg.jpeg.invalid_huffman_code"} | (
+    DAMAGED - {"neg.jpeg.damaged.mjpeg_no_dht"})
 # torchvision-pil and transformers open files with Pillow. torchvision.io.decode_image (libpng,
 # libjpeg-turbo) never calls png_read_end, so a PNG without IEND decodes, and libjpeg-turbo only
 # warns on a bad Huffman code; its bad-CRC and bad-zlib PNGs crash instead (CRASHES).
-PILLOW_LENIENT = {"neg.bad_crc", "neg.no_iend", "neg.jpeg.invalid_huffman_code"}
-TORCHVISION_IO_LENIENT = {"neg.no_iend", "neg.jpeg.invalid_huffman_code"}
+PILLOW_LENIENT = {"neg.bad_crc", "neg.no_iend", "neg.jpeg.invalid_huffman_code"} | DAMAGED
+TORCHVISION_IO_LENIENT = {"neg.no_iend", "neg.jpeg.invalid_huffman_code"} | DAMAGED
 LENIENT = {"pillow": PILLOW_LENIENT, "torchvision-pil": PILLOW_LENIENT, "transformers": PILLOW_LENIENT,
-           "opencv": {"neg.jpeg.invalid_huffman_code"},
+           "opencv": {"neg.jpeg.invalid_huffman_code"} | DAMAGED,
            "rust-image": ZUNE_LENIENT, "rust-fir": ZUNE_LENIENT, "rust-cli": ZUNE_LENIENT,
            "torchvision-tensor": TORCHVISION_IO_LENIENT, "torchvision-float": TORCHVISION_IO_LENIENT}
 # Hostile inputs that kill the harness process (measured with torchvision 0.29.2): on a PNG whose

@@ -219,7 +219,8 @@ def test_default_bundle_files_give_the_subsampling_their_tags_say():
     manifest = json.loads(DEFAULT_MANIFEST.read_bytes())
     from_tags = JpegFacts.from_manifest(manifest).subsampling
     from_files = JpegFacts.from_manifest(manifest, bundle_input_reader(DEFAULT_MANIFEST.parent)).subsampling
-    positive = {c["input"] for c in manifest["cases"] if c["expect"] == "ok"}
+    positive = {c["input"] for c in manifest["cases"] if c["expect"] == "ok"
+                and manifest["inputs"][c["input"]]["expect"] == "ok"}  # not a repaired damaged file
     checked = {i: from_files[i] for i in from_tags if i in positive}
     assert len(checked) > 40 and checked == {i: from_tags[i] for i in checked}
 
