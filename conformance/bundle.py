@@ -42,7 +42,7 @@ FORMAT = "preprocessing-vectors"
 VERSION = 1
 CASE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 NPY = "application/x-npy"  # a tensor input (the way back): read by the ``tensor`` op
-MEDIA_EXT = {"image/png": "png", "image/jpeg": "jpg", NPY: "npy", "application/octet-stream": "bin"}
+MEDIA_EXT = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", NPY: "npy", "application/octet-stream": "bin"}
 
 
 def sha256_bytes(data: bytes) -> str:

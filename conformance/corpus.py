@@ -38,6 +38,7 @@ from .bundle import InputFile
 from .encoders import jpeg_damage
 from .encoders import jpeg as jpeg_encoder
 from .encoders import png as png_encoder
+from .encoders import webp as webp_encoder
 from .errors import ConformanceError
 
 PNG = "image/png"
@@ -282,6 +283,14 @@ def jpeg_inputs(*, photos: bool = True) -> list[InputFile]:
     return items
 
 
+def webp_inputs(*, photos: bool = True) -> list[InputFile]:
+    """WebP variants (conformance/encoders/webp.py): lossy at several qualities and methods,
+    lossless, alpha, few colours, odd sizes, EXIF orientation, Pillow's and OpenCV's encoders."""
+    return [InputFile(id=v.id, data=v.data, media_type=webp_encoder.WEBP, description=v.description,
+                      origin=v.origin, tags=v.tags)
+            for v in webp_encoder.webp_variants(photo if photos else None)]
+
+
 def negative_inputs() -> list[InputFile]:
     """Inputs a conforming decoder must reject (expect='error'): PNG ones (tagged ``negative``),
     then JPEG ones (tagged ``jpeg_negative``; ``meta.reject_as`` names the error class a
@@ -302,6 +311,9 @@ def negative_inputs() -> list[InputFile]:
     items += [InputFile(id=n.id, data=n.data, media_type=JPEG, description=n.description, expect="error",
                         origin=n.origin, tags=n.tags, meta={"reject_as": n.reject_as})
               for n in jpeg_encoder.negative_jpegs() + jpeg_damage.damaged_jpegs()]
+    items += [InputFile(id=n.id, data=n.data, media_type=webp_encoder.WEBP, description=n.description,
+                        expect="error", origin=n.origin, tags=n.tags, meta={"reject_as": "DecodeError"})
+              for n in webp_encoder.negative_webps()]
     return items
 
 
@@ -310,7 +322,7 @@ def builtin_corpus(*, photos: bool = True) -> list[InputFile]:
     from .tensor_corpus import negative_tensors, tensor_inputs
 
     items = (png_variants() + synthetic_inputs() + (photo_inputs() if photos else [])
-             + jpeg_inputs(photos=photos) + negative_inputs()
+             + jpeg_inputs(photos=photos) + webp_inputs(photos=photos) + negative_inputs()
              + (tensor_inputs() if photos else []) + negative_tensors())
     ids = [i.id for i in items]
     assert len(ids) == len(set(ids)), "corpus ids must be unique"

@@ -89,7 +89,7 @@ CASE_SELECTORS = ("harness", "mode", "pipeline", "case", "input", "header")
 # Fields of an input's header a ``header`` selector may name: what conformance.generate records
 # (input_header), plus the JPEG subsampling derived from the file (jpeg_subsampling).
 HEADER_FIELDS = ("format", "width", "height", "colour_type", "bit_depth", "interlaced",
-                 "orientation", "icc_profile", "subsampling", "animated", "damaged",
+                 "orientation", "icc_profile", "subsampling", "animated", "damaged", "lossless",
                  # a tensor input's (reference.postprocess.tensor.describe)
                  "dtype", "shape", "range", "nan", "posinf", "neginf")
 _GLOB_CHARS = set("*?[")

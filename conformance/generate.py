@@ -198,6 +198,8 @@ def input_header(data: bytes, source: str) -> dict | None:
     out["icc_profile"] = ICC_NOTE if info.get("has_icc") else None
     if info.get("animated"):  # an APNG (acTL): which image a decoder returns is a knob (apng_frame)
         out["animated"] = True
+    if out["format"] == "webp":  # VP8L or VP8 (+ ALPH)
+        out["lossless"] = bool(info.get("lossless"))
     if out["format"] == "jpeg":  # damaged data libjpeg-turbo repairs (decode knob on_corrupt)
         from .reference.decode import jpeg_damage
 

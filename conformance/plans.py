@@ -37,9 +37,10 @@ DECODE_PIPELINES = [
     ("decode.gray.pillow_fixed.clip16", [{"op": "decode", "output": "gray", "gray_arithmetic": "pillow_fixed",
                                           "depth16": "clip", "orientation": "ignore"}]),
 ]
-DECODE_TAGS = ("variant", "exif", "trns", "negative", "jpeg", "jpeg_negative")
+DECODE_TAGS = ("variant", "exif", "trns", "negative", "jpeg", "jpeg_negative", "webp")
 # the PNG-knob pipelines (16-bit, alpha, tRNS) see only the JPEGs whose knobs they touch
-DECODE_KNOB_TAGS = ("variant", "exif", "trns", "negative", "jpeg_exif", "cmyk", "gray", "jpeg_negative")
+DECODE_KNOB_TAGS = ("variant", "exif", "trns", "negative", "jpeg_exif", "cmyk", "gray", "jpeg_negative",
+                    "webp")
 
 # The JPEG reconstruction knobs away from libjpeg-turbo's defaults, each on its own (a port that
 # implements another IDCT, upsampler or colour transform sees which one it matches).
@@ -290,8 +291,9 @@ def _pixels(input_id: str) -> int:
     return int(h) * int(w) if h.isdigit() and w.isdigit() else 0
 
 
-IMAGE_SUFFIXES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".npy": NPY}
-FORMAT_MEDIA = {"png": "image/png", "jpeg": "image/jpeg", "npy": NPY}
+IMAGE_SUFFIXES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".webp": "image/webp",
+                  ".npy": NPY}
+FORMAT_MEDIA = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp", "npy": NPY}
 #: The largest input file read (bytes; ``generate --max-input-mb``). A 12 MP JPEG is about 5 MB,
 #: a 50 MP 16-bit PNG a few hundred: 256 MiB keeps any real photo and stops a runaway file
 #: (``/dev/zero``, a 3 GB blob named .jpg) before it is read.
@@ -300,11 +302,11 @@ MAX_INPUT_BYTES = 256 << 20
 
 def user_inputs(paths: tuple[Path, ...], *, max_bytes: int = MAX_INPUT_BYTES
                 ) -> tuple[list[InputFile], list[dict]]:
-    """(InputFiles, refused) for a user's image files and directories (PNG/JPEG, and tensors as
+    """(InputFiles, refused) for a user's image files and directories (PNG/JPEG/WebP, and tensors as
     .npy, by suffix in a directory; any file named directly; sorted).
 
     Each file is checked before it is read whole: a regular file (not a FIFO or device), at most
-    ``max_bytes``, starting with a PNG or JPEG signature or the .npy magic (a tensor input for
+    ``max_bytes``, starting with a PNG, JPEG or WebP signature or the .npy magic (a tensor input for
     the way back, whose header must then match its data: dtype, shape, length). A file that fails is *refused*: listed
     with the reason (``{"input", "type", "message"}``), not read, not put in the bundle; the
     rest go on. Its media type comes from its signature, not its name."""

@@ -168,20 +168,22 @@ ZUNE_JPEG = dict(idct="zune", range_limit="saturate", upsampling="zune", ycc="zu
 
 DECODE_PRESETS: dict[str, dict[str, Any]] = {
     # libjpeg-turbo's default decompression; output=gray is libjpeg's JCS_GRAYSCALE (Y plane).
-    "libjpeg-turbo": dict(**LIBJPEG_TURBO_JPEG, cmyk_rgb="pillow", jpeg_gray="y_plane"),
+    "libjpeg-turbo": dict(**LIBJPEG_TURBO_JPEG, cmyk_rgb="pillow", jpeg_gray="y_plane",
+                          lossless_color="output_space"),
     # Image.open(f).convert('RGB'): no EXIF rotation (ImageOps.exif_transpose, orientation="apply",
     # reads Pillow's sources: EXIF, ImageMagick's raw profile text, XMP), alpha and tRNS dropped, 16-bit colour by
     # its high byte, 16-bit gray (mode I;16) clipped to 255. JPEG: libjpeg-turbo defaults,
     # CMYK through rawmode CMYK;I and Convert.c cmyk2rgb; convert('L') = L24 of the RGB.
     "pillow": dict(output="rgb", orientation="ignore", alpha="drop", trns="ignore", depth16="shift",
                    depth16_gray="clip", **LIBJPEG_TURBO_JPEG, cmyk_rgb="pillow",
-                   jpeg_gray="from_rgb", orientation_source="pillow"),
+                   jpeg_gray="from_rgb", orientation_source="pillow", lossless_color="file_space"),
     # cv2.imdecode(buf, IMREAD_COLOR): BGR, EXIF applied, alpha/tRNS dropped, libpng strip_16,
     # an APNG's first animation frame (OpenCV 5's own APNG reader);
     # JPEG: libjpeg-turbo defaults, CMYK through icvCvt_CMYK2BGR.
     "opencv": dict(output="bgr", orientation="apply", alpha="drop", trns="ignore", depth16="shift",
                    depth16_gray="same", **LIBJPEG_TURBO_JPEG, cmyk_rgb="opencv",
-                   jpeg_gray="y_plane", orientation_source="exif", apng_frame="first"),
+                   jpeg_gray="y_plane", orientation_source="exif", apng_frame="first",
+                   lossless_color="output_space"),
     # cv2.imdecode(buf, IMREAD_GRAYSCALE): PNG: libpng png_set_rgb_to_gray(png, 1, 0.299, 0.587)
     # on the native-depth samples, then strip_16; alpha/tRNS dropped without compositing, gray
     # files unchanged. JPEG: libjpeg's JCS_GRAYSCALE (Y plane), CMYK via icvCvt_CMYK2Gray.
@@ -189,7 +191,8 @@ DECODE_PRESETS: dict[str, dict[str, Any]] = {
     "opencv.gray": dict(output="gray", gray_coefficients="bt601", gray_arithmetic="libpng_fixed",
                         orientation="apply", alpha="drop", trns="ignore", depth16="shift",
                         depth16_gray="same", **LIBJPEG_TURBO_JPEG, cmyk_rgb="opencv",
-                        jpeg_gray="y_plane", orientation_source="exif", apng_frame="first"),
+                        jpeg_gray="y_plane", orientation_source="exif", apng_frame="first",
+                        webp_gray="opencv_fixed", lossless_color="output_space"),  # WebP: libwebp BGR, then cv2.cvtColor
     # Rust image: ImageReader::decode()?.to_rgb8(): no rotation, alpha dropped, (v+128)/257;
     # JPEG through zune-jpeg; to_luma8 = the crate's float32 BT.709 luma (image_f32). Matched bit for bit
     # by the rust-image harness on every decode.image case (tests/test_harness_rust.py).

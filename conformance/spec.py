@@ -162,6 +162,23 @@ class Decode(Step):
       resynchronised, progressive scans out of order decoded as they come, zero runs past
       coefficient 63 stored at 63; rules in ``reference.jpeg.reader``). Data ending at the end
       of the file, bad Huffman codes and broken markers stay errors either way.
+    - ``lossless_color``: a lossless JPEG (SOF3) whose output needs a colour conversion:
+      ``convert`` (the reference converts as for DCT files: JFIF YCbCr to RGB, gray replicated)
+      or libjpeg-turbo's refusal (jdcolor.c: no colour conversion of lossless data,
+      JERR_CONVERSION_NOTIMPL), which depends on the colour space the library asks for:
+      ``file_space`` (Pillow: the file's own, RGB for YCbCr files: YCbCr/YCCK files fail) or
+      ``output_space`` (OpenCV, the ``libjpeg-turbo`` preset: the output's, BGR for colour and
+      GRAYSCALE for gray: any other file fails). A refusal is UnsupportedFeature.
+    WebP (lossless VP8L, lossy VP8 with or without ALPH; animations are unsupported):
+    - ``webp_upsampling``: lossy 4:2:0 chroma to full size: ``fancy`` (libwebp's default
+      bilinear "fancy upsampler": Pillow, OpenCV, dwebp) or ``nearest`` (libwebp's
+      ``no_fancy_upsampling``: each chroma sample for its 2x2 pixels). Lossless files have none.
+    - ``webp_gray``: output=gray of a WebP: ``from_rgb`` (``gray_coefficients`` /
+      ``gray_arithmetic`` on the decoded RGB, as for PNG: Pillow's convert('L')) or
+      ``opencv_fixed`` (cv2.cvtColor of the decoded BGR: OpenCV's IMREAD_GRAYSCALE, whose
+      libpng rule does not apply to WebP).
+    ``alpha``, ``background``, ``output``, ``orientation`` and ``orientation_source`` (the EXIF
+    chunk; XMP too for ``pillow``) act on WebP as on PNG; ``trns`` and the 16-bit rules do not.
     """
 
     op: ClassVar[str] = "decode"
@@ -189,6 +206,10 @@ class Decode(Step):
     orientation_source: str = knob("exif", "where the orientation is read from", ("exif", "pillow"))
     apng_frame: str = knob("default", "which image of an animated PNG", ("default", "first"))
     on_corrupt: str = knob("reject", "damaged JPEG data", ("reject", "libjpeg-turbo"))
+    lossless_color: str = knob("convert", "lossless JPEG colour conversion",
+                               ("convert", "file_space", "output_space"))
+    webp_upsampling: str = knob("fancy", "WebP lossy chroma upsampling", ("fancy", "nearest"))
+    webp_gray: str = knob("from_rgb", "WebP output=gray rule", ("from_rgb", "opencv_fixed"))
 
     def validate(self, where: dict) -> None:
         super().validate(where)

@@ -389,7 +389,7 @@ def test_gray_arithmetic_on_16_bit_kept_samples(arith):
 
 
 def test_errors_are_typed_and_name_the_file():
-    with pytest.raises(DecodeError, match="not a PNG or JPEG file") as e:
+    with pytest.raises(DecodeError, match="not a PNG, JPEG or WebP file") as e:
         decode_image(enc.not_an_image(), Decode(), source="notes.txt")
     assert "notes.txt at byte 0" in str(e.value)
     with pytest.raises(DecodeError):

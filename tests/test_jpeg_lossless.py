@@ -176,8 +176,15 @@ def test_decode_image_preset_and_knobs():
     gray = decode_image(gray_file, make_step({"op": "decode", "preset": "libjpeg-turbo",
                                               "output": "gray"}))
     assert np.array_equal(gray, pillow(gray_file, True))
-    rgb = decode_image(gray_file, make_step({"op": "decode", "preset": "libjpeg-turbo"}))
+    rgb = decode_image(gray_file, make_step({"op": "decode", "preset": "pillow"}))
     assert np.array_equal(rgb, pillow(gray_file, False))  # Pillow converts L -> RGB itself
+    # libjpeg asked for RGB of a gray lossless file refuses (as cv2.imdecode IMREAD_COLOR does)
+    with pytest.raises(UnsupportedFeature, match="JERR_CONVERSION_NOTIMPL"):
+        decode_image(gray_file, make_step({"op": "decode", "preset": "libjpeg-turbo"}))
+    assert cv2.imdecode(np.frombuffer(gray_file, np.uint8), cv2.IMREAD_COLOR) is None
+    converted = decode_image(gray_file, make_step({"op": "decode", "preset": "libjpeg-turbo",
+                                                   "lossless_color": "convert"}))
+    assert np.array_equal(converted, rgb)
 
 
 def test_jfif_ycbcr_lossless_is_converted_but_libjpeg_turbo_refuses():

@@ -427,7 +427,7 @@ def cmyk_bars(h: int, w: int) -> np.ndarray:
 
 @dataclass(frozen=True)
 class JpegInput:
-    """A corpus JPEG ready to become an :class:`conformance.bundle.InputFile`."""
+    """A corpus JPEG (or WebP, :mod:`.webp`) ready to become an :class:`conformance.bundle.InputFile`."""
 
     id: str
     data: bytes
@@ -534,6 +534,7 @@ def jpeg_variants(photo: Callable[[str, int], np.ndarray] | None) -> list[JpegIn
             origin=f"corpus: {WRITER_NAMES[recipe.writer]} encoding of {source_origin(recipe)}",
             tags=tags_for(recipe, frame(data))))
     out += arithmetic_jpegs()
+    out += lossless_jpegs()
     ids = [v.id for v in out]
     if len(set(ids)) != len(ids):
         raise ValueError("duplicate JPEG variant ids")  # STYLE.md item 8
@@ -565,6 +566,39 @@ def arithmetic_jpegs() -> list[JpegInput]:
             origin=f"corpus: {ARITHMETIC_WRITER} of conformance.synthetic.gradients({h}, {w}) "
                    "green plane",
             tags=("jpeg", "arithmetic", "synthetic", "gray", "sequential")))
+    return out
+
+
+# (name, predictor Ss, point transform Pt, restart rows, components, one scan per component)
+LOSSLESS_VARIANTS = (("gray.p1", 1, 0, 0, 1, False), ("gray.p7.pt1.rst2", 7, 1, 2, 1, False),
+                     ("rgb.p4", 4, 0, 0, 3, False), ("rgb.p5.scan_per_component", 5, 0, 0, 3, True))
+
+
+def lossless_jpegs() -> list[JpegInput]:
+    """Lossless JPEGs (SOF3, T.81 Annex H) of the gradients image written by :mod:`.jpeg_lossless`
+    (Pillow and OpenCV read them through libjpeg-turbo 3 but write none): gray, and RGB with an
+    Adobe APP14 transform 0 (libjpeg-turbo refuses colour conversion of lossless data, so a
+    YCbCr lossless file decodes in neither library), several predictors, a point transform and
+    restart intervals."""
+    from .jpeg_lossless import encode_lossless
+
+    h, w = 29, 37
+    rgb = syn.gradients(h, w)
+    out = []
+    for name, predictor, pt, rows, nc, per_component in LOSSLESS_VARIANTS:
+        samples = rgb[..., 1] if nc == 1 else rgb
+        data = encode_lossless(samples, predictor=predictor, pt=pt, restart_rows=rows,
+                               interleaved=not per_component,
+                               adobe_transform=0 if nc == 3 else None)
+        out.append(JpegInput(
+            id=f"jpeg.lossless.{name}.gradients.{h}x{w}", data=data,
+            description=f"lossless (SOF3) {'gray' if nc == 1 else 'RGB (Adobe transform 0)'}, "
+                        f"predictor {predictor}, Pt {pt}"
+                        + (f", restart every {rows} rows" if rows else "")
+                        + (", one scan per component" if per_component else ""),
+            origin="corpus: conformance.encoders.jpeg_lossless.encode_lossless of "
+                   f"conformance.synthetic.gradients({h}, {w})",
+            tags=("jpeg", "lossless", "synthetic", "gray" if nc == 1 else "rgb", "sequential")))
     return out
 
 

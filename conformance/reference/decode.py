@@ -143,18 +143,21 @@ import struct
 
 import numpy as np
 
-from ..errors import DecodeError, SpecError
+from ..errors import DecodeError, SpecError, UnsupportedFeature
 from ..spec import FIXED_LUMA_COEFFICIENTS, Decode
 from .color import composite, fixed_luma, image_luma, rgb_to_gray
-from .exif import read_orientation
+from .exif import read_orientation, strip_exif_identifier
 from .jpeg import JpegImage, read_jpeg, reconstruct
 from .jpeg import markers as jpeg_markers
 from .jpeg.colorconvert import jpeg_color_space
 from .orientation import apply_orientation
 from .orientation_sources import pillow_jpeg_info, pillow_orientation, pillow_png_info
 from .png import COLOUR_TYPES, PNG_SIGNATURE, PngImage, read_png, read_png_info
+from .webp.container import read_webp_info
+from .webp.image import WebpImage, read_webp
 
 JPEG_SOI = b"\xff\xd8\xff"  # T.81 B.1.1.3: SOI marker, then the first marker's 0xFF
+WEBP_RIFF, WEBP_FORM = b"RIFF", b"WEBP"  # RFC 9649 §2.4: 'RIFF', File Size, 'WEBP'
 
 # Background scale from 8-bit to 16-bit output: 65535 / 255 = 257 exactly.
 BACKGROUND_SCALE_16 = 257
@@ -178,13 +181,16 @@ DEPTH16_RULES = {
 
 
 def sniff_format(data: bytes, source: str = "<bytes>") -> str:
-    """``"png"`` (PNG §5.2 signature) or ``"jpeg"`` (SOI + marker); DecodeError otherwise."""
+    """``"png"`` (PNG §5.2 signature), ``"jpeg"`` (SOI + marker) or ``"webp"`` (RFC 9649 §2.4:
+    ``RIFF``, a size, ``WEBP``); DecodeError otherwise."""
     if data[:8] == PNG_SIGNATURE:
         return "png"
     if data[:3] == JPEG_SOI:
         return "jpeg"
-    raise DecodeError(f"not a PNG or JPEG file (starts with {bytes(data[:8])!r})", source=source,
-                      offset=0)
+    if data[:4] == WEBP_RIFF and data[8:12] == WEBP_FORM:
+        return "webp"
+    raise DecodeError(f"not a PNG, JPEG or WebP file (starts with {bytes(data[:8])!r})",
+                      source=source, offset=0)
 
 
 def decode_image(data: bytes, step: Decode, *, source: str = "<bytes>") -> np.ndarray:
@@ -201,6 +207,9 @@ def decode_image(data: bytes, step: Decode, *, source: str = "<bytes>") -> np.nd
     if fmt == "jpeg":
         image = read_jpeg_cached(data, source, step.max_pixels, step.on_corrupt == "libjpeg-turbo")
         return jpeg_to_array(image, step, source=source)
+    if fmt == "webp":
+        return webp_to_array(read_webp(data, source=source, max_pixels=step.max_pixels,
+                                       upsampling=step.webp_upsampling), step)
     image = read_png(data, source=source, max_pixels=step.max_pixels, frame=step.apng_frame)
     return png_to_array(image, step)
 
@@ -244,8 +253,35 @@ def jpeg_damage(data: bytes, source: str = "<bytes>") -> list[str] | None:
         return None
 
 
+# The colour space libjpeg is asked for, per lossless_color policy (spec.Decode): Pillow asks for
+# the file's own except YCbCr -> RGB and YCCK -> CMYK; OpenCV for the output's.
+FILE_SPACE_REQUEST = {"ycbcr": "rgb", "ycck": "cmyk"}
+
+
+def lossless_refusal(image: JpegImage, step: Decode, source: str) -> None:
+    """UnsupportedFeature where libjpeg-turbo refuses a lossless file's colour conversion
+    (jdcolor.c jinit_color_deconverter: out_color_space must equal jpeg_color_space in lossless
+    mode); ``lossless_color="convert"`` never refuses."""
+    if image.process != "lossless" or step.lossless_color == "convert":
+        return
+    space = jpeg_color_space(image, source)
+    if step.lossless_color == "file_space":
+        asked = FILE_SPACE_REQUEST.get(space, space)
+    elif step.output == "gray":
+        asked = "gray" if step.jpeg_gray == "y_plane" else "rgb"
+    elif step.output == "unchanged":
+        asked = space
+    else:
+        asked = "rgb"
+    if asked != space:
+        raise UnsupportedFeature(f"lossless JPEG in {space}, asked for {asked}: libjpeg-turbo does not "
+                                 "convert colour in lossless mode (JERR_CONVERSION_NOTIMPL; "
+                                 f"lossless_color={step.lossless_color!r})", source=source)
+
+
 def jpeg_to_array(image: JpegImage, step: Decode, *, source: str = "<jpeg>") -> np.ndarray:
     """The JPEG part of the module docstring: reconstruct, pick the colour model, orient."""
+    lossless_refusal(image, step, source)
     knobs = dict(idct=step.idct, range_limit=step.range_limit, upsampling=step.upsampling,
                  ycc=step.ycc, cmyk=step.cmyk, cmyk_rgb=step.cmyk_rgb,
                  block_smoothing=step.block_smoothing, source=source)
@@ -290,6 +326,29 @@ def png_to_array(image: PngImage, step: Decode) -> np.ndarray:
         if step.orientation_source == "pillow":
             return apply_orientation(out, pillow_orientation(pillow_png_info(image.metadata_chunks)))
         return apply_orientation(out, image.exif_orientation)
+    return np.ascontiguousarray(out)
+
+
+def webp_to_array(image: WebpImage, step: Decode) -> np.ndarray:
+    """The WebP part of the module docstring: colour and alpha of :func:`.webp.image.read_webp`
+    (8-bit RGB, alpha or none), then ``alpha``, the colour model, the channel order and the
+    orientation of the EXIF chunk."""
+    colour, alpha = image.colour, image.alpha
+    if alpha is not None and step.alpha == "composite":
+        bg = np.array(step.background, dtype=np.int64)
+        colour, alpha = composite(colour, alpha, bg), None
+    if step.output == "gray":
+        colour = (fixed_luma(colour, "opencv_fixed") if step.webp_gray == "opencv_fixed"
+                  else luma(colour, step.gray_coefficients, step.gray_arithmetic))
+    elif step.output == "bgr":
+        colour = colour[:, :, ::-1]
+    out = colour if alpha is None or step.alpha != "keep" else np.concatenate([colour, alpha], 2)
+    if step.orientation == "apply":
+        exif = strip_exif_identifier(image.exif) if image.exif is not None else None
+        if step.orientation_source == "pillow":
+            return apply_orientation(out, pillow_orientation(pillow_jpeg_info(exif, image.xmp)))
+        if exif is not None:
+            return apply_orientation(out, read_orientation(exif)[0])
     return np.ascontiguousarray(out)
 
 
@@ -394,6 +453,8 @@ def probe(data: bytes, source: str = "<bytes>") -> dict:
     fmt = sniff_format(data, source)
     if fmt == "jpeg":
         return _probe_jpeg(data, source)
+    if fmt == "webp":
+        return _probe_webp(data, source)
     info = read_png_info(data, source=source)
     return {"format": "png", "width": info.width, "height": info.height,
             "colour_type": COLOUR_TYPES[info.colour_type][0], "channels": info.channels,
@@ -401,6 +462,20 @@ def probe(data: bytes, source: str = "<bytes>") -> dict:
             "orientation": info.exif_orientation, "has_icc": info.icc_profile is not None,
             "has_trns": info.trns_key is not None or info.palette_alpha is not None,
             "animated": any(c == b"acTL" for c, _, _ in info.animation_chunks),
+            "warnings": list(info.warnings)}
+
+
+def _probe_webp(data: bytes, source: str) -> dict:
+    """The container facts of a WebP file (:func:`.webp.container.read_webp_info`)."""
+    info = read_webp_info(data, source)
+    orientation = None
+    if info.exif is not None:
+        orientation = read_orientation(strip_exif_identifier(info.exif))[0]
+    return {"format": "webp", "width": info.width, "height": info.height,
+            "colour_type": "rgba" if info.has_alpha else "rgb",
+            "channels": 4 if info.has_alpha else 3, "bit_depth": 8, "interlaced": False,
+            "orientation": orientation, "has_icc": info.icc is not None, "has_trns": False,
+            "animated": info.animated, "lossless": info.kind == "lossless",
             "warnings": list(info.warnings)}
 
 

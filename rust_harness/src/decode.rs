@@ -65,8 +65,9 @@ fn rejected(e: ImageError) -> HarnessError {
 }
 
 /// The SOF marker of a JPEG that uses arithmetic coding (SOF9..SOF11, SOF13..SOF15: T.81
-/// Table B.1), found by walking the marker segments up to the first SOS; None for anything
-/// else (Huffman JPEGs, other formats, data too malformed to walk: the decoder judges those).
+/// Table B.1) or the lossless process (SOF3, Annex H), found by walking the marker segments up
+/// to the first SOS; None for anything else (Huffman DCT JPEGs, other formats, data too
+/// malformed to walk: the decoder judges those).
 fn jpeg_arithmetic_sof(data: &[u8]) -> Option<u8> {
     if data.len() < 4 || data[0] != 0xFF || data[1] != 0xD8 {
         return None;
@@ -81,7 +82,7 @@ fn jpeg_arithmetic_sof(data: &[u8]) -> Option<u8> {
         if marker == 0xDA || marker == 0xD9 {
             return None; // SOS or EOI: no arithmetic frame header before the scans
         }
-        if matches!(marker, 0xC9..=0xCB | 0xCD..=0xCF) {
+        if matches!(marker, 0xC3 | 0xC9..=0xCB | 0xCD..=0xCF) {
             return Some(marker);
         }
         let length = usize::from(data[pos + 2]) << 8 | usize::from(data[pos + 3]);
@@ -97,9 +98,21 @@ fn jpeg_arithmetic_sof(data: &[u8]) -> Option<u8> {
 pub fn run(step: &Step, data: &[u8]) -> Result<Tensor> {
     if let Some(marker) = jpeg_arithmetic_sof(data) {
         // a valid file the library cannot decode: unsupported, not a rejection of bad input
+        if marker == 0xC3 {
+            return Err(unsupported!(
+                "the image crate's JPEG decoder (zune-jpeg) has no lossless JPEG decoding (SOF3, T.81 Annex H); \
+                 libjpeg-turbo 3 (Pillow, OpenCV) and the reference decode it"
+            ));
+        }
         return Err(unsupported!(
             "the image crate's JPEG decoder (zune-jpeg) has no arithmetic decoding (SOF 0x{marker:02X}, T.81 Annex D); \
              libjpeg-turbo (Pillow, OpenCV) and the reference decode it"
+        ));
+    }
+    if data.len() >= 12 && &data[0..4] == b"RIFF" && &data[8..12] == b"WEBP" {
+        return Err(unsupported!(
+            "this harness builds the image crate with its png and jpeg features only: no WebP decoder \
+             (image-webp); libwebp (Pillow, OpenCV) and the reference decode it"
         ));
     }
     let max_pixels = step.usize("max_pixels")? as u64;
