@@ -200,6 +200,8 @@ def input_header(data: bytes, source: str) -> dict | None:
         out["animated"] = True
     if out["format"] == "webp":  # VP8L or VP8 (+ ALPH)
         out["lossless"] = bool(info.get("lossless"))
+    elif info.get("lossless"):  # a lossless JPEG (SOF3): libjpeg converts no colour (lossless_color)
+        out["lossless"] = True
     if out["format"] == "jpeg":  # damaged data libjpeg-turbo repairs (decode knob on_corrupt)
         from .reference.decode import jpeg_damage
 

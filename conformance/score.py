@@ -3,7 +3,9 @@
 Verdicts:
 
 - ``pass``: the output has the expected dtype and shape and every element is within tolerance.
-- ``fail``: it does not (values, dtype or shape); the metrics say by how much and where.
+- ``fail``: it does not (values, dtype or shape); the metrics say by how much and where. Also
+  a positive case the harness's library *rejects* (status ``rejected``: a decoder refusing a
+  file the pipeline's knobs decode), a difference of behaviour an expectation can excuse.
 - ``unsupported``: the harness has no call for this step (its reason is kept). Information for a
   porter, not a failure.
 - ``error``: the harness raised, crashed or timed out on this step or case.
@@ -393,16 +395,16 @@ def _score_case(expected_of: _ExpectedCache, case: dict, harness: str, mode: str
                 else:
                     st.verdict, st.message, st.metrics = _score_output(root, rs.get("output"), expected,
                                                                        float(tol["max_abs"]))
-        elif status == "rejected" and _damaged(expected_of.bundle, case.get("input")):
-            # a strict harness on a damaged file the pipeline's decode repairs (on_corrupt): a
+        elif status == "rejected":
+            # the library refuses what the pipeline's knobs decode (a strict decoder on a damaged
+            # file the pipeline repairs, a conversion libjpeg refuses in lossless mode): a
             # difference of behaviour, scored (and excused by an expectation) like any other
             st.verdict = "fail"
-            st.message = ("rejected a damaged input that the pipeline's decode repairs "
-                          "(on_corrupt): " + st.message)
-        else:  # error, or rejected on a positive case
+            st.message = ("rejected a damaged input that the pipeline's decode repairs (on_corrupt): "
+                          if _damaged(expected_of.bundle, case.get("input"))
+                          else "rejected a valid input: ") + st.message
+        else:  # the harness raised, crashed or timed out
             st.verdict = "error"
-            if status == "rejected":
-                st.message = "rejected a valid input: " + st.message
         if st.verdict in ("fail", "lenient"):  # a known leniency is an expected failure too
             xf = expectations.expected_failure(harness, mode, case, index, op, bundle=expected_of.bundle,
                                                earlier=cs.steps)

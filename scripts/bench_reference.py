@@ -8,7 +8,9 @@
   through Pillow (``Image.open(f).convert('RGB')``), whole and per phase: entropy decoding
   (``read_jpeg``: markers + Huffman, numba), IDCT (islow, every component), upsampling (fancy),
   colour conversion (libjpeg fixed-point YCbCr -> RGB); each phase's ratio is its time over
-  Pillow's whole decode.
+  Pillow's whole decode;
+- WebP decode of the same photo (Pillow's encoder: lossy q90, lossless), versus libwebp through
+  Pillow (``Image.open(f).convert('RGB')``).
 
 Times are the best of --repeat runs after one warm-up (numba compilation excluded).
 Usage: .venv/bin/python scripts/bench_reference.py [--repeat 5] [--out bench-results/reference.json]
@@ -90,6 +92,23 @@ def jpeg_rows(img: np.ndarray, repeat: int) -> list[dict]:
     return rows
 
 
+def webp_rows(img: np.ndarray, repeat: int) -> list[dict]:
+    """The reference WebP decode of ``img`` (lossy q90 and lossless) vs libwebp through Pillow."""
+    step = Decode(**DECODE_PRESETS["pillow"], preset="pillow")
+    rows = []
+    for name, options in (("lossy q90", dict(quality=90)), ("lossless", dict(lossless=True))):
+        buf = io.BytesIO()
+        Image.fromarray(img).save(buf, "WEBP", **options)
+        data = buf.getvalue()
+        decode_image(data, step)  # numba compilation outside the timing
+        t_pil = best_time(lambda: np.asarray(Image.open(io.BytesIO(data)).convert("RGB")), repeat)
+        t_ref = best_time(lambda: decode_image(data, step), repeat)
+        rows.append({"op": "WebP decode 1024²", "variant": f"{name}, {len(data)} bytes",
+                     "reference_s": t_ref, "library_s": t_pil, "ratio": t_ref / t_pil, "goal": None,
+                     "library_call": "Pillow Image.open().convert('RGB') (libwebp 1.6)"})
+    return rows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=5)
@@ -116,6 +135,7 @@ def main() -> None:
                  "library_s": t_cv, "library_call": "cv2.imdecode IMREAD_UNCHANGED", "ratio": t_ref / t_cv,
                  "goal": DECODE_GOAL})
     rows += jpeg_rows(img, args.repeat)
+    rows += webp_rows(img, args.repeat)
     table = Table(title="reference vs the libraries (same run, best of %d)" % args.repeat)
     for col in ("op", "variant", "reference ms", "library ms", "ratio", "goal"):
         table.add_column(col)

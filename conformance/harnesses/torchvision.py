@@ -159,6 +159,13 @@ def from_tensor(t: torch.Tensor) -> np.ndarray:
     return np.ascontiguousarray(t.permute(1, 2, 0).numpy()).copy()
 
 
+def _alpha_last(data: bytes | np.ndarray) -> bool:
+    """Whether a 2- or 4-channel decode of ``data`` ends with alpha: PNG and WebP (RIFF....WEBP);
+    not JPEG, whose 4 channels are CMYK ink."""
+    head = bytes(data[:12])
+    return head[:8] == PNG_SIGNATURE or (head[:4] == b"RIFF" and head[8:12] == b"WEBP")
+
+
 def decode_image(data: torch.Tensor, mode: ImageReadMode, apply_exif_orientation: bool = False):
     """``torchvision.io.decode_image``, without its per-call DeprecationWarning (0.29 deprecates
     torchvision's decoders in favour of TorchCodec; they are still what the library ships)."""
@@ -402,11 +409,11 @@ class _TorchvisionBase(Harness):
         output, keep_alpha = step["output"], step["alpha"] == "keep"
         if output == "unchanged":
             img = decode_image(buf, mode=ImageReadMode.UNCHANGED, apply_exif_orientation=exif)
-            # a PNG's 2 or 4 channels end with alpha; a JPEG's 4 are CMYK ink, all kept
-            if img.shape[0] in (2, 4) and not keep_alpha and bytes(data[:8]) == PNG_SIGNATURE:
+            # a PNG's or WebP's 2 or 4 channels end with alpha; a JPEG's 4 are CMYK ink, all kept
+            if img.shape[0] in (2, 4) and not keep_alpha and _alpha_last(data):
                 img = img[:-1]
         else:
-            has_alpha = keep_alpha and bytes(data[:8]) == PNG_SIGNATURE \
+            has_alpha = keep_alpha and _alpha_last(data) \
                 and decode_image(buf, mode=ImageReadMode.UNCHANGED).shape[0] in (2, 4)
             mode = {("rgb", False): ImageReadMode.RGB, ("rgb", True): ImageReadMode.RGB_ALPHA,
                     ("gray", False): ImageReadMode.GRAY, ("gray", True): ImageReadMode.GRAY_ALPHA}[

@@ -483,6 +483,7 @@ def _probe_webp(data: bytes, source: str) -> dict:
 # probe describes a file's header whatever its process.
 JPEG_SOF_MARKERS = set(jpeg_markers.SOF_PROCESSES) | set(jpeg_markers.UNSUPPORTED_SOF)
 JPEG_PROGRESSIVE_SOF = {0xC2, 0xC6, 0xCA, 0xCE}
+JPEG_LOSSLESS_SOF = 0xC3  # the lossless process the reference decodes (Huffman, Annex H)
 FRAME_HEADER_FIXED = ">BHHB"  # B.2.2: P, Y, X, Nf before the component specifications
 
 
@@ -514,7 +515,8 @@ def _probe_jpeg(data: bytes, source: str) -> dict:
             precision, height, width, components = struct.unpack_from(FRAME_HEADER_FIXED, body, 0)
             info.update(width=width, height=height, bit_depth=precision, channels=components,
                         colour_type="gray" if components == 1 else f"{components}-component",
-                        interlaced=marker in JPEG_PROGRESSIVE_SOF)
+                        interlaced=marker in JPEG_PROGRESSIVE_SOF,
+                        lossless=marker == JPEG_LOSSLESS_SOF)
         elif marker == jpeg_markers.SOS:
             if "width" not in info:
                 raise DecodeError("SOS before a frame header (SOFn)", source=source, offset=at)
