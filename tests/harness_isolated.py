@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from conformance.errors import InputError
 from conformance.harnesses.base import Unsupported
 
 from conformance.bundle import Bundle
@@ -102,6 +103,8 @@ def run_isolated(bundle: Bundle, harness, cases: list[dict]) -> tuple[list[StepR
                         r.verdict, r.message = "error", "run returned a read-only array"
                 except Unsupported as e:  # found only on this input (execute.py does the same)
                     r.verdict, r.message = "unsupported", e.reason
+                except InputError as e:  # the library refused the file: a fail, as conformance.score
+                    r.verdict, r.message = "fail", f"rejected a valid input: {e}"
                 except Exception as e:
                     r.verdict, r.message = "error", f"{type(e).__name__}: {e}"
             results.append(r)

@@ -47,10 +47,13 @@ def test_covers_every_op_and_preset_on_several_inputs(bundle):
     assert not missing, missing
     assert sum(c["expect"] == "error" for c in bundle.cases) >= 6
     # the only cases the reference cannot produce: valid JPEGs of processes it does not
-    # implement (arithmetic coding, 12-bit), kept so the bundle records what it cannot check
+    # implement (12-bit), kept so the bundle records what it cannot check, and lossless JPEGs
+    # under the libjpeg-turbo presets whose colour conversion libjpeg refuses (lossless_color)
     skipped = bundle.manifest["skipped"]
-    assert skipped and all(s["input"].startswith("jpeg.unsupported.") and
-                           s["error"]["type"] == "UnsupportedFeature" for s in skipped), skipped[:3]
+    assert skipped and all(s["error"]["type"] == "UnsupportedFeature" for s in skipped), skipped[:3]
+    assert {s["input"].split(".")[1] for s in skipped} == {"unsupported", "lossless"}
+    assert all("JERR_CONVERSION_NOTIMPL" in s["error"]["message"] for s in skipped
+               if s["input"].startswith("jpeg.lossless."))
 
 
 def test_committed_inputs_are_what_the_corpus_makes_today(bundle):

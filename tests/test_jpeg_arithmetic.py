@@ -89,8 +89,9 @@ def same_coefficients(a, b) -> bool:
 
 @lru_cache(maxsize=None)
 def huffman_corpus() -> tuple[tuple[str, bytes], ...]:
-    return tuple((f.id, f.data) for f in jpeg_inputs()
-                 if "arithmetic" not in f.tags and "jpeg_unsupported" not in f.tags)
+    return tuple((f.id, f.data) for f in jpeg_inputs()  # DCT files (jpegtran cannot recode lossless)
+                 if "arithmetic" not in f.tags and "jpeg_unsupported" not in f.tags
+                 and "lossless" not in f.tags)
 
 
 @lru_cache(maxsize=None)

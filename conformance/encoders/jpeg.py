@@ -598,7 +598,7 @@ def lossless_jpegs() -> list[JpegInput]:
                         + (", one scan per component" if per_component else ""),
             origin="corpus: conformance.encoders.jpeg_lossless.encode_lossless of "
                    f"conformance.synthetic.gradients({h}, {w})",
-            tags=("jpeg", "lossless", "synthetic", "gray" if nc == 1 else "rgb", "sequential")))
+            tags=("jpeg", "lossless", "synthetic", "gray" if nc == 1 else "adobe_rgb", "sequential")))
     return out
 
 

@@ -120,7 +120,7 @@ def test_garbage_and_oversized_inputs_are_refused_before_reading(probe, tmp_path
               "--out", tmp_path / "out", "--jobs", "1").clean(0)
     assert "3 input file(s) refused" in p.out
     for name, why in (("garbage.jpg", "over the input limit"), ("big.png", "over the input limit"),
-                      ("junk.png", "not a PNG or JPEG")):
+                      ("junk.png", "not a PNG, JPEG or WebP")):
         assert any(name in line and why in line for line in p.out.splitlines()), (name, p.out)
     assert p.peak_mb < 300, p.peak_mb  # measured 171 MB (worker processes)
     size = sum(f.stat().st_size for f in (tmp_path / "out").rglob("*") if f.is_file())
