@@ -25,6 +25,11 @@ tests/hostile/test_fuzz_regressions.py runs them over the seeds and the saved re
   three YCbCr rules, block smoothing on/off, both CMYK rules, every output and both gray rules).
   Its mutator (:func:`jpeg_mutator`) rewrites segment length fields after mutating a segment.
   Seeds: the JPEG files of vectors/default/inputs.
+- ``webp``: ``probe()``, then the decode op on a WebP (container, VP8L, VP8 + ALPH, the YUV
+  conversion) under four knob sets (Pillow's RGB, every channel kept, OpenCV's gray with
+  nearest upsampling, alpha composited and oriented). Seeds: the WebP files of
+  vectors/default/inputs. The jpeg target also decodes with ``on_corrupt="libjpeg-turbo"``
+  (libjpeg-turbo's repairs of damaged data).
 - ``npy``: ``conformance.bundle.load_npy`` on the bytes. Seeds: a few expected/**.npy files of
   the default bundle (several dtypes and ranks).
 - ``manifest``: the bytes as ``manifest.json`` of a small real bundle (two cases cut out of
@@ -95,7 +100,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_BUNDLE = ROOT / "vectors" / "default"
 EXAMPLES = ROOT / "examples"
 WORK = Path(tempfile.gettempdir()) / "conformance-fuzz"
-TARGET_NAMES = ("png", "jpeg", "npy", "manifest")
+TARGET_NAMES = ("png", "jpeg", "webp", "npy", "manifest")
 
 FUZZ_MAX_PIXELS = 1 << 18  # decoders' max_pixels for fuzzing: 512 x 512
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -164,6 +169,15 @@ def load_readers() -> _Readers:
         Decode(output="bgr", upsampling="nearest", **lim),
         Decode(output="gray", jpeg_gray="from_rgb", gray_arithmetic="opencv_fixed", **lim),
     )
+    # libjpeg-turbo's repairs of damaged data (a separate entropy decode)
+    R.jpeg_recover = Decode(output="rgb", on_corrupt="libjpeg-turbo", **lim)
+    R.webp_steps = (
+        Decode(output="rgb", orientation="ignore", **lim),  # Pillow convert('RGB')
+        Decode(output="unchanged", alpha="keep", **lim),  # IMREAD_UNCHANGED, orientation applied
+        Decode(output="gray", webp_gray="opencv_fixed", webp_upsampling="nearest", **lim),
+        Decode(output="bgr", alpha="composite", background=(10, 200, 30),
+               orientation_source="pillow", **lim),
+    )
     R.loaded = True
     return R
 
@@ -221,6 +235,27 @@ def fuzz_jpeg(data: bytes) -> None:
             d.jpeg_to_array(image, step, source="fuzz.jpg")
     except r.ConformanceError:
         pass
+    try:
+        d.decode_image(data, r.jpeg_recover, source="fuzz.jpg")
+    except r.ConformanceError:
+        pass
+
+
+def fuzz_webp(data: bytes) -> None:
+    """probe(), then the decode op on a WebP under every knob set."""
+    r = load_readers()
+    d = r.decode
+    if not _sniffed(r, data, "webp", "fuzz.webp"):
+        return
+    try:
+        d.probe(data, source="fuzz.webp")
+    except r.ConformanceError:
+        pass
+    for step in r.webp_steps:
+        try:
+            d.decode_image(data, step, source="fuzz.webp")
+        except r.ConformanceError:
+            pass
 
 
 def fuzz_npy(data: bytes) -> None:
@@ -263,8 +298,9 @@ def fuzz_manifest(data: bytes) -> None:
         raise crashes[0]
 
 
-TARGETS = {"png": fuzz_png, "jpeg": fuzz_jpeg, "npy": fuzz_npy, "manifest": fuzz_manifest}
-EXTENSIONS = {"png": "png", "jpeg": "jpg", "npy": "npy", "manifest": "json"}
+TARGETS = {"png": fuzz_png, "jpeg": fuzz_jpeg, "webp": fuzz_webp, "npy": fuzz_npy,
+           "manifest": fuzz_manifest}
+EXTENSIONS = {"png": "png", "jpeg": "jpg", "webp": "webp", "npy": "npy", "manifest": "json"}
 
 # ---------------------------------------------------------------------------------------------
 # Seeds
@@ -278,11 +314,14 @@ def seeds(target: str) -> list[tuple[str, bytes]]:
         out = []
         for p in sorted((DEFAULT_BUNDLE / "inputs").iterdir()):
             data = p.read_bytes()
-            is_image = data.startswith(PNG_SIGNATURE) or data.startswith(JPEG_SOI)
+            is_image = data.startswith((PNG_SIGNATURE, JPEG_SOI, b"RIFF"))
             if len(data) <= SEED_MAX_BYTES and (data.startswith(magic)
                                                 or (target == "png" and not is_image)):
                 out.append((p.name, data))
         return out + synthetic_seeds(target, out)
+    if target == "webp":
+        return [(p.name, p.read_bytes()) for p in sorted((DEFAULT_BUNDLE / "inputs").iterdir())
+                if p.read_bytes()[:4] == b"RIFF" and p.stat().st_size <= SEED_MAX_BYTES]
     if target == "npy":
         import numpy as np
 
@@ -467,6 +506,8 @@ DICTIONARIES = {
              b"\xff\xe0", b"\xff\xe1", b"\xff\xe2", b"\xff\xee", b"\xff\xfe", b"\xff\x00",
              b"JFIF\x00", b"Exif\x00\x00", b"ICC_PROFILE\x00", b"Adobe", b"MM\x00\x2a",
              b"\x01\x12\x00\x03"],
+    "webp": [b"RIFF", b"WEBP", b"VP8 ", b"VP8L", b"VP8X", b"ALPH", b"ANIM", b"ANMF", b"ICCP",
+             b"EXIF", b"XMP ", b"\x9d\x01\x2a", b"\x2f", b"MM\x00\x2a", b"\x01\x12\x00\x03"],
     "npy": [NPY_MAGIC + b"\x01\x00", NPY_MAGIC + b"\x02\x00", NPY_MAGIC + b"\x03\x00",
             b"'descr': ", b"'fortran_order': ", b"'shape': ", b"True", b"False", b"'<f4'",
             b"'<f8'", b"'|u1'", b"'<u2'", b"'>i4'", b"'|b1'", b"'<c16'", b"'|O'", b"'<U3'",
