@@ -91,7 +91,7 @@ class Step:
 
 @dataclass(frozen=True)
 class Decode(Step):
-    """Decode an encoded file (PNG or JPEG) to an (H, W, C) array.
+    """Decode an encoded file (PNG, JPEG or WebP) to an (H, W, C) array.
 
     Knobs:
     - ``output``: ``rgb`` (3 channels, plus alpha if ``alpha=keep``), ``bgr`` (same, reversed),

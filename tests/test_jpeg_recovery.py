@@ -23,7 +23,8 @@ from conformance.reference.jpeg import read_jpeg
 from conformance.spec import Decode
 
 RECOVER = Decode(**{**DECODE_PRESETS["libjpeg-turbo"], "orientation": "ignore"})
-STRICT = Decode(**{**DECODE_PRESETS["libjpeg-turbo"], "orientation": "ignore", "on_corrupt": "reject"})
+STRICT = Decode(**{**DECODE_PRESETS["libjpeg-turbo"], "orientation": "ignore",
+                   "on_corrupt": "reject"})
 SWEEP = {"junk": 6, "cut": 40, "prog_cut": 4, "run64": 10}
 
 

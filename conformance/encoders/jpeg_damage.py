@@ -23,11 +23,10 @@ Like :mod:`.jpeg`, this shares no code with the reference decoder; the coefficie
 
 from __future__ import annotations
 
-import struct
-
 import numpy as np
 
-from .jpeg import DHT, EOI_BYTES, RST0, RST7, SOS, find, frame, huffman_codes, huffman_tables, segments
+from .jpeg import (DHT, EOI_BYTES, RST0, RST7, SOS, find, frame, huffman_codes, huffman_tables,
+                   segments)
 
 DAMAGE_CLASSES = ("junk", "no_dht", "short_scan", "ac_before_dc", "run_past_64")
 
@@ -303,11 +302,6 @@ def last_nonzero(data: bytes) -> list[list[int]]:
     """Zig-zag position of each block's last non-zero AC coefficient (0: none), ``[mcu][b]``."""
     return [[max([k for k in range(1, 64) if zz[k]], default=0) for zz in mcu]
             for mcu in baseline_blocks(data)]
-
-
-def restart_count(data: bytes) -> int:
-    """How many DRI segments the file has (run_past_64 needs none)."""
-    return sum(1 for s in segments(data) if s.marker == 0xDD and struct.unpack(">H", s.payload(data))[0])
 
 
 def damaged_jpegs() -> list:

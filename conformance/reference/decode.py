@@ -1,7 +1,8 @@
 """The ``decode`` op: encoded bytes -> an (H, W, C) array, every library difference a knob.
 
-:func:`decode_image` sniffs the format, decodes the PNG image (:mod:`.png`) or the JPEG image
-(:mod:`.jpeg`) and converts it as the :class:`~conformance.spec.Decode` knobs say.
+:func:`decode_image` sniffs the format, decodes the PNG image (:mod:`.png`), the JPEG image
+(:mod:`.jpeg`) or the WebP image (:mod:`.webp`) and converts it as the
+:class:`~conformance.spec.Decode` knobs say.
 
 PNG
 ---
@@ -129,6 +130,12 @@ Library presets for JPEG, checked in tests/test_jpeg_decode.py (0 difference):
   apply); ``opencv.gray`` = ``IMREAD_GRAYSCALE`` (jpeg_gray y_plane).
 - ``image``: zune-jpeg's knobs (idct zune, upsampling zune, ycc zune_fixed14, no smoothing);
   not checked here (no Rust in this environment).
+
+Damaged JPEG data (``on_corrupt``): ``reject`` raises the strict reader's DecodeError;
+``libjpeg-turbo`` decodes what libjpeg-turbo 3 repairs, exactly (rules: :mod:`.jpeg.reader`,
+"Recovery"), and the repairs are the image's warnings. A lossless file (SOF3) whose output needs
+a colour conversion: ``lossless_color`` (``convert``, or libjpeg-turbo's refusal per the colour
+space each library asks for: UnsupportedFeature).
 
 Library behaviours for JPEG these knobs do not express: OpenCV ``IMREAD_UNCHANGED`` returns a
 CMYK JPEG as 3-channel BGR (converted) where ``unchanged`` gives the 4 ink channels; Pillow's
@@ -435,6 +442,12 @@ def _background(step: Decode, colour: np.ndarray) -> np.ndarray:
     bg = bg.reshape(-1).astype(np.int64)
     return bg * BACKGROUND_SCALE_16 if colour.dtype == np.uint16 else bg
 
+
+# WebP (:mod:`.webp`): the container, then VP8L (RGBA) or VP8 (Y, U, V; ``webp_upsampling``) with
+# its ALPH chunk, as libwebp's WebPDecodeRGBA; then, as for PNG: ``alpha`` (drop / keep /
+# composite over ``background``), ``output`` (gray: ``webp_gray`` = the gray rule on the decoded
+# RGB, or OpenCV's cvtColor), bgr, and the EXIF chunk's orientation (``orientation_source``
+# pillow: its XMP too). Checked against Pillow and OpenCV in tests/test_webp_decode.py.
 
 # ---------------------------------------------------------------------------------------------
 # probe: metadata for bundles, without decoding pixels

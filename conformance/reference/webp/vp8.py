@@ -1448,7 +1448,8 @@ def filter_strengths(level: int, sharpness: int, use_segment: bool, absolute: bo
                     ilevel >>= 2 if sharpness > 4 else 1
                     ilevel = min(ilevel, 9 - sharpness)
                 ilevel = max(ilevel, 1)
-                hev_t = 2 if lv >= HEV_THRESHOLD_LEVELS[0] else (1 if lv >= HEV_THRESHOLD_LEVELS[1] else 0)
+                hev_t = (2 if lv >= HEV_THRESHOLD_LEVELS[0]
+                         else 1 if lv >= HEV_THRESHOLD_LEVELS[1] else 0)
                 out[s, i4x4] = (2 * lv + ilevel, ilevel, i4x4, hev_t)
             else:
                 out[s, i4x4] = (0, 0, i4x4, 0)
