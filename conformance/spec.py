@@ -160,8 +160,9 @@ class Decode(Step):
       junk before a marker skipped, a Motion-JPEG frame without DHT decoded with the Annex K
       tables, a scan cut short at a marker finished as mid-gray blocks, restart markers
       resynchronised, progressive scans out of order decoded as they come, zero runs past
-      coefficient 63 stored at 63; rules in ``reference.jpeg.reader``). Data ending at the end
-      of the file, bad Huffman codes and broken markers stay errors either way.
+      coefficient 63 stored at 63, a bad Huffman code read as symbol 0; rules in
+      ``reference.jpeg.reader``). Data ending at the end of the file and broken markers stay
+      errors either way.
     - ``lossless_color``: a lossless JPEG (SOF3) whose output needs a colour conversion:
       ``convert`` (the reference converts as for DCT files: JFIF YCbCr to RGB, gray replicated)
       or libjpeg-turbo's refusal (jdcolor.c: no colour conversion of lossless data,

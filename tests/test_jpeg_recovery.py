@@ -229,3 +229,12 @@ def test_default_bundle_damaged_files_match_the_libraries():
     for f in files:
         _strict_rejects(f.data)
         assert_like_libraries(f.data, f.id)
+
+
+def test_bad_huffman_code_reads_as_symbol_zero():
+    """The corpus's invalid-Huffman-code negative (sixteen 1-bits where the first DC code is
+    read): libjpeg-turbo consumes 17 bits, decodes symbol 0 and goes on; so does recovery."""
+    data = J.invalid_huffman_code()
+    _strict_rejects(data)
+    assert_like_libraries(data, "invalid Huffman code")
+    assert any("bad Huffman code" in w for w in read_jpeg(data, recover=True).warnings)

@@ -70,9 +70,11 @@ against Pillow and OpenCV on the damage classes of ``conformance.encoders.jpeg_d
   (libjpeg checks neither; its table builder refuses DC symbols above 15), and coefficients are
   stored as 16-bit JCOEF (wrapped), the DC predictor kept in full.
 - An EOB run longer than its interval or scan ends with it (process_restart sets EOBRUN = 0).
+- **A bad Huffman code**: jpeg_huff_decode reads up to its sentinel MAXCODE(17), so 17 bits
+  are consumed, and returns symbol 0 (a DC difference of 0, an AC EOB) with JWRN_HUFF_BAD_CODE
+  (:func:`skip_bad_code`); a refinement symbol of size other than 1 is read as size 1.
 
-Everything else stays an error in recovery too (a bad Huffman code, where libjpeg warns and
-decodes the next bits as symbol 0, is not modelled).
+Data that ends at the end of the file (not at a marker) stays an error in recovery too.
 
 The per-scan loop :func:`decode_scan` is plain Python (the specification) and
 :data:`decode_scan_jit` is the same function compiled by numba; the helpers are

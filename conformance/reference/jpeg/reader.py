@@ -61,11 +61,12 @@ both on the seeded damage sweeps of tests/test_jpeg_recovery.py), each repair re
   out of order, zero runs past the band, large categories: as :mod:`.entropy` ("Recovery");
 - progressive scans out of order (an AC scan before the component's DC scan, a refinement whose
   Ah does not follow): decoded as they come, with libjpeg's "Inconsistent progression
-  sequence" warning.
+  sequence" warning;
+- a bad Huffman code: 17 bits read as symbol 0 (JWRN_HUFF_BAD_CODE, :mod:`.entropy`).
 
 The rest stays an error: data ending at the end of the *file* (Pillow and OpenCV both fail:
-their data sources suspend), a bad Huffman code, an undefined table other than sequential 0
-or 1, and every structural error of the markers. Arithmetic-coded and lossless scans are not
+their data sources suspend), an undefined table other than sequential 0 or 1, and every
+structural error of the markers. Arithmetic-coded and lossless scans are not
 repaired (libjpeg-turbo's jdarith.c and jdlhuff.c recover differently; not modelled).
 
 Resource bounds: the pixel count X·Y is checked against ``max_pixels`` from the frame header
