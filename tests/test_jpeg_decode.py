@@ -415,3 +415,14 @@ def test_entropy_decoding_is_cached_and_the_cache_is_read_only():
     assert (info.hits, info.misses) == (1, 1) and a.shape == b.shape
     image = read_jpeg_cached(data, "t.jpg", 1 << 26)
     assert not image.components[0].coefficients.flags.writeable
+
+
+def test_pillow_draft_at_scale_one_is_the_pillow_preset():
+    """Pillow 13's draft() passes decoderconfig (scale, 0): JpegDecode.c's draft flag (ifast
+    IDCT, no fancy upsampling) stays off, so a draft that keeps the size is the pillow preset."""
+    for sampling in ("420", "444"):
+        data = ej.encode_pillow(syn.gradients(21, 34), quality=85, sampling=sampling)
+        im = Image.open(io.BytesIO(data))
+        im.draft("RGB", im.size)
+        assert im.decoderconfig == (1, 0)
+        assert np.array_equal(np.array(im.convert("RGB")), decode_image(data, PILLOW))

@@ -139,8 +139,11 @@ space each library asks for: UnsupportedFeature).
 
 Library behaviours for JPEG these knobs do not express: OpenCV ``IMREAD_UNCHANGED`` returns a
 CMYK JPEG as 3-channel BGR (converted) where ``unchanged`` gives the 4 ink channels; Pillow's
-``draft()``/``thumbnail()`` decode with DCT scaling, ifast IDCT and no fancy upsampling; zune-jpeg
-rejects an Adobe transform other than 0..2, which libjpeg reads as YCbCr/YCCK.
+``draft()``/``thumbnail()`` decode with DCT scaling (libjpeg's scaled IDCTs, and OpenCV's
+IMREAD_REDUCED_* likewise). Pillow 13's ``draft`` passes ``decoderconfig = (scale, 0)``: the
+draft flag of JpegDecode.c, which would select the ifast IDCT and plain upsampling, stays 0, so
+a ``draft`` at scale 1 equals the ``pillow`` preset (measured); zune-jpeg rejects an Adobe
+transform other than 0..2, which libjpeg reads as YCbCr/YCCK.
 """
 
 from __future__ import annotations
