@@ -188,25 +188,27 @@ def load_readers() -> _Readers:
 # ---------------------------------------------------------------------------------------------
 
 
-def _sniffed(r: _Readers, data: bytes, fmt: str, source: str) -> bool:
-    """Whether ``data`` is of format ``fmt`` by the decode op's sniffing (the other format is
-    the other target's job)."""
+def _sniffed_and_probed(r: _Readers, data: bytes, fmt: str, source: str) -> bool:
+    """Whether ``data`` is of format ``fmt`` by the decode op's sniffing (the other formats are
+    the other targets' job); if it is, ``probe()`` has run on it."""
     try:
-        return r.decode.sniff_format(data, source) == fmt
+        if r.decode.sniff_format(data, source) != fmt:
+            return False
     except r.ConformanceError:
         return False
+    try:
+        r.decode.probe(data, source=source)
+    except r.ConformanceError:
+        pass
+    return True
 
 
 def fuzz_png(data: bytes) -> None:
     """probe(), then the decode op on a PNG: read_png and the conversions under every knob set."""
     r = load_readers()
     d = r.decode
-    if not _sniffed(r, data, "png", "fuzz.png"):
+    if not _sniffed_and_probed(r, data, "png", "fuzz.png"):
         return
-    try:
-        d.probe(data, source="fuzz.png")
-    except r.ConformanceError:
-        pass
     try:
         # what decode_image does for a PNG, with the read shared by the knob sets
         image = d.read_png(data, source="fuzz.png", max_pixels=FUZZ_MAX_PIXELS)
@@ -220,12 +222,8 @@ def fuzz_jpeg(data: bytes) -> None:
     """probe(), then the decode op on a JPEG: read_jpeg and reconstruction under every knob set."""
     r = load_readers()
     d = r.decode
-    if not _sniffed(r, data, "jpeg", "fuzz.jpg"):
+    if not _sniffed_and_probed(r, data, "jpeg", "fuzz.jpg"):
         return
-    try:
-        d.probe(data, source="fuzz.jpg")
-    except r.ConformanceError:
-        pass
     try:
         # decode_image is the op's entry point; it memoises the entropy-decoded image, so the
         # other knob sets reuse it through read_jpeg_cached, as a bundle generation does.
@@ -245,12 +243,8 @@ def fuzz_webp(data: bytes) -> None:
     """probe(), then the decode op on a WebP under every knob set."""
     r = load_readers()
     d = r.decode
-    if not _sniffed(r, data, "webp", "fuzz.webp"):
+    if not _sniffed_and_probed(r, data, "webp", "fuzz.webp"):
         return
-    try:
-        d.probe(data, source="fuzz.webp")
-    except r.ConformanceError:
-        pass
     for step in r.webp_steps:
         try:
             d.decode_image(data, step, source="fuzz.webp")

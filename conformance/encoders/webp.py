@@ -15,17 +15,16 @@ Test tooling, not part of the reference: it shares no code with ``conformance.re
 from __future__ import annotations
 
 import io
-import struct
 from typing import Callable
 
 import numpy as np
 
 from .. import synthetic as syn
 from .jpeg import JpegInput as WebpInput  # the same record: id, bytes, description, origin, tags
+from .png import exif_payload
 
 WEBP = "image/webp"
 PINNED_ENCODERS = {"pillow": ("13.0.0", "libwebp 1.6.0"), "opencv": ("5.0.0", "libwebp")}
-EXIF_ORIENTATION_TAG = 0x0112
 
 
 def encode_pillow(samples: np.ndarray, *, lossless: bool = False, quality: int = 80,
@@ -55,12 +54,6 @@ def encode_opencv(samples: np.ndarray, *, quality: int) -> bytes:
     if not ok:  # pragma: no cover - imencode does not fail on valid 8-bit input
         raise RuntimeError("cv2.imencode(.webp) failed")
     return buf.tobytes()
-
-
-def exif_orientation(value: int) -> bytes:
-    """A big-endian TIFF block with only IFD0's Orientation (TIFF 6.0 §2; Exif 2.32 §4.6.4)."""
-    ifd = struct.pack(">H", 1) + struct.pack(">HHIHH", EXIF_ORIENTATION_TAG, 3, 1, value, 0)
-    return b"MM\x00\x2a" + struct.pack(">I", 8) + ifd + struct.pack(">I", 0)
 
 
 def _rgba(h: int, w: int) -> np.ndarray:
@@ -106,7 +99,7 @@ def webp_variants(photo: Callable[[str, int], np.ndarray] | None) -> list[WebpIn
         "lossless, 3 colours (colour indexing, 2-bit bundling)", pil, ("webp_lossless",))
     add("pillow.lossless.palette12.19x23", encode_pillow(_few_colours(19, 23, 12), lossless=True),
         "lossless, 12 colours (colour indexing, 4-bit bundling)", pil, ("webp_lossless",))
-    add("pillow.lossy.q90.exif6.33x47", encode_pillow(grad, quality=90, exif=exif_orientation(6)),
+    add("pillow.lossy.q90.exif6.33x47", encode_pillow(grad, quality=90, exif=exif_payload(6)),
         "lossy q90 with an EXIF chunk, Orientation 6", pil, ("webp_lossy", "webp_exif"))
     add("opencv.lossy.q60.colour_bars.24x40", encode_opencv(syn.colour_bars(24, 40), quality=60),
         "OpenCV lossy q60", ocv, ("webp_lossy",))

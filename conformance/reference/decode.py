@@ -307,12 +307,7 @@ def jpeg_to_array(image: JpegImage, step: Decode, *, source: str = "<jpeg>") -> 
         out = reconstruct(image, colour="rgb", **knobs)
         if step.output == "bgr":
             out = out[:, :, ::-1]
-    if step.orientation == "apply":
-        if step.orientation_source == "pillow":
-            return apply_orientation(out, pillow_orientation(pillow_jpeg_info(image.exif, image.xmp)))
-        if image.exif is not None:
-            return apply_orientation(out, read_orientation(image.exif)[0])
-    return np.ascontiguousarray(out)
+    return oriented(out, step, image.exif, image.xmp)
 
 
 def png_to_array(image: PngImage, step: Decode) -> np.ndarray:
@@ -345,18 +340,23 @@ def webp_to_array(image: WebpImage, step: Decode) -> np.ndarray:
     orientation of the EXIF chunk."""
     colour, alpha = image.colour, image.alpha
     if alpha is not None and step.alpha == "composite":
-        bg = np.array(step.background, dtype=np.int64)
-        colour, alpha = composite(colour, alpha, bg), None
+        colour, alpha = composite(colour, alpha, _background(step, colour)), None
     if step.output == "gray":
         colour = (fixed_luma(colour, "opencv_fixed") if step.webp_gray == "opencv_fixed"
                   else luma(colour, step.gray_coefficients, step.gray_arithmetic))
     elif step.output == "bgr":
         colour = colour[:, :, ::-1]
     out = colour if alpha is None or step.alpha != "keep" else np.concatenate([colour, alpha], 2)
+    exif = strip_exif_identifier(image.exif) if image.exif is not None else None
+    return oriented(out, step, exif, image.xmp)
+
+
+def oriented(out: np.ndarray, step: Decode, exif: bytes | None, xmp: bytes | None) -> np.ndarray:
+    """``out`` turned by the orientation of an Exif TIFF payload (``exif``; Pillow's sources: its
+    XMP too), as ``orientation`` and ``orientation_source`` say: JPEG's APP1, WebP's chunks."""
     if step.orientation == "apply":
-        exif = strip_exif_identifier(image.exif) if image.exif is not None else None
         if step.orientation_source == "pillow":
-            return apply_orientation(out, pillow_orientation(pillow_jpeg_info(exif, image.xmp)))
+            return apply_orientation(out, pillow_orientation(pillow_jpeg_info(exif, xmp)))
         if exif is not None:
             return apply_orientation(out, read_orientation(exif)[0])
     return np.ascontiguousarray(out)

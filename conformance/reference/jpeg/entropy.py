@@ -863,6 +863,14 @@ EOI_CODE = 0xD9
 
 
 @register_jitable
+def reached_past_end(state, err):
+    """Whether the last block used bits past the end of the ECS (zero bits made up by
+    :func:`fill_bits`), or a failed code reached into them: the data ended first."""
+    return state[S_NBITS] < state[S_FAKE] or (
+        err == ERR_BAD_CODE and state[S_NBITS] - MAX_CODE_LENGTH < state[S_FAKE])
+
+
+@register_jitable
 def resync_action(marker, desired):
     """libjpeg's jpeg_resync_to_restart for ``marker`` when RST(``desired``) was expected:
     a code below SOF0 (not a valid marker): skip; a valid marker other than RSTm: stay (it
@@ -1014,9 +1022,7 @@ def decode_scan(data, coef, mcus_x, mcus_y, restart_interval, blk_comp, blk_dy, 
             else:
                 e = decode_block_ac_refine(data, state, coef, blk, comp_ac[c], ss, se, al,
                                            tables)
-            # Bits past the end of the ECS were used (or a failed code reached into them).
-            if state[S_NBITS] < state[S_FAKE] or (
-                    e == ERR_BAD_CODE and state[S_NBITS] - MAX_CODE_LENGTH < state[S_FAKE]):
+            if reached_past_end(state, e):
                 # Recovery: zero bits past a marker finish this MCU (and, for a bad code, were
                 # not the cause); past the end of the file the data source fails.
                 at_marker = state[S_POS] + 1 < n and data[state[S_POS]] == 0xFF

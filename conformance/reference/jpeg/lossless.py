@@ -69,7 +69,8 @@ from ...errors import DecodeError
 from . import entropy
 from .entropy import (ERR_BAD_CODE, ERR_TRUNCATED, MAX_CODE_LENGTH, OK, S_ACC, S_ERR_BLOCK,
                       S_ERR_MCU, S_ERR_VALUE, S_FAKE, S_NBITS, S_POS, code_window, extend,
-                      fill_bits, finish_segment, huffman_decode_lookup, receive)
+                      fill_bits, finish_segment, huffman_decode_lookup, reached_past_end,
+                      receive)
 
 LOSSLESS = 5  # scan kind (next to entropy.SEQUENTIAL .. AC_REFINE)
 MAX_LOSSLESS_CATEGORY = 16  # Table H.2: SSSS 0..16
@@ -134,8 +135,7 @@ def decode_scan(data, diff, mcus_x, mcus_y, restart_interval, blk_comp, blk_dy, 
         for b in range(nblk):
             c = blk_comp[b]
             e, d = decode_difference(data, state, comp_dc[c], tables)
-            if state[S_NBITS] < state[S_FAKE] or (
-                    e == ERR_BAD_CODE and state[S_NBITS] - MAX_CODE_LENGTH < state[S_FAKE]):
+            if reached_past_end(state, e):
                 e = ERR_TRUNCATED
             if e != OK:
                 state[S_ERR_MCU] = m

@@ -113,6 +113,11 @@ def _ceil_div(a: int, b: int) -> int:
     return -(-a // b)
 
 
+def ints(values) -> np.ndarray:
+    """The int64 array the scan decoders take for a per-component or per-block list."""
+    return np.array(values, dtype=np.int64)
+
+
 @dataclass
 class _FrameState:
     """The frame being decoded: geometry, coefficient storage and per-component progress."""
@@ -639,9 +644,6 @@ class _Reader:
                                  "difference category is 0..16 (T.81 Table H.2; libjpeg-turbo "
                                  "jdhuff.c refuses the table too)", sh.offset + 6 + 2 * j)
 
-        def ints(values):
-            return np.array(values, dtype=np.int64)
-
         base = [0]
         for stride, r in zip(strides, rows):
             base.append(base[-1] + stride * r)
@@ -694,9 +696,6 @@ class _Reader:
                       for dy in range(comps[i].v) for dx in range(comps[i].h)]
             comp_h = [comps[i].h for i in indices]
             comp_v = [comps[i].v for i in indices]
-
-        def ints(values):
-            return np.array(values, dtype=np.int64)
 
         blk_comp, blk_dy, blk_dx = (ints([b[n] for b in layout]) for n in range(3))
         if frame.header.arithmetic:
@@ -762,9 +761,6 @@ class _Reader:
         MCU layout, conditioning tables Tdj/Taj with their DAC values instead of Huffman tables."""
         frame = self.frame
         comps = frame.header.components
-
-        def ints(values):
-            return np.array(values, dtype=np.int64)
 
         state = np.zeros(arithmetic.STATE_SIZE, dtype=np.int64)
         state[arithmetic.S_POS] = sh.end

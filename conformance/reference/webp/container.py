@@ -285,6 +285,13 @@ def parse_webp(data: bytes, *, source: str = "<bytes>") -> WebpFile:
 EXTENTS = ("padded", "to_end", "payload")
 
 
+def check_extent(extent: str, source: str) -> None:
+    """SpecError unless ``extent`` is one of :data:`EXTENTS`."""
+    if extent not in EXTENTS:
+        raise SpecError(f"must be one of {EXTENTS}, got {extent!r}", source=source,
+                        field="extent")
+
+
 def decode_webp_lossless(data: bytes, *, source: str = "<bytes>", max_pixels: int = 1 << 28,
                          use_numba: bool = True, extent: str = "padded") -> np.ndarray:
     """A lossless WebP file to (H, W, 4) uint8 RGBA (libwebp WebPDecodeRGBA). Lossy files raise
@@ -294,10 +301,15 @@ def decode_webp_lossless(data: bytes, *, source: str = "<bytes>", max_pixels: in
     "padded" = payload + padding byte (libwebp through Pillow), "to_end" = to the end of the
     data (libwebp WebPDecode, OpenCV), "payload" = the chunk payload only (RFC 9649 strict).
     """
-    if extent not in EXTENTS:
-        raise SpecError(f"must be one of {EXTENTS}, got {extent!r}", source=source,
-                        field="extent")
-    info = parse_webp(data, source=source)
+    check_extent(extent, source)  # caller misuse, before the data is looked at
+    return lossless_rgba(parse_webp(data, source=source), source=source, max_pixels=max_pixels,
+                         use_numba=use_numba, extent=extent)
+
+
+def lossless_rgba(info: WebpFile, *, source: str, max_pixels: int, use_numba: bool = True,
+                  extent: str = "padded") -> np.ndarray:
+    """:func:`decode_webp_lossless` on a container already parsed (:func:`parse_webp`)."""
+    check_extent(extent, source)
     if info.kind != "lossless":
         raise UnsupportedFeature("lossy (VP8) WebP: use the VP8 decoder", source=source)
     if info.width * info.height > max_pixels:

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .alpha import decode_alpha
-from .container import decode_webp_lossless, parse_webp
+from .container import lossless_rgba, parse_webp
 from .vp8 import decode_vp8
 from .yuv import yuv420_to_rgb
 
@@ -53,7 +53,7 @@ def read_webp(data: bytes, *, source: str = "<bytes>", max_pixels: int,
     info = parse_webp(data, source=source)
     warnings = list(info.warnings)
     if info.kind == "lossless":
-        rgba = decode_webp_lossless(data, source=source, max_pixels=max_pixels)
+        rgba = lossless_rgba(info, source=source, max_pixels=max_pixels)
         colour, alpha = rgba[:, :, :3], rgba[:, :, 3:]
     else:
         frame = decode_vp8(info.bitstream, source=source, max_pixels=max_pixels)
