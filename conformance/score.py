@@ -44,6 +44,7 @@ import numpy as np
 from .bundle import Bundle, HeaderMismatch, read_npy
 from .errors import BundleError
 from .expectations import Expectations
+from .metrics import metrics_for, ulp_distance  # noqa: F401 (ulp_distance: re-exported)
 from .results import harness_dir, read_records, read_run
 from .safeio import UnsafeData, confined
 
@@ -54,61 +55,6 @@ BAD_VERDICTS = ("fail", "error", "lenient")  # what makes `score --strict` exit 
 # how the runner words a harness process killed by a signal (workers._death_message): the only
 # case-level error an expected_crash entry excuses
 CRASH_PREFIX = "harness process crashed"
-
-
-def _clean(v: float) -> float | None:
-    """A JSON-safe float: finite values rounded to 9 significant digits, else None."""
-    if v is None or not math.isfinite(v):
-        return None
-    return float(f"{v:.9g}")
-
-
-def ulp_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Units in the last place between float arrays of one dtype (monotone integer mapping)."""
-    bits = {np.float16: np.int16, np.float32: np.int32, np.float64: np.int64}[a.dtype.type]
-    ia, ib = a.view(bits).astype(np.int64), b.view(bits).astype(np.int64)
-    # Map sign-magnitude floats to a monotone integer line: negatives are mirrored.
-    top = np.int64(np.iinfo(bits).min)
-    ia = np.where(ia < 0, top - ia, ia)
-    ib = np.where(ib < 0, top - ib, ib)
-    return np.abs(ia - ib)
-
-
-def metrics_for(expected: np.ndarray, got: np.ndarray, tolerance: float) -> dict[str, Any]:
-    """Error metrics of ``got`` against ``expected`` (same shape), see the module docstring."""
-    e = expected.astype(np.float64)
-    g = got.astype(np.float64)
-    # a non-finite value the reference also holds (NaN for NaN, +inf for +inf: a tensor input's
-    # own values on the way back) is a match; any other non-finite value is an error
-    same = (e == g) | (np.isnan(e) & np.isnan(g))
-    nonfinite = int(np.count_nonzero(~np.isfinite(g) & ~same))
-    diff = np.where(same, 0.0, np.abs(g - e))
-    diff = np.where(np.isfinite(diff), diff, np.inf)
-    worst = np.unravel_index(int(np.argmax(diff)), diff.shape) if diff.size else ()
-    max_abs = float(diff.max()) if diff.size else 0.0
-    finite = diff[np.isfinite(diff)]
-    rmse = float(np.sqrt(np.mean(finite ** 2))) if finite.size else math.inf
-    out: dict[str, Any] = {
-        "max_abs": _clean(max_abs) if math.isfinite(max_abs) else None,
-        "mean_abs": _clean(float(finite.mean())) if finite.size else None,
-        "rmse": _clean(rmse),
-        "over_tolerance": _clean(float(np.count_nonzero(diff > tolerance)) / diff.size) if diff.size else 0.0,
-        "nonfinite": nonfinite,
-        "worst": {"index": [int(i) for i in worst],
-                  "expected": _clean(float(e[worst])) if diff.size else None,
-                  "got": _clean(float(g[worst])) if diff.size else None},
-    }
-    if np.issubdtype(expected.dtype, np.integer):
-        peak = float(np.iinfo(expected.dtype).max)
-        out["psnr"] = _clean(20 * math.log10(peak / rmse)) if 0 < rmse < math.inf else None
-    else:
-        with np.errstate(over="ignore", invalid="ignore"):
-            rel = diff / np.maximum(np.abs(e), np.finfo(np.float64).tiny)
-        out["max_rel"] = _clean(float(rel.max())) if rel.size else 0.0
-        if got.dtype == expected.dtype and expected.dtype.type in (np.float16, np.float32, np.float64):
-            ulps = np.where(same, 0, ulp_distance(expected, got))
-            out["max_ulp"] = int(ulps.max()) if expected.size else 0
-    return out
 
 
 def compare(expected: np.ndarray, got: np.ndarray, tolerance: float) -> tuple[str, str, dict | None]:
