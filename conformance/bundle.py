@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from importlib import resources
 from pathlib import Path, PurePosixPath
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
@@ -49,11 +49,20 @@ def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def npy_bytes(array: np.ndarray) -> bytes:
-    """The canonical .npy encoding of ``array`` (C order, little-endian, format 1.0)."""
+def npy_array(array: np.ndarray) -> np.ndarray:
+    """``array`` as its canonical .npy encoding holds it (C order, little-endian): what a reader
+    of :func:`npy_bytes` gets back. ValueError for what .npy cannot hold without pickle."""
     array = np.ascontiguousarray(array)
+    if array.dtype.hasobject:
+        raise ValueError("Object arrays cannot be saved when allow_pickle=False")
     if array.dtype.byteorder == ">":
         array = array.astype(array.dtype.newbyteorder("<"))
+    return array
+
+
+def npy_bytes(array: np.ndarray) -> bytes:
+    """The canonical .npy encoding of ``array`` (C order, little-endian, format 1.0)."""
+    array = npy_array(array)
     buf = io.BytesIO()
     np.lib.format.write_array(buf, array, version=(1, 0), allow_pickle=False)
     return buf.getvalue()
@@ -253,8 +262,6 @@ class BundleWriter:
         existing *bundle*; a non-empty directory that is not a bundle is never overwritten, and
         files a user put beside the bundle's own (anything but manifest.json, README.md,
         inputs/, expected/) are kept."""
-        from .tolerances import step_tolerance
-
         out = Path(out_dir)
         check_output_dir(out, overwrite=overwrite)
         files: dict[str, bytes] = {}
@@ -264,36 +271,15 @@ class BundleWriter:
         for iid in used_inputs:
             item = self.inputs[iid]
             files[item.path] = item.data
-            inputs_doc[iid] = {"path": item.path, "sha256": item.sha256, "media_type": item.media_type,
-                               "bytes": len(item.data), "description": item.description,
-                               "expect": item.expect, "origin": item.origin, "tags": list(item.tags),
-                               **({"meta": item.meta} if item.meta else {}),
-                               **({"header": item.header} if item.header else {})}
+            inputs_doc[iid] = input_document(item)
         used_pipelines = {c.pipeline.id for c in self.cases.values()} | {s["pipeline"] for s in self.skipped}
         cases_doc = []
+        def store(rel: str, arr: np.ndarray) -> dict:
+            files[rel] = data = npy_bytes(arr)
+            return {"sha256": sha256_bytes(data)}
+
         for cid in sorted(self.cases):
-            c = self.cases[cid]
-            doc: dict[str, Any] = {"id": cid, "input": c.input_id, "pipeline": c.pipeline.id,
-                                   "expect": c.expect}
-            if c.expect == "error":
-                doc["error"] = c.error
-                doc["steps"] = []
-            else:
-                steps = []
-                for index, (step, arr) in enumerate(zip(c.pipeline.steps, c.outputs)):
-                    rel = f"expected/{cid}/{index}_{step.op}.npy"
-                    data = npy_bytes(arr)
-                    files[rel] = data
-                    entry = {"index": index, "op": step.op, "output": rel, "sha256": sha256_bytes(data),
-                             "dtype": arr.dtype.name, "shape": list(arr.shape),
-                             "tolerance": step_tolerance(c.pipeline.tolerances, index, step.op,
-                                                         arr.dtype.name)}
-                    bounds = [_json_number(arr.min()), _json_number(arr.max())] if arr.size else [None]
-                    if None not in bounds:
-                        entry["range"] = bounds
-                    steps.append(entry)
-                doc["steps"] = steps
-            cases_doc.append(doc)
+            cases_doc.append(case_document(self.cases[cid], store))
         manifest = {
             "format": FORMAT, "version": VERSION, "generator": self.generator,
             "pipelines": {pid: p.to_json() for pid, p in sorted(self.pipelines.items())
@@ -321,6 +307,39 @@ class BundleWriter:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
         return manifest
+
+
+def input_document(item: InputFile) -> dict[str, Any]:
+    """The manifest entry of one input."""
+    return {"path": item.path, "sha256": item.sha256, "media_type": item.media_type,
+            "bytes": len(item.data), "description": item.description,
+            "expect": item.expect, "origin": item.origin, "tags": list(item.tags),
+            **({"meta": item.meta} if item.meta else {}),
+            **({"header": item.header} if item.header else {})}
+
+
+def case_document(c: CaseResult, store: Callable[[str, np.ndarray], dict]) -> dict[str, Any]:
+    """The manifest entry of one case; ``store(rel, array)`` keeps an expected output under its
+    bundle path and returns what the step entry adds (a file's ``sha256``)."""
+    from .tolerances import step_tolerance
+
+    doc: dict[str, Any] = {"id": c.id, "input": c.input_id, "pipeline": c.pipeline.id, "expect": c.expect}
+    if c.expect == "error":
+        doc["error"] = c.error
+        doc["steps"] = []
+        return doc
+    steps = []
+    for index, (step, arr) in enumerate(zip(c.pipeline.steps, c.outputs)):
+        rel = f"expected/{c.id}/{index}_{step.op}.npy"
+        entry = {"index": index, "op": step.op, "output": rel, **store(rel, arr),
+                 "dtype": arr.dtype.name, "shape": list(arr.shape),
+                 "tolerance": step_tolerance(c.pipeline.tolerances, index, step.op, arr.dtype.name)}
+        bounds = [_json_number(arr.min()), _json_number(arr.max())] if arr.size else [None]
+        if None not in bounds:
+            entry["range"] = bounds
+        steps.append(entry)
+    doc["steps"] = steps
+    return doc
 
 
 BUNDLE_ENTRIES = frozenset({"manifest.json", "README.md", "inputs", "expected"})

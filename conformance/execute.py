@@ -22,7 +22,7 @@ from __future__ import annotations
 import time
 import traceback
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -62,18 +62,37 @@ def _run_step(harness: Harness, step: dict, value: Any, *, decode_input: bool) -
 
 def execute_case(harness: Harness, bundle: Bundle, case: dict, mode: str, out_dir: Path) -> dict:
     """Run ``case`` with ``harness`` in ``mode``; write outputs under ``out_dir``; return the record."""
+
+    def keep(index: int, op: str, out: np.ndarray) -> str:
+        rel = output_rel(case["id"], index, op)
+        path = out_dir / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # confined: a results folder from elsewhere may hold links; atomic: a killed worker never
+        # leaves a half-written output under its final name
+        atomic_write_bytes(confined(out_dir, rel), npy_bytes(out))
+        return rel
+
     steps = bundle.manifest["pipelines"][case["pipeline"]]["steps"]
-    negative = case["expect"] == "error"
+    records = run_case_steps(harness, steps, bundle.input_bytes(case["input"]),
+                             lambda index: bundle.expected(case["steps"][index]), mode,
+                             negative=case["expect"] == "error", keep=keep)
+    return {"case": case["id"], "status": "done", "steps": records}
+
+
+def run_case_steps(harness: Harness, steps: list[dict], source: bytes, reference: Callable[[int], Any],
+                   mode: str, *, negative: bool, keep: Callable[[int, str, np.ndarray], str]) -> list[dict]:
+    """The step records of one case (the rules of the module docstring), wherever its data lives:
+    ``reference(i)`` is the reference output of step i, ``keep(i, op, output)`` stores a harness
+    output and returns the name the record gives it (ValueError: it cannot be stored as .npy)."""
     if negative:
         steps = steps[:1]
-    source = bundle.input_bytes(case["input"])
     records: list[dict] = []
     value: Any = source
     blocked: str | None = None
     for index, step in enumerate(steps):
         head = {"index": index, "op": step["op"]}
         if mode == "isolated" and index > 0:
-            value = bundle.expected(case["steps"][index - 1])
+            value = reference(index - 1)
         if mode == "chained" and blocked is not None:
             records.append({**head, "status": "skipped", "message": blocked})
             continue
@@ -83,25 +102,19 @@ def execute_case(harness: Harness, bundle: Bundle, case: dict, mode: str, out_di
             rec, out = {"status": "error", "message": "harness failed before running the step: "
                         + _message(e) + "\n" + traceback.format_exc(limit=3)}, None
         if out is not None:
-            rel = output_rel(case["id"], index, step["op"])
-            path = out_dir / rel
-            path.parent.mkdir(parents=True, exist_ok=True)
             try:
-                # confined: a results folder from elsewhere may hold links; atomic: a killed
-                # worker never leaves a half-written output under its final name
-                atomic_write_bytes(confined(out_dir, rel), npy_bytes(out))
+                rec["output"] = keep(index, step["op"], out)
             except ValueError as e:  # object arrays and the like cannot be stored without pickle
                 rec, out = {"status": "error", "call": rec.get("call"),
                             "message": f"output cannot be stored as .npy: {e}"}, None
             else:
-                rec["output"] = rel
                 rec["dtype"], rec["shape"] = out.dtype.name, list(out.shape)
         if mode == "chained" and index == 0 and step["op"] == "decode" and not negative \
                 and rec["status"] == "unsupported" and len(steps) > 1:
             rec["message"] += "; the chain starts from the reference decode output"
-            out = bundle.expected(case["steps"][0])
+            out = reference(0)
         elif rec["status"] != "ok" and mode == "chained":
             blocked = f"not run: step {index} ({step['op']}) was {rec['status']}"
         records.append({**head, **rec})
         value = out
-    return {"case": case["id"], "status": "done", "steps": records}
+    return records

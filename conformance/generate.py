@@ -83,7 +83,8 @@ class Outcome:
     error: dict | None
 
 
-def _run_case(args: tuple[str, Pipeline, bytes, str]) -> Outcome:
+def run_reference_case(args: tuple[str, Pipeline, bytes, str]) -> Outcome:
+    """``(case id, pipeline, input bytes, source name)`` through the reference: its Outcome."""
     from .reference.pipeline import run_pipeline
 
     cid, pipeline, data, source = args
@@ -114,6 +115,25 @@ def _nonfinite_error(pipeline: Pipeline, outputs: list[np.ndarray]) -> dict | No
                                "type, so no tolerance can hold"}
         before = bad
     return None
+
+
+def classify(outcome: Outcome, pipeline: Pipeline, item: InputFile) -> tuple[str, CaseResult | dict | str]:
+    """What the reference's outcome on one case becomes (the rules of the module docstring):
+    ``("case", CaseResult)`` (a positive or negative vector), ``("skip", error record)`` or
+    ``("problem", message)`` (a corpus or reference bug)."""
+    if item.expect == "error" and outcome.error is None and recovers(pipeline):
+        # a damaged file a strict decoder rejects, repaired as the pipeline's decode says
+        return "case", CaseResult(outcome.case, item.id, pipeline, "ok", outputs=outcome.outputs)
+    if item.expect == "error":
+        if outcome.error is None:
+            return "problem", (f"{outcome.case}: negative input {item.id} was decoded, "
+                               "but the corpus says a conforming decoder must reject it")
+        if outcome.error["type"] in ("InternalError", "SpecError"):
+            return "problem", f"{outcome.case}: {outcome.error['message']}"
+        return "case", CaseResult(outcome.case, item.id, pipeline, "error", error=outcome.error)
+    if outcome.error is not None:
+        return "skip", outcome.error
+    return "case", CaseResult(outcome.case, item.id, pipeline, "ok", outputs=outcome.outputs)
 
 
 @dataclass
@@ -148,25 +168,17 @@ def generate(plan: Plan, out_dir: str | Path, *, jobs: int = 1, overwrite: bool 
     by_id = {cid: (p, item) for cid, p, item in cases}
     work = [(cid, p, item.data, item.origin or item.id) for cid, p, item in cases]
     report = GenerateReport(refused=list(plan.refused))
-    for outcome in _map(_run_case, work, jobs):
+    for outcome in _map(run_reference_case, work, jobs):
         pipeline, item = by_id[outcome.case]
-        if item.expect == "error" and outcome.error is None and recovers(pipeline):
-            # a damaged file a strict decoder rejects, repaired as the pipeline's decode says
-            writer.add_case(CaseResult(outcome.case, item.id, pipeline, "ok", outputs=outcome.outputs))
-        elif item.expect == "error":
-            if outcome.error is None:
-                report.problems.append(f"{outcome.case}: negative input {item.id} was decoded, "
-                                       "but the corpus says a conforming decoder must reject it")
-            elif outcome.error["type"] in ("InternalError", "SpecError"):
-                report.problems.append(f"{outcome.case}: {outcome.error['message']}")
-            else:
-                writer.add_case(CaseResult(outcome.case, item.id, pipeline, "error", error=outcome.error))
-                report.negative_cases += 1
-        elif outcome.error is not None:
-            writer.skip(item.id, pipeline, outcome.error)
-            report.skipped.append({"case": outcome.case, **outcome.error})
+        kind, what = classify(outcome, pipeline, item)
+        if kind == "problem":
+            report.problems.append(what)
+        elif kind == "skip":
+            writer.skip(item.id, pipeline, what)
+            report.skipped.append({"case": outcome.case, **what})
         else:
-            writer.add_case(CaseResult(outcome.case, item.id, pipeline, "ok", outputs=outcome.outputs))
+            writer.add_case(what)
+            report.negative_cases += what.expect == "error"
         report.cases_written = len(writer.cases)
         if on_case is not None:
             on_case(outcome.case)

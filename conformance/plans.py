@@ -310,10 +310,6 @@ def user_inputs(paths: tuple[Path, ...], *, max_bytes: int = MAX_INPUT_BYTES
     the way back, whose header must then match its data: dtype, shape, length). A file that fails is *refused*: listed
     with the reason (``{"input", "type", "message"}``), not read, not put in the bundle; the
     rest go on. Its media type comes from its signature, not its name."""
-    from .reference.decode import sniff_format
-    from .reference.postprocess.tensor import MAGIC, npy_info
-    from .safeio import UnsafeData, read_limited, sniff
-
     files: list[Path] = []
     for p in paths:
         if p.is_dir():
@@ -322,22 +318,11 @@ def user_inputs(paths: tuple[Path, ...], *, max_bytes: int = MAX_INPUT_BYTES
             files.append(p)
     items, refused, seen = [], [], set()
     for f in files:
-        try:
-            head, size = sniff(f)
-            if size > max_bytes:
-                raise LimitsExceeded(f"{size:,} bytes, over the input limit of {max_bytes:,} "
-                                     "(--max-input-mb)", source=str(f))
-            fmt = "npy" if head.startswith(MAGIC) else sniff_format(head, source=str(f))
-            data = read_limited(f, max_bytes)
-            if fmt == "npy":
-                npy_info(data, str(f))  # a tensor whose header lies is refused here, not per case
-        except (ConformanceError, UnsafeData, OSError) as e:
-            kind = type(e).__name__ if isinstance(e, ConformanceError) else "UnreadableInput"
-            text = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
-            if not text.startswith(str(f)):
-                text = f"{f}: {text}"
-            refused.append({"input": str(f), "type": kind, "message": text})
+        got = read_user_file(f, max_bytes)
+        if isinstance(got, dict):
+            refused.append(got)
             continue
+        data, fmt = got
         stem = "".join(c if c.isalnum() or c in "._-" else "_" for c in f.stem).lstrip("._-") or "image"
         iid, n = f"user.{stem[:120]}", 1
         while iid in seen:
@@ -348,6 +333,31 @@ def user_inputs(paths: tuple[Path, ...], *, max_bytes: int = MAX_INPUT_BYTES
                                origin=f.name, tags=("user", "main") + (("tensor",) if fmt == "npy" else ())))
     assert all(m in MEDIA_EXT for m in FORMAT_MEDIA.values())
     return items, refused
+
+
+def read_user_file(f: Path, max_bytes: int = MAX_INPUT_BYTES) -> tuple[bytes, str] | dict:
+    """``(data, format)`` of one user file (``png``, ``jpeg``, ``webp``, ``npy``), checked before it
+    is read whole (:func:`user_inputs`), or its refusal ``{"input", "type", "message"}``."""
+    from .reference.decode import sniff_format
+    from .reference.postprocess.tensor import MAGIC, npy_info
+    from .safeio import UnsafeData, read_limited, sniff
+
+    try:
+        head, size = sniff(f)
+        if size > max_bytes:
+            raise LimitsExceeded(f"{size:,} bytes, over the input limit of {max_bytes:,} "
+                                 "(--max-input-mb)", source=str(f))
+        fmt = "npy" if head.startswith(MAGIC) else sniff_format(head, source=str(f))
+        data = read_limited(f, max_bytes)
+        if fmt == "npy":
+            npy_info(data, str(f))  # a tensor whose header lies is refused here, not per case
+    except (ConformanceError, UnsafeData, OSError) as e:
+        kind = type(e).__name__ if isinstance(e, ConformanceError) else "UnreadableInput"
+        text = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+        if not text.startswith(str(f)):
+            text = f"{f}: {text}"
+        return {"input": str(f), "type": kind, "message": text}
+    return data, fmt
 
 
 def user_plan(pipeline_files: tuple[Path, ...], image_paths: tuple[Path, ...], *, with_corpus: bool,

@@ -236,14 +236,21 @@ class Scores:
         for case in manifest.get("cases") or []:
             try:
                 steps = (pipelines.get(case.get("pipeline")) or {}).get("steps") or []
-                per_level = None  # units of the previous output per 8-bit level
-                for entry in sorted(case.get("steps") or [], key=lambda e: e["index"]):
-                    knobs = steps[entry["index"]] if entry["index"] < len(steps) else {}
-                    per_level = self._units_per_level(entry, knobs, per_level)
-                    if per_level:
-                        out[(case["id"], entry["index"])] = 1.0 / per_level
+                out.update(((case["id"], i), v) for i, v in self.case_level_scales(case, steps).items())
             except (TypeError, ValueError, KeyError, AttributeError):  # a foreign bundle
                 continue
+        return out
+
+    @classmethod
+    def case_level_scales(cls, case: dict, steps: list[dict]) -> dict[int, float]:
+        """:meth:`level_scale` of each step of one manifest case (``steps``: its pipeline's steps,
+        JSON form); a step whose scale is unknown is left out."""
+        out, per_level = {}, None  # units of the previous output per 8-bit level
+        for entry in sorted(case.get("steps") or [], key=lambda e: e["index"]):
+            knobs = steps[entry["index"]] if entry["index"] < len(steps) else {}
+            per_level = cls._units_per_level(entry, knobs, per_level)
+            if per_level:
+                out[entry["index"]] = 1.0 / per_level
         return out
 
     @classmethod
@@ -294,6 +301,20 @@ class _ExpectedCache:
 
 def _score_case(expected_of: _ExpectedCache, case: dict, harness: str, mode: str,
                 record: dict | None, results: Path, expectations: Expectations) -> CaseScore:
+    root = harness_dir(results, harness, mode)
+    return score_case(expected_of, case, harness, mode, record, expectations,
+                      lambda rel, expected, tol: _score_output(root, rel, expected, tol))
+
+
+Judge = Callable[[object, np.ndarray, float], tuple[str, str, "dict | None"]]
+
+
+def score_case(expected_of: Callable[[dict], np.ndarray], case: dict, harness: str, mode: str,
+               record: dict | None, expectations: Expectations, judge: Judge) -> CaseScore:
+    """The score of one record, wherever the outputs live: ``expected_of(entry)`` is the expected
+    array of a manifest step entry (``expected_of.bundle``: the bundle the expectations read),
+    ``judge(output name, expected, tolerance)`` the (verdict, message, metrics) of the harness
+    output the record names."""
     cs = CaseScore(harness, mode, case["id"], case["pipeline"], case["input"], case["expect"])
     if record is None:
         cs.error = "no result: the run did not reach this case (rerun `conformance run` to resume)"
@@ -302,7 +323,6 @@ def _score_case(expected_of: _ExpectedCache, case: dict, harness: str, mode: str
         cs.error = record.get("error") or "case failed"
         if cs.error.startswith(CRASH_PREFIX):
             cs.error_expected = expectations.expected_crash(harness, mode, case, bundle=expected_of.bundle)
-    root = harness_dir(results, harness, mode)
     negative = case["expect"] == "error"
     carried: dict | None = None  # chained mode: the previous step's tolerance
     for rs in record.get("steps", []):
@@ -339,8 +359,8 @@ def _score_case(expected_of: _ExpectedCache, case: dict, harness: str, mode: str
                 except BundleError as e:  # the bundle's fault, not the harness's: say so
                     st.message = f"the bundle's expected output is unreadable: {e}"
                 else:
-                    st.verdict, st.message, st.metrics = _score_output(root, rs.get("output"), expected,
-                                                                       float(tol["max_abs"]))
+                    st.verdict, st.message, st.metrics = judge(rs.get("output"), expected,
+                                                               float(tol["max_abs"]))
         elif status == "rejected":
             # the library refuses what the pipeline's knobs decode (a strict decoder on a damaged
             # file the pipeline repairs, a conversion libjpeg refuses in lossless mode): a
