@@ -456,6 +456,10 @@ from .exports.cli import export as _export  # noqa: E402
 
 cli.add_command(_export)
 
+from .scale.cli import check as _check  # noqa: E402
+
+cli.add_command(_check)
+
 
 # Exit codes (README "Commands"): 0 success, 1 problems found, 2 bad usage or input, 3 an
 # internal error (a bug of ours: one line here, the traceback in a log file), 130 interrupted.

@@ -1,0 +1,354 @@
+"""``conformance check``: the Dask side. Batches of images go to workers, rows come back, parts
+are written as they arrive, the worst cases are tracked, and a kill loses no written part.
+
+One code path for one machine and many: a ``LocalCluster`` of worker processes (one thread
+each) by default, or the cluster at ``scheduler`` (``tcp://host:8786``). The driver reads each
+batch's images (with the input limits) and ships their bytes with the task, so workers need no
+shared file system; at most ``2 x workers + 2`` batches are in flight, so memory is bounded
+whatever the number of images.
+
+A batch whose worker dies (a crash in a library, a kill, the out-of-memory killer) is split:
+its images run one by one, and an image that still kills its worker runs once per harness, so
+the harness that crashes gets a case-level ``error`` row for that image and the others their
+verdicts. Dask itself retries a task once (``allowed-failures``) before the split.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from ..errors import ConformanceError, SpecError
+from ..results import MODES, ResultsError
+from ..safeio import atomic_write_text, read_limited
+from .inputs import ImageRef, list_images, read_image
+from .table import INPUTS, STEPS, PartWriter, done_inputs, input_row, tidy
+from .task import BatchResult, CheckJob, Program, check_batch
+from .worst import WorstTracker
+
+CHECK_FILE = "check.json"
+CHECK_FORMAT = "conformance-check"
+FLUSH_SECONDS, FLUSH_ROWS = 15.0, 50_000
+CRASH_MESSAGE = "harness process crashed while checking this image (its Dask worker died: {why})"
+WORKER_ENV = {  # one thread per worker process: the workers are the parallelism
+    "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+    "NUMBA_NUM_THREADS": "1", "OPENCV_FOR_THREADS_NUM": "1", "RAYON_NUM_THREADS": "1",
+}
+
+
+@dataclass
+class CheckSummary:
+    images: int = 0          # listed
+    resumed: int = 0         # found done from an earlier run
+    checked: int = 0         # run now
+    refused: int = 0
+    rows: int = 0
+    parts: int = 0
+    crashes: int = 0         # batches whose worker died
+    problems: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    worker_seconds: dict[str, float] = field(default_factory=dict)  # reference / harness -> s
+    unavailable: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class _Task:
+    images: list[ImageRef]
+    harnesses: dict[str, str] | None = None   # None: the job's own
+    programs: list[Program] | None = None
+    group: "_Group | None" = None
+
+
+@dataclass
+class _Group:
+    """An image split per harness after it killed its worker: its parts, merged when all are in."""
+
+    ref: ImageRef
+    waiting: int
+    results: list[BatchResult] = field(default_factory=list)
+
+
+def load_job(pipeline_files: list[Path], harnesses: list[str], externals: list[str], modes: tuple[str, ...],
+             expectation_files: list[Path], timeout: float) -> tuple[CheckJob, dict, dict[str, str]]:
+    """(the job, the identity of its harnesses, {unavailable harness: why}) from the options."""
+    from ..expectations import Expectations
+    from ..harnesses.external import ExternalHarness
+    from ..harnesses.programs import program_command, split_programs
+    from ..reference.pipeline import check_pipeline
+    from ..runner import _check_harness_name, resolve_harnesses
+    from ..spec import load_pipelines
+
+    pipelines = []
+    for f in pipeline_files:
+        pipelines += load_pipelines(f)
+    ids = [p.id for p in pipelines]
+    dup = sorted({i for i in ids if ids.count(i) > 1})
+    if dup:
+        raise SpecError(f"pipeline id(s) defined twice: {', '.join(dup)}")
+    if not pipelines:
+        raise SpecError("no pipelines: give --pipelines")
+    for p in pipelines:
+        check_pipeline(p)
+    if any(p.steps[0].op == "tensor" for p in pipelines):
+        raise SpecError("check takes image pipelines (a decode first); tensor pipelines run through "
+                        "`generate` + `run`")
+    try:
+        in_process, program_names, missing = split_programs(harnesses)
+    except ValueError as e:
+        raise ResultsError(str(e)) from None
+    names, unavailable, identity = resolve_harnesses(in_process) if in_process else ({}, {}, {})
+    unavailable.update(missing)
+    programs = [Program(p, tuple(program_command(p))) for p in program_names]
+    for spec in externals:
+        try:
+            ext = ExternalHarness.parse(spec, timeout=timeout)
+        except ValueError as e:
+            raise SpecError(f"--external: {e}") from None
+        programs.append(Program(ext.name, ext.command if isinstance(ext.command, str) else tuple(ext.command)))
+    for prog in programs:
+        _check_harness_name(prog.name, prog.name)
+        if prog.name in identity:
+            raise ResultsError(f"two harnesses are named {prog.name!r}; name the external one NAME=COMMAND")
+        identity[prog.name] = {"kind": "external", "command": list(prog.command)
+                               if not isinstance(prog.command, str) else prog.command}
+    if not names and not programs:
+        raise SpecError("nothing to run: give --harness or --external")
+    job = CheckJob(pipelines=pipelines, harnesses={name: spec for spec, name in names.items()},
+                   programs=programs, modes=tuple(m for m in MODES if m in modes),
+                   expectations=Expectations.load(list(expectation_files)), timeout=timeout)
+    return job, identity, unavailable
+
+
+def _identity_doc(job: CheckJob, identity: dict, expectation_files: list[Path], worst: int) -> dict:
+    exp = []
+    for f in expectation_files:
+        exp.append({"path": str(f), "sha256": hashlib.sha256(Path(f).read_bytes()).hexdigest()})
+    return {"format": CHECK_FORMAT, "version": 1,
+            "pipelines": {p.id: p.to_json() for p in job.pipelines}, "harnesses": identity,
+            "modes": list(job.modes), "expectations": exp, "worst": worst}
+
+
+def _prepare_out(out: Path, doc: dict, fresh: bool) -> None:
+    path = out / CHECK_FILE
+    if fresh and out.exists():
+        if path.exists() or not any(out.iterdir()):
+            shutil.rmtree(out)
+        else:
+            raise ResultsError(f"{out} exists and is not a check directory; refusing to delete it")
+    if path.exists():
+        try:
+            old = json.loads(read_limited(path, 64 << 20))
+        except (OSError, ValueError) as e:
+            raise ResultsError(f"{path}: unreadable: {e}") from None
+        for key in ("format", "pipelines", "harnesses", "modes", "expectations"):
+            if not isinstance(old, dict) or old.get(key) != doc[key]:
+                raise ResultsError(f"{out} holds a check with other {key}; use --fresh to start "
+                                   "over or another --out")
+    elif out.exists() and any(out.iterdir()):
+        raise ResultsError(f"{out} is not empty and holds no {CHECK_FILE}; choose another --out")
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, json.dumps(doc, indent=1, sort_keys=True) + "\n")
+
+
+def start_client(workers: int, scheduler: str | None, processes: bool = True):
+    """A Dask client: connected to ``scheduler``, or to a new LocalCluster of ``workers``
+    single-threaded worker processes (threads when ``processes`` is False, for tests)."""
+    import dask
+    from distributed import Client, LocalCluster
+
+    dask.config.set({"distributed.scheduler.allowed-failures": 1,
+                     "distributed.nanny.pre-spawn-environ": WORKER_ENV,
+                     "distributed.worker.daemon": False})
+    if scheduler:
+        try:
+            return Client(scheduler, timeout="30s")
+        except (OSError, TimeoutError) as e:
+            raise ResultsError(f"cannot reach the Dask scheduler at {scheduler}: {e}") from None
+    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=processes,
+                           dashboard_address=None, silence_logs=logging.ERROR)
+    return Client(cluster)
+
+
+def run_check(job: CheckJob, identity: dict, images: list[Path], out: Path, *, workers: int = 1,
+              scheduler: str | None = None, batch_size: int = 16, worst: int = 5, fresh: bool = False,
+              max_input_bytes: int | None = None, expectation_files: list[Path] = (),
+              processes: bool = True, on_start: Callable[[int, int], None] | None = None,
+              on_batch: Callable[[int], None] | None = None) -> CheckSummary:
+    """Check every image of ``images`` with ``job``; the tables, summary and worst cases go to
+    ``out`` (:mod:`conformance.scale`). Resumes a check killed earlier in the same ``out``."""
+    from distributed import as_completed
+
+    from ..plans import MAX_INPUT_BYTES
+
+    started = time.perf_counter()
+    out = Path(out)
+    max_input_bytes = max_input_bytes or MAX_INPUT_BYTES
+    _prepare_out(out, _identity_doc(job, identity, list(expectation_files), worst), fresh)
+    refs = list_images(list(images))
+    if not refs:
+        raise SpecError("no images found in " + ", ".join(map(str, images)))
+    tidy(out)
+    done = done_inputs(out)
+    todo = deque(r for r in refs if r.id not in done)
+    summary = CheckSummary(images=len(refs), resumed=len(refs) - len(todo))
+    tracker = WorstTracker.load(out, worst)
+    writer = PartWriter(out)
+    buffer_steps: dict[str, list] = {}
+    buffer_inputs: dict[str, list] = {}
+    last_flush = time.monotonic()
+
+    def flush() -> None:
+        nonlocal buffer_steps, buffer_inputs, last_flush
+        if buffer_inputs:
+            writer.write(buffer_steps, buffer_inputs)
+            tracker.save(out)
+            summary.parts += 1
+        buffer_steps, buffer_inputs, last_flush = {}, {}, time.monotonic()
+
+    def take(result: BatchResult) -> None:
+        for k, v in result.steps.items():
+            buffer_steps.setdefault(k, []).extend(v)
+        for k, v in result.inputs.items():
+            buffer_inputs.setdefault(k, []).extend(v)
+        tracker.add(result.steps)
+        summary.rows += len(result.steps.get("input", []))
+        summary.problems += result.problems
+        for k, v in result.seconds.items():
+            summary.worker_seconds[k] = summary.worker_seconds.get(k, 0.0) + v
+        n = len(result.inputs.get("input", []))
+        summary.checked += n
+        summary.refused += result.inputs.get("status", []).count("refused")
+        if on_batch:
+            on_batch(n)
+        if (time.monotonic() - last_flush > FLUSH_SECONDS
+                or len(buffer_steps.get("input", [])) >= FLUSH_ROWS):
+            flush()
+
+    if on_start:
+        on_start(len(refs), summary.resumed)
+    if not todo:
+        _finish(out, job, tracker, summary, started)
+        return summary
+
+    client = start_client(workers, scheduler, processes)
+    try:
+        nworkers = max(1, len(client.scheduler_info().get("workers", {})) or workers)
+        job_future = client.scatter(job, broadcast=True)
+        in_flight = 2 * nworkers + 2
+        retry: deque[_Task] = deque()
+        futures = as_completed()
+        tasks = {}
+
+        def submit_next() -> bool:
+            if retry:
+                task = retry.popleft()
+            elif todo:
+                refs_now = [todo.popleft() for _ in range(min(batch_size, len(todo)))]
+                task = _Task(refs_now)
+            else:
+                return False
+            batch = [read_image(r, max_input_bytes) for r in task.images]
+            sub = job_future
+            if task.harnesses is not None:
+                sub = client.submit(_narrow, job_future, task.harnesses, task.programs, pure=False)
+            fut = client.submit(check_batch, sub, batch, pure=False)
+            tasks[fut.key] = task
+            futures.add(fut)
+            return True
+
+        for _ in range(in_flight):
+            if not submit_next():
+                break
+        for fut in futures:
+            task = tasks.pop(fut.key)
+            try:
+                result = fut.result()
+            except Exception as e:  # noqa: BLE001 - a worker died (KilledWorker) or the task raised
+                summary.crashes += 1
+                _split(task, e, retry, job, take)
+            else:
+                if task.group is None:
+                    take(result)
+                else:
+                    _gather(task.group, result, take)
+            fut.release()
+            while len(tasks) < in_flight and submit_next():
+                pass
+        flush()
+    finally:
+        flush()
+        client.close()
+        cluster = getattr(client, "cluster", None)
+        if cluster is not None:
+            cluster.close()
+    _finish(out, job, tracker, summary, started)
+    return summary
+
+
+def _narrow(job: CheckJob, harnesses: dict[str, str], programs: list[Program]) -> CheckJob:
+    """The job with only some of its harnesses (an image split per harness)."""
+    from dataclasses import replace
+
+    return replace(job, harnesses=harnesses, programs=programs)
+
+
+def _split(task: _Task, error: Exception, retry: deque, job: CheckJob, take) -> None:
+    """A failed task's work, again in smaller pieces (module docstring)."""
+    why = f"{type(error).__name__}: {str(error)[:300]}"
+    if len(task.images) > 1:
+        retry.extend(_Task([ref]) for ref in task.images)
+        return
+    ref = task.images[0]
+    if task.harnesses is None and task.group is None:
+        pieces = [({name: spec}, []) for name, spec in job.harnesses.items()] + \
+                 [({}, [prog]) for prog in job.programs]
+        group = _Group(ref, len(pieces))
+        retry.extend(_Task([ref], h, p, group) for h, p in pieces)
+        return
+    # one harness on one image kills its worker: that is the harness's verdict on this image
+    names = list(task.harnesses or {}) + [p.name for p in task.programs or []]
+    result = BatchResult()
+    for name in names:
+        for p in job.pipelines:
+            for mode in job.modes:
+                for k, v in (("input", ref.id), ("path", ref.path), ("pipeline", p.id), ("harness", name),
+                             ("mode", mode), ("step", -1), ("op", "(case)"), ("verdict", "error"),
+                             ("max_abs", None), ("mean_abs", None), ("rmse", None), ("over_tolerance", None),
+                             ("tolerance", None), ("levels", None), ("excess_levels", None),
+                             ("first_divergent_step", 0), ("message", CRASH_MESSAGE.format(why=why)[:300]),
+                             ("call", None)):
+                    result.steps.setdefault(k, []).append(v)
+    for k, v in input_row(ref.id, ref.path, None, None, status="checked",
+                          message=CRASH_MESSAGE.format(why=why)[:2000]).items():
+        result.inputs.setdefault(k, []).append(v)
+    _gather(task.group, result, take)
+
+
+def _gather(group: _Group, result: BatchResult, take) -> None:
+    group.results.append(result)
+    group.waiting -= 1
+    if group.waiting:
+        return
+    merged = BatchResult()
+    good = [r for r in group.results if r.inputs.get("sha256", [None])[0]] or group.results
+    merged.inputs = good[0].inputs  # one inputs row: from a piece that read the image
+    for r in group.results:
+        for k, v in r.steps.items():
+            merged.steps.setdefault(k, []).extend(v)
+        merged.problems += r.problems
+        for k, v in r.seconds.items():
+            merged.seconds[k] = merged.seconds.get(k, 0.0) + v
+    take(merged)
+
+
+def _finish(out: Path, job: CheckJob, tracker: WorstTracker, summary: CheckSummary, started: float) -> None:
+    summary.seconds = time.perf_counter() - started
+    tracker.save(out)

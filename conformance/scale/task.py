@@ -1,0 +1,218 @@
+"""One batch of images on a worker: the reference, every harness in every mode, the scorer, and
+the rows of the per-step table (:mod:`.table`).
+
+Runs inside a Dask worker process (or any process: it is a plain function of picklable data).
+Built-in and Python harnesses run in the worker's process, loaded once per process; a harness
+program (the external protocol, ``NAME=COMMAND`` or a shipped program such as ``rust-cli``) gets
+the batch as a bundle in a temporary folder, exactly as ``conformance run`` gives it a bundle.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..bundle import Bundle, BundleWriter, CaseResult, InputFile, npy_array
+from ..execute import run_case_steps
+from ..expectations import Expectations, jpeg_subsampling
+from ..harnesses import load
+from ..metrics import metrics_for  # noqa: F401 (the scorer's metrics, through compare)
+from ..results import output_rel, read_records
+from ..score import CaseScore, Scores, _ExpectedCache, _score_case, compare, score_case
+from ..spec import Pipeline
+from .memory import MemoryBundle, reference_batch
+from .table import case_rows, input_row
+
+MESSAGE_CHARS = 300  # characters of a step message kept in the table
+
+
+@dataclass(frozen=True)
+class Program:
+    """A harness program run through the external protocol: its name and command line."""
+
+    name: str
+    command: tuple[str, ...] | str
+
+
+@dataclass
+class CheckJob:
+    """What every batch of one check runs: sent to each worker once."""
+
+    pipelines: list[Pipeline]
+    harnesses: dict[str, str]  # table name -> in-process spec (built-in name or module:Class)
+    programs: list[Program]
+    modes: tuple[str, ...]
+    expectations: Expectations
+    timeout: float = 60.0
+
+
+@dataclass
+class Image:
+    """One image of a batch: its id, its path as listed, and its bytes and format (or why it
+    was refused before being read)."""
+
+    id: str
+    path: str
+    data: bytes | None = None
+    format: str | None = None
+    refused: dict | None = None
+
+
+@dataclass
+class BatchResult:
+    steps: dict[str, list] = field(default_factory=dict)   # column -> values (table.STEP_COLUMNS)
+    inputs: dict[str, list] = field(default_factory=dict)  # column -> values (table.INPUT_COLUMNS)
+    problems: list[str] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)  # where the worker's time went
+
+
+_LOADED: dict[str, Any] = {}  # in-process harnesses, loaded once per worker process
+
+
+def _harness(spec: str):
+    if spec not in _LOADED:
+        _LOADED[spec] = load(spec)
+    return _LOADED[spec]
+
+
+def check_batch(job: CheckJob, batch: list[Image]) -> BatchResult:
+    """The table rows of one batch (every input, pipeline, harness, mode and step)."""
+    import time
+
+    from ..plans import FORMAT_MEDIA
+
+    clock = time.perf_counter()
+    result = BatchResult()
+    items, headers = [], {}
+    for im in batch:
+        if im.refused is not None:
+            _append(result.inputs, input_row(im.id, im.path, None, None, status="refused",
+                                             message=im.refused["message"]))
+            continue
+        items.append(InputFile(id=im.id, data=im.data, media_type=FORMAT_MEDIA[im.format],
+                               description=Path(im.path).name, origin=im.path, tags=("user", "main")))
+    ref = reference_batch(items, job.pipelines)
+    result.problems += ref.problems
+    bundle = ref.bundle
+    result.seconds["reference"] = time.perf_counter() - clock
+    skipped: dict[str, list[dict]] = {}
+    for s in ref.skipped:
+        skipped.setdefault(s["input"], []).append(s)
+    for item in items:
+        header = bundle.manifest["inputs"][item.id].get("header") or {}
+        if header.get("format") == "jpeg":
+            header = {**header, "subsampling": jpeg_subsampling(item.data, item.origin)}
+        headers[item.id] = header
+        bad = skipped.get(item.id, [])
+        _append(result.inputs, input_row(
+            item.id, item.origin, hashlib.sha256(item.data).hexdigest(), len(item.data),
+            status="checked" if not bad else "skipped",
+            message="; ".join(f"{s['pipeline']}: {s['type']}: {s['message']}" for s in bad)[:2000],
+            header=header, skipped=len(bad)))
+    scales = {c["id"]: Scores.case_level_scales(c, bundle.manifest["pipelines"][c["pipeline"]]["steps"])
+              for c in bundle.cases}
+    expected_of = _ExpectedCache(bundle)
+    paths = {item.id: item.origin for item in items}
+    for name, spec in job.harnesses.items():
+        clock = time.perf_counter()
+        harness = _harness(spec)
+        for mode in job.modes:
+            for case in bundle.cases:
+                cs = _check_in_process(harness, name, mode, case, bundle, expected_of, job.expectations)
+                case_rows(result.steps, cs, paths[case["input"]], scales[case["id"]])
+        result.seconds[name] = time.perf_counter() - clock
+    for program in job.programs:
+        clock = time.perf_counter()
+        for cs in _check_program(program, ref, job):
+            case_rows(result.steps, cs, paths[cs.input], scales[cs.case])
+        result.seconds[program.name] = time.perf_counter() - clock
+    return result
+
+
+def _check_in_process(harness, name: str, mode: str, case: dict, bundle: MemoryBundle,
+                      expected_of: _ExpectedCache, expectations: Expectations) -> CaseScore:
+    """Run and score one case in memory: the records and verdicts ``run`` + ``score`` give."""
+    outputs: dict[str, np.ndarray] = {}
+
+    def keep(index: int, op: str, out: np.ndarray) -> str:
+        rel = output_rel(case["id"], index, op)
+        outputs[rel] = npy_array(out)  # what a reader of the .npy file would get back
+        return rel
+
+    steps = bundle.manifest["pipelines"][case["pipeline"]]["steps"]
+    try:
+        records = run_case_steps(harness, steps, bundle.input_bytes(case["input"]),
+                                 lambda i: bundle.expected(case["steps"][i]), mode,
+                                 negative=case["expect"] == "error", keep=keep)
+        record = {"case": case["id"], "status": "done", "steps": records}
+    except Exception as e:  # noqa: BLE001 - the runner's own failure on one case: reported, not fatal
+        record = {"case": case["id"], "status": "error", "steps": [], "cause": "harness",
+                  "error": f"{type(e).__name__}: {e}"[:2000]}
+    return score_case(expected_of, case, name, mode, record, expectations,
+                      lambda rel, expected, tol: compare(expected, outputs[rel], tol)
+                      if rel in outputs else ("error", "the record names no output", None))
+
+
+def _check_program(program: Program, ref, job: CheckJob) -> list[CaseScore]:
+    """Run a harness program on the batch (written as a bundle to a temporary folder) in each
+    mode, and score its records from the files, as ``run`` + ``score`` do."""
+    from ..harnesses.external import ExternalHarness, HarnessHung
+
+    writer = BundleWriter()
+    bundle = ref.bundle
+    for iid, meta in bundle.manifest["inputs"].items():
+        writer.add_input(InputFile(id=iid, data=bundle.data[iid], media_type=meta["media_type"],
+                                   description=meta["description"], origin=meta["origin"],
+                                   tags=tuple(meta["tags"]), header=meta.get("header")))
+    pipelines = {p.id: p for p in job.pipelines}
+    for case in bundle.cases:
+        outs = [bundle.expected(e) for e in case["steps"]]
+        writer.add_case(CaseResult(case["id"], case["input"], pipelines[case["pipeline"]],
+                                   case["expect"], outputs=outs, error=case.get("error")))
+    out: list[CaseScore] = []
+    tmp = Path(tempfile.mkdtemp(prefix="conformance-check-"))
+    try:
+        writer.write(tmp / "bundle")
+        disk = Bundle(tmp / "bundle", validate_schema=False)
+        expected_of = _ExpectedCache(disk)
+        ops = {c["id"]: [s["op"] for s in disk.manifest["pipelines"][c["pipeline"]]["steps"]]
+               for c in disk.cases}
+        results = tmp / "results"
+        for mode in job.modes:
+            ext = ExternalHarness(program.name, program.command, timeout=job.timeout)
+            ext.scratch = tmp / "scratch"
+            ext.scratch.mkdir(exist_ok=True)
+            dest = results / program.name / mode
+            dest.mkdir(parents=True, exist_ok=True)
+            records: dict[str, dict] = {}
+            try:
+                ext.run(tmp / "bundle", mode, [c["id"] for c in disk.cases], dest, ops=ops,
+                        on_record=lambda cid, rec: records.__setitem__(cid, rec))
+            except HarnessHung as e:
+                records = {c["id"]: {"case": c["id"], "status": "error", "steps": [], "cause": "timeout",
+                                     "error": str(e)} for c in disk.cases if c["id"] not in records}
+            # records pass through results.jsonl's own checks, as `score` reads them
+            from ..results import RECORDS_FILE, RecordWriter
+
+            w = RecordWriter(dest / RECORDS_FILE)
+            for rec in records.values():
+                w.write(rec)
+            w.close()
+            checked = read_records(results, program.name, mode)
+            for case in disk.cases:
+                out.append(_score_case(expected_of, case, program.name, mode, checked.get(case["id"]),
+                                       results, job.expectations))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return out
+
+
+def _append(columns: dict[str, list], row: dict[str, Any]) -> None:
+    for k, v in row.items():
+        columns.setdefault(k, []).append(v)
