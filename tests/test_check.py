@@ -249,3 +249,52 @@ def test_cli_reports_bad_files_and_goes_on(tmp_path):
     r3 = CliRunner().invoke(cli, ["check", "--pipelines", str(ROOT / "examples" / "torchvision_224.toml"),
                                   "--images", str(images), "--harness", "opencv", "--out", str(out)])
     assert r3.exit_code != 0 and "other harnesses" in (r3.output + str(r3.exception))
+
+
+def test_a_harness_program_runs_per_batch_and_its_crash_is_one_case(tmp_path, monkeypatch):
+    """An external harness (the protocol; tests/fakes/external_harness.py copies the expected
+    outputs: a perfect port) gets each batch as a bundle; a case it crashes on is that case's
+    error, and every other case is scored."""
+    import sys
+
+    images = tmp_path / "images"
+    imagenet_like(images, 4, seed=4)
+    monkeypatch.setenv("FAKE_SEGFAULT_CASES", "torchvision_224__img_000002.jpg")
+    fake = f"fake={sys.executable} {ROOT / 'tests' / 'fakes' / 'external_harness.py'}"
+    job, identity, _ = load_job([ROOT / "examples" / "torchvision_224.toml"], [], [fake],
+                                ("isolated", "chained"), [], 20.0)
+    run_check(job, identity, [images], tmp_path / "out", workers=1, batch_size=2, processes=False)
+    rows = table.read(tmp_path / "out", table.STEPS).to_pylist()
+    crashed = [r for r in rows if r["input"] == "img_000002.jpg"]
+    assert crashed and all(r["verdict"] == "error" for r in crashed)
+    others = [r for r in rows if r["input"] != "img_000002.jpg"]
+    assert len(others) == 3 * 2 * 5 and {r["verdict"] for r in others} == {"pass"}
+
+
+def test_bad_options_and_folders_are_one_line(tmp_path):
+    images = tmp_path / "images"
+    imagenet_like(images, 2, seed=5)
+    args = ["check", "--pipelines", str(ROOT / "examples" / "torchvision_224.toml"), "--images", str(images),
+            "--harness", "pillow"]
+    from conformance.cli import main
+
+    def run(extra):
+        import subprocess
+        import sys
+
+        p = subprocess.run([sys.executable, "-c", "from conformance.cli import main; main()", *args, *extra],
+                           capture_output=True, text=True, timeout=120)
+        return p.returncode, p.stdout + p.stderr
+
+    code, text = run(["--scheduler", "tcp://127.0.0.1:9", "--out", str(tmp_path / "a")])
+    assert code == 2 and "cannot reach the Dask scheduler" in text and "Traceback" not in text
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "mine.txt").write_text("keep me")
+    code, text = run(["--out", str(tmp_path / "b"), "--fresh"])
+    assert code == 2 and "not a check directory" in text
+    assert (tmp_path / "b" / "mine.txt").read_text() == "keep me"
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / "check.json").write_text("[1, 2")
+    code, text = run(["--out", str(tmp_path / "c")])
+    assert code == 2 and "check.json" in text and "Traceback" not in text
+    assert main  # the entry point the subprocess runs

@@ -3,7 +3,7 @@ for ``conformance check``'s benchmark and tests (no data set can be downloaded h
 
 Image i is a random crop of one of the shipped photographs (astronaut, chelsea, coffee, moon;
 full resolution), flipped or not, resized by Pillow to about 500x375 (landscape) or 375x500
-(portrait), and saved as a JPEG at quality 75-95: 4:2:0 for nine images in ten, else 4:4:4 or
+(portrait), given sensor-like grain, and saved as a JPEG at quality 75-95: 4:2:0 for nine images in ten, else 4:4:4 or
 4:2:2, progressive for one in ten. Seeded: the same ``count`` and ``seed`` give the same bytes.
 """
 
@@ -39,6 +39,10 @@ def imagenet_like(out: Path, count: int, *, seed: int = 0, on_image=None) -> lis
         size = (500, 375) if rng.random() < 0.75 else (375, 500)
         size = (size[0] + int(rng.integers(-20, 21)), size[1] + int(rng.integers(-20, 21)))
         img = Image.fromarray(np.ascontiguousarray(crop)).resize(size, Image.Resampling.BICUBIC)
+        # sensor-like grain (sigma 2-8): the corpus photos are smoother than camera JPEGs, whose
+        # entropy-coded data (what decoding time follows) the files should resemble
+        grain = rng.normal(0.0, rng.uniform(2.0, 8.0), (size[1], size[0], 3))
+        img = Image.fromarray(np.clip(np.asarray(img) + grain, 0, 255).astype(np.uint8))
         r = rng.random()
         subsampling = 2 if r < 0.9 else (0 if r < 0.95 else 1)
         buf = io.BytesIO()

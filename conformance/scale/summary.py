@@ -49,87 +49,133 @@ def _percentiles(values: np.ndarray) -> dict[str, float | None]:
     return {f"p{p:g}": float(v) for p, v in zip(PERCENTILES, q)} | {"max": float(values.max())}
 
 
-def _floats(col: list) -> np.ndarray:
-    return np.array([math.nan if v is None else v for v in col], dtype=np.float64)
+def _codes(t, name: str) -> tuple[np.ndarray, list]:
+    """(integer code per row, values) of a string column: no Python object per row."""
+    import pyarrow as pa
+
+    col = t.column(name)
+    arr = (col.combine_chunks() if col.num_chunks else pa.array([], type=col.type)).dictionary_encode()
+    return np.asarray(arr.indices.fill_null(-1)), arr.dictionary.to_pylist()
+
+
+def _floats(t, name: str) -> np.ndarray:
+    return t.column(name).to_numpy(zero_copy_only=False).astype(np.float64)  # nulls: NaN
 
 
 def summarize(out: Path, *, worst: int = 5) -> dict[str, Any]:
-    """The summary of the check in ``out`` (module docstring)."""
-    steps = read(out, STEPS, ["input", "path", "pipeline", "harness", "mode", "step", "op", "verdict",
-                              "max_abs", "levels", "excess_levels", "message"]).to_pydict()
-    inputs = read(out, INPUTS).to_pydict()
-    props = {}
-    for i, iid in enumerate(inputs["input"]):
-        o = inputs["orientation"][i]
-        props[iid] = {"format": inputs["format"][i], "subsampling": inputs["subsampling"][i],
-                      "progressive": inputs["progressive"][i],
-                      "orientation": "none" if o is None else str(o),
-                      "size": size_class(inputs["width"][i], inputs["height"][i]),
-                      "damaged": inputs["damaged"][i]}
-    status = {}
+    """The summary of the check in ``out`` (module docstring). Memory: a few numeric arrays per
+    row and one entry per distinct image, never a Python object per row."""
+    t = read(out, STEPS, ["input", "pipeline", "harness", "mode", "step", "op", "verdict",
+                          "max_abs", "levels", "excess_levels"])
+    inputs = read(out, INPUTS, ["input", "path", "status", "format", "subsampling", "progressive",
+                                "orientation", "width", "height", "damaged"]).to_pydict()
+    status: dict[str, int] = {}
     for s in inputs["status"]:
         status[s] = status.get(s, 0) + 1
-    n = len(steps["input"])
-    keys = list(zip(steps["harness"], steps["mode"], steps["pipeline"], steps["step"], steps["op"]))
-    order = sorted(range(n), key=lambda i: (keys[i][0], keys[i][1], keys[i][2], keys[i][3]))
-    max_abs, levels, excess = _floats(steps["max_abs"]), _floats(steps["levels"]), _floats(steps["excess_levels"])
+    row_input, input_names = _codes(t, "input")
+    # each property as a code per distinct input of the steps table
+    where = {iid: i for i, iid in enumerate(inputs["input"])}
+    at = [where.get(iid) for iid in input_names]
+
+    def prop_value(name: str, i: int | None):
+        if i is None:
+            return None
+        if name == "orientation":
+            o = inputs["orientation"][i]
+            return "none" if o is None else str(o)
+        if name == "size":
+            return size_class(inputs["width"][i], inputs["height"][i])
+        return inputs[name][i]
+
+    props = {name: [prop_value(name, i) for i in at] for name in PROPERTIES}
+    paths = [inputs["path"][i] if i is not None else None for i in at]
+    harness, hn = _codes(t, "harness")
+    mode, mn = _codes(t, "mode")
+    pipeline, pn = _codes(t, "pipeline")
+    op, on = _codes(t, "op")
+    verdict, vn = _codes(t, "verdict")
+    step = t.column("step").to_numpy(zero_copy_only=False).astype(np.int64)
+    max_abs, levels, excess = _floats(t, "max_abs"), _floats(t, "levels"), _floats(t, "excess_levels")
+    n = t.num_rows
     groups: list[dict] = []
-    start = 0
-    while start < n:
-        key = keys[order[start]]
-        end = start
-        while end < n and keys[order[end]] == key:
-            end += 1
-        idx = np.array(order[start:end])
-        groups.append(_group(key, idx, steps, props, max_abs, levels, excess, worst))
-        start = end
+    if n:
+        order = np.lexsort((step, pipeline, mode, harness))
+        keys = np.stack([harness, mode, pipeline, step, op])[:, order]
+        cut = np.flatnonzero(np.any(keys[:, 1:] != keys[:, :-1], axis=0)) + 1
+        for idx in np.split(order, cut):
+            i0 = idx[0]
+            key = (hn[harness[i0]], mn[mode[i0]], pn[pipeline[i0]], int(step[i0]), on[op[i0]])
+            groups.append(_group(key, idx, verdict, vn, row_input, input_names, paths, props,
+                                 max_abs, levels, excess, worst, t))
+    _fill_messages(out, groups)
     return {"format": "conformance-check-summary", "version": 1, "images": len(inputs["input"]),
             "image_status": status, "rows": n, "steps": groups}
 
 
-def _group(key, idx, steps, props, max_abs, levels, excess, worst) -> dict[str, Any]:
+def _group(key, idx, verdict, vn, row_input, input_names, paths, props, max_abs, levels, excess,
+           worst, t) -> dict[str, Any]:
     harness, mode, pipeline, step, op = key
-    verdicts = [steps["verdict"][i] for i in idx]
-    counts = {v: verdicts.count(v) for v in sorted(set(verdicts))}
+    counts_all = np.bincount(verdict[idx], minlength=len(vn))
+    counts = {vn[c]: int(k) for c, k in enumerate(counts_all) if k}
     scored = sum(counts.get(v, 0) for v in SCORED)
     failing = counts.get("fail", 0) + counts.get("error", 0)
     over = failing + counts.get("xfail", 0)
-    bad = np.array([v in ("fail", "error", "xfail") for v in verdicts])
-    lv = levels[idx]
-    rank = sorted(range(len(idx)), key=lambda j: (bad[j], _nan0(excess[idx[j]]), _nan0(lv[j])), reverse=True)
+    bad_codes = [c for c, v in enumerate(vn) if v in ("fail", "error", "xfail")]
+    bad = np.isin(verdict[idx], bad_codes)
+    lv, ex = levels[idx], excess[idx]
+    rank = np.lexsort((np.nan_to_num(lv, nan=-1.0), np.nan_to_num(ex, nan=np.inf), bad))[::-1]
     worst_rows = []
     for j in rank[:worst]:
-        i = idx[j]
         if not bad[j] and not (lv[j] > 0):
             break
-        worst_rows.append({"input": steps["input"][i], "path": steps["path"][i], "verdict": verdicts[j],
-                           "max_abs": _num(max_abs[i]), "levels": _num(levels[i]),
-                           "message": steps["message"][i]})
+        i = int(idx[j])
+        worst_rows.append({"input": input_names[row_input[i]], "path": paths[row_input[i]],
+                           "verdict": vn[verdict[i]], "max_abs": _num(max_abs[i]), "levels": _num(levels[i]),
+                           "message": None})
     out = {"harness": harness, "mode": mode, "pipeline": pipeline, "step": step, "op": op,
            "images": len(idx), "verdicts": counts, "failing": failing,
            "fraction_failing": failing / scored if scored else None,
            "over_tolerance": over, "fraction_over_tolerance": over / scored if scored else None,
            "max_abs": _percentiles(max_abs[idx]), "levels": _percentiles(lv), "worst": worst_rows}
     if over or np.nanmax(lv, initial=0.0) > 0:
-        out["by_property"] = _by_property(idx, steps, props, bad, lv)
+        out["by_property"] = _by_property(row_input[idx], props, bad, lv)
     return out
 
 
-def _by_property(idx, steps, props, bad, lv) -> dict[str, list[dict]]:
+def _fill_messages(out: Path, groups: list[dict]) -> None:
+    """The worst rows' messages, read for their images only (the message column of every row
+    would be the largest thing in memory)."""
+    wanted = {w["input"] for g in groups for w in g["worst"]}
+    if not wanted:
+        return
+    found = read(out, STEPS, ["input", "pipeline", "harness", "mode", "step", "message"],
+                 filters=[("input", "in", sorted(wanted))]).to_pylist()
+    text = {(r["input"], r["pipeline"], r["harness"], r["mode"], r["step"]): r["message"] for r in found}
+    for g in groups:
+        for w in g["worst"]:
+            w["message"] = text.get((w["input"], g["pipeline"], g["harness"], g["mode"], g["step"]), "")
+
+
+def _by_property(rows_input, props, bad, lv) -> dict[str, list[dict]]:
     out = {}
     for prop in PROPERTIES:
-        values: dict[Any, list[int]] = {}
-        for j, i in enumerate(idx):
-            v = (props.get(steps["input"][i]) or {}).get(prop)
-            values.setdefault("unknown" if v is None else v, []).append(j)
+        per_input = props[prop]
+        values = sorted({"unknown" if v is None else v for v in per_input}, key=str)
         if len(values) < 2:
-            continue  # every image alike: nothing to compare
+            continue
+        code_of = {v: c for c, v in enumerate(values)}
+        input_code = np.array([code_of["unknown" if v is None else v] for v in per_input], dtype=np.int64)
+        codes = input_code[rows_input]
+        present = np.unique(codes)
+        if len(present) < 2:
+            continue  # every image of this step alike: nothing to compare
         rows = []
-        for v, js in sorted(values.items(), key=lambda kv: str(kv[0])):
-            js = np.array(js)
-            finite = lv[js][np.isfinite(lv[js])]
-            rows.append({"value": v if isinstance(v, (str, int, float)) else str(v), "images": len(js),
-                         "fraction_over_tolerance": float(bad[js].mean()),
+        for c in present:
+            sel = codes == c
+            finite = lv[sel][np.isfinite(lv[sel])]
+            v = values[c]
+            rows.append({"value": v if isinstance(v, (str, int, float)) else str(v), "images": int(sel.sum()),
+                         "fraction_over_tolerance": float(bad[sel].mean()),
                          "p99_levels": float(np.percentile(finite, 99, method="higher")) if finite.size else None})
         out[prop] = rows
     return out

@@ -142,11 +142,12 @@ def done_inputs(out: Path) -> set[str]:
     return set(read(out, INPUTS, ["input"]).column("input").to_pylist())
 
 
-def read(out: Path, name: str, columns: list[str] | None = None) -> pa.Table:
-    """A table of a check (``steps.parquet`` or ``inputs.parquet``), only the columns asked for."""
+def read(out: Path, name: str, columns: list[str] | None = None, filters: list | None = None) -> pa.Table:
+    """A table of a check (``steps.parquet`` or ``inputs.parquet``), only the columns (and the
+    rows: pyarrow ``filters``) asked for."""
     folder = Path(out) / name
     parts = sorted(folder / e for e in os.listdir(folder) if PART.match(e)) if folder.is_dir() else []
     schema = STEP_SCHEMA if name == STEPS else INPUT_SCHEMA
     if not parts:
         return schema.empty_table().select(columns or schema.names)
-    return pa.concat_tables([pq.read_table(p, columns=columns, schema=schema) for p in parts])
+    return pa.concat_tables([pq.read_table(p, columns=columns, schema=schema, filters=filters) for p in parts])
