@@ -57,7 +57,7 @@ def check(pipeline_files, image_paths, harness_list, externals, no_builtin, mode
     from .driver import load_job, run_check
     from .summary import render_terminal, summarize, write_summary
     from .table import INPUTS, read
-    from .worst import WorstTracker, write_worst
+    from .worst import write_worst
 
     console, err = Console(), Console(stderr=True)
     from ..results import MODES
@@ -90,7 +90,7 @@ def check(pipeline_files, image_paths, harness_list, externals, no_builtin, mode
     inputs = read(out_dir, INPUTS, ["input", "sha256"]).to_pydict()
     with progress:
         progress.add_task("recomputing the worst cases", total=None)
-        report = write_worst(out_dir, job, WorstTracker.load(out_dir, worst),
+        report = write_worst(out_dir, job, summary.worst,
                              dict(zip(inputs["input"], inputs["sha256"])), max_input_bytes=max_input_mb << 20,
                              jobs=workers)
     for note in report.notes:

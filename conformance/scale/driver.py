@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import shutil
 import time
 from collections import deque
@@ -26,11 +25,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from ..errors import ConformanceError, SpecError
+from ..errors import SpecError
 from ..results import MODES, ResultsError
 from ..safeio import atomic_write_text, read_limited
 from .inputs import ImageRef, list_images, read_image
-from .table import INPUTS, STEPS, PartWriter, done_inputs, input_row, tidy
+from .table import PartWriter, done_inputs, input_row, tidy
 from .task import BatchResult, CheckJob, Program, check_batch
 from .worst import WorstTracker
 
@@ -57,6 +56,7 @@ class CheckSummary:
     seconds: float = 0.0
     worker_seconds: dict[str, float] = field(default_factory=dict)  # reference / harness -> s
     unavailable: dict[str, str] = field(default_factory=dict)
+    worst: WorstTracker | None = None  # the worst rows of every part, resumed ones included
 
 
 @dataclass
@@ -199,8 +199,8 @@ def run_check(job: CheckJob, identity: dict, images: list[Path], out: Path, *, w
     tidy(out)
     done = done_inputs(out)
     todo = deque(r for r in refs if r.id not in done)
-    summary = CheckSummary(images=len(refs), resumed=len(refs) - len(todo))
     tracker = WorstTracker.load(out, worst)
+    summary = CheckSummary(images=len(refs), resumed=len(refs) - len(todo), worst=tracker)
     writer = PartWriter(out)
     buffer_steps: dict[str, list] = {}
     buffer_inputs: dict[str, list] = {}
@@ -210,7 +210,6 @@ def run_check(job: CheckJob, identity: dict, images: list[Path], out: Path, *, w
         nonlocal buffer_steps, buffer_inputs, last_flush
         if buffer_inputs:
             writer.write(buffer_steps, buffer_inputs)
-            tracker.save(out)
             summary.parts += 1
         buffer_steps, buffer_inputs, last_flush = {}, {}, time.monotonic()
 
@@ -236,7 +235,7 @@ def run_check(job: CheckJob, identity: dict, images: list[Path], out: Path, *, w
     if on_start:
         on_start(len(refs), summary.resumed)
     if not todo:
-        _finish(out, job, tracker, summary, started)
+        summary.seconds = time.perf_counter() - started
         return summary
 
     client = start_client(workers, scheduler, processes)
@@ -286,14 +285,13 @@ def run_check(job: CheckJob, identity: dict, images: list[Path], out: Path, *, w
             fut.release()
             while len(tasks) < in_flight and submit_next():
                 pass
-        flush()
     finally:
         flush()
         client.close()
         cluster = getattr(client, "cluster", None)
         if cluster is not None:
             cluster.close()
-    _finish(out, job, tracker, summary, started)
+    summary.seconds = time.perf_counter() - started
     return summary
 
 
@@ -364,7 +362,3 @@ def _gather(group: _Group, result: BatchResult, take) -> None:
             merged.seconds[k] = merged.seconds.get(k, 0.0) + v
     take(merged)
 
-
-def _finish(out: Path, job: CheckJob, tracker: WorstTracker, summary: CheckSummary, started: float) -> None:
-    summary.seconds = time.perf_counter() - started
-    tracker.save(out)

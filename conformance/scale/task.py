@@ -9,7 +9,6 @@ the batch as a bundle in a temporary folder, exactly as ``conformance run`` give
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -22,15 +21,11 @@ from ..bundle import Bundle, BundleWriter, CaseResult, InputFile, npy_array
 from ..execute import run_case_steps
 from ..expectations import Expectations, jpeg_subsampling
 from ..harnesses import load
-from ..metrics import metrics_for  # noqa: F401 (the scorer's metrics, through compare)
-from ..results import output_rel, read_records
+from ..results import RECORDS_FILE, RecordWriter, output_rel, read_records
 from ..score import CaseScore, Scores, _ExpectedCache, _score_case, compare, score_case
 from ..spec import Pipeline
 from .memory import MemoryBundle, reference_batch
 from .table import case_rows, input_row
-
-MESSAGE_CHARS = 300  # characters of a step message kept in the table
-
 
 @dataclass(frozen=True)
 class Program:
@@ -105,13 +100,14 @@ def check_batch(job: CheckJob, batch: list[Image]) -> BatchResult:
     for s in ref.skipped:
         skipped.setdefault(s["input"], []).append(s)
     for item in items:
-        header = bundle.manifest["inputs"][item.id].get("header") or {}
+        meta = bundle.manifest["inputs"][item.id]
+        header = meta.get("header") or {}
         if header.get("format") == "jpeg":
             header = {**header, "subsampling": jpeg_subsampling(item.data, item.origin)}
         headers[item.id] = header
         bad = skipped.get(item.id, [])
         _append(result.inputs, input_row(
-            item.id, item.origin, hashlib.sha256(item.data).hexdigest(), len(item.data),
+            item.id, item.origin, meta["sha256"], meta["bytes"],
             status="checked" if not bad else "skipped",
             message="; ".join(f"{s['pipeline']}: {s['type']}: {s['message']}" for s in bad)[:2000],
             header=header, skipped=len(bad)))
@@ -198,8 +194,6 @@ def _check_program(program: Program, ref, job: CheckJob) -> list[CaseScore]:
                 records = {c["id"]: {"case": c["id"], "status": "error", "steps": [], "cause": "timeout",
                                      "error": str(e)} for c in disk.cases if c["id"] not in records}
             # records pass through results.jsonl's own checks, as `score` reads them
-            from ..results import RECORDS_FILE, RecordWriter
-
             w = RecordWriter(dest / RECORDS_FILE)
             for rec in records.values():
                 w.write(rec)

@@ -64,9 +64,6 @@ class WorstTracker:
             elif item > heap[0]:
                 heapq.heapreplace(heap, item)
 
-    def save(self, out: Path) -> None:
-        """Nothing to save: :meth:`load` rebuilds the tracker from the parts on disk."""
-
     def worst(self) -> dict[tuple, list[tuple[str, str, str]]]:
         """key -> [(input, path, pipeline)], worst first."""
         return {key: [item[2] for item in sorted(heap, reverse=True)] for key, heap in self.heaps.items()}
