@@ -351,7 +351,7 @@ def read_user_file(f: Path, max_bytes: int = MAX_INPUT_BYTES) -> tuple[bytes, st
         data = read_limited(f, max_bytes)
         if fmt == "npy":
             npy_info(data, str(f))  # a tensor whose header lies is refused here, not per case
-    except (ConformanceError, UnsafeData, OSError) as e:
+    except (ConformanceError, UnsafeData, OSError, ValueError) as e:  # ValueError: a NUL in a listed path
         kind = type(e).__name__ if isinstance(e, ConformanceError) else "UnreadableInput"
         text = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
         if not text.startswith(str(f)):

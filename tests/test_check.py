@@ -221,6 +221,11 @@ def test_listing_ids_and_list_files(tmp_path):
     refs = list_images([lst])
     assert [r.id for r in refs] == ["a.x_1.JPEG", "etc.passwd", "a.x_1.JPEG.2"]
     assert refs[1].path == str(tmp_path / "../../etc/passwd")  # the user's own list: opened as given
+    # a NUL in a listed path: that image is refused, not a crash
+    from conformance.scale.inputs import ImageRef, read_image
+
+    bad = read_image(ImageRef("x", str(tmp_path / "bad\x00name.jpg")))
+    assert bad.refused and bad.refused["type"] == "UnreadableInput"
 
 
 def test_cli_reports_bad_files_and_goes_on(tmp_path):
