@@ -3,11 +3,15 @@ behind every verdict of :mod:`conformance.score` and :mod:`conformance.scale`.""
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
 import numpy as np
-from numba import njit
+
+#: Float arrays of at least this many elements go through the compiled pass; below it numpy's
+#: route is as fast, and commands that score only small arrays never import numba (~60 MB).
+COMPILED_MIN_SIZE = 1 << 14
 
 
 def _clean(v: float) -> float | None:
@@ -41,13 +45,15 @@ def metrics_for(expected: np.ndarray, got: np.ndarray, tolerance: float) -> dict
     three faster routes give the same numbers (tests/test_metrics.py holds them to it): equal
     arrays, the common case of a conforming step, are answered from one bitwise comparison;
     8- and 16-bit integers are differenced in int64 with exact sums; finite float32/float64 arrays
-    go through one compiled pass (:func:`float_stats`, compensated sums)."""
+    of at least :data:`COMPILED_MIN_SIZE` elements go through one compiled pass
+    (:func:`float_stats`, compensated sums)."""
     if expected.size and got.dtype == expected.dtype and _bitwise_equal(expected, got):
         return _equal_metrics(expected, got)
     if (expected.size and expected.dtype.kind in "ui" and got.dtype.kind in "ui"
             and max(expected.dtype.itemsize, got.dtype.itemsize) <= 2):
         return _integer_metrics(expected, got, tolerance)
-    if expected.size and got.dtype == expected.dtype and expected.dtype.type in (np.float32, np.float64):
+    if (expected.size >= COMPILED_MIN_SIZE and got.dtype == expected.dtype
+            and expected.dtype.type in (np.float32, np.float64)):
         out = _float_metrics(expected, got, tolerance)
         if out is not None:
             return out
@@ -149,7 +155,7 @@ def float_stats(e, g, eb, gb, top, tolerance):
     over_tolerance count, max_rel, max_ulp)``, the sums compensated (Neumaier), so they match
     numpy's pairwise float64 sums to a few units in the last place. ``finite`` is False (and the
     rest meaningless) as soon as a non-finite value is met: :func:`_general_metrics` handles those.
-    :data:`float_stats_jit` is this function compiled by numba."""
+    :func:`compiled_float_stats` is this function compiled by numba."""
     tiny = 2.2250738585072014e-308
     limit = 9223372036854775807  # ULP_LIMIT
     best, at, over, rel, ulp = -1.0, 0, 0, 0.0, 0
@@ -186,7 +192,12 @@ def float_stats(e, g, eb, gb, top, tolerance):
     return True, best, at, s + sc, q + qc, over, rel, ulp
 
 
-float_stats_jit = njit(cache=True)(float_stats)
+@functools.cache
+def compiled_float_stats():
+    """:func:`float_stats` compiled by numba, imported on first use (numba costs ~60 MB and
+    0.2 s to import, which commands that never score a large float array should not pay)."""
+    from numba import njit
+    return njit(cache=True)(float_stats)
 
 
 def _float_metrics(expected: np.ndarray, got: np.ndarray, tolerance: float) -> dict[str, Any] | None:
@@ -194,7 +205,7 @@ def _float_metrics(expected: np.ndarray, got: np.ndarray, tolerance: float) -> d
     a non-finite value."""
     bits = np.int32 if expected.dtype == np.float32 else np.int64
     e, g = np.ascontiguousarray(expected).reshape(-1), np.ascontiguousarray(got).reshape(-1)
-    finite, max_abs, at, total, squares, over, rel, ulp = float_stats_jit(
+    finite, max_abs, at, total, squares, over, rel, ulp = compiled_float_stats()(
         e, g, e.view(bits), g.view(bits), int(np.iinfo(bits).min), float(tolerance))
     if not finite:
         return None
