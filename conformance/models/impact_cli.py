@@ -22,6 +22,35 @@ def _progress(err: Console) -> Progress:
                     console=err, disable=not err.is_terminal)
 
 
+def model_options(f):
+    """The options that describe a user's model (shared by ``impact`` and ``check --model``)."""
+    for option in reversed([
+        click.option("--input-name", help="The model input to feed (a user model with several inputs)."),
+        click.option("--kind", type=click.Choice(["classifier", "dbnet", "embedding"]),
+                     help="How to read the outputs (user models; default classifier)."),
+        click.option("--output-index", type=click.IntRange(0), help="Which output to read (default 0)."),
+        click.option("--labels", help="Comma-separated class labels (user classifiers)."),
+        click.option("--probabilities/--logits", default=None,
+                     help="A user classifier's output is already softmax probabilities (default: logits)."),
+        click.option("--top-k", type=click.IntRange(1), default=5, show_default=True),
+    ]):
+        f = option(f)
+    return f
+
+
+def model_spec(model_name: str, input_name: str | None, kind: str | None, output_index: int | None,
+               labels: str | None, probabilities: bool | None):
+    """The ModelSpec the model options describe (a one-line ModelError if the file is not ONNX)."""
+    from .builtin import resolve_model
+    from .impact import check_onnx_file
+
+    spec = resolve_model(model_name, input_name=input_name, kind=kind, output_index=output_index,
+                         labels=tuple(x.strip() for x in labels.split(",")) if labels else None,
+                         probabilities=probabilities)
+    check_onnx_file(spec.model_path())  # a bad model is one line before any image is read
+    return spec
+
+
 @click.command("impact")
 @click.argument("results", required=False, type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--model", "model_name", required=True,
@@ -39,18 +68,11 @@ def _progress(err: Console) -> Progress:
                    "generated images that suit it.")
 @click.option("--count", type=click.IntRange(1, 10000), default=24, show_default=True,
               help="How many generated images when --images is not given.")
-@click.option("--input-name", help="The model input to feed (a user model with several inputs).")
-@click.option("--kind", type=click.Choice(["classifier", "dbnet", "embedding"]),
-              help="How to read the outputs (user models; default classifier).")
-@click.option("--output-index", type=click.IntRange(0), help="Which output to read (default 0).")
-@click.option("--labels", help="Comma-separated class labels (user classifiers).")
-@click.option("--probabilities/--logits", default=None,
-              help="A user classifier's output is already softmax probabilities (default: logits).")
+@model_options
 @click.option("--runtime", type=click.Choice(["onnxruntime", "tract"]), default="onnxruntime", show_default=True,
               help="The runtime that runs the A/B comparison.")
 @click.option("--runtime-images", type=click.IntRange(0), default=8, show_default=True,
               help="Tensors for the runtime vs runtime and determinism checks (0: none).")
-@click.option("--top-k", type=click.IntRange(1), default=5, show_default=True)
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Write impact.json and impact.html here.")
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON instead of the tables.")
@@ -68,8 +90,7 @@ def impact(results: Path | None, model_name: str, pipeline_files: tuple[Path, Pa
     conformance impact RESULTS --model M          (reference vs each harness, chained)
     conformance impact --model M --sweep [--base P.toml] [--images DIR]
     """
-    from .builtin import resolve_model
-    from .impact import check_onnx_file, impact_pipelines, impact_results, sweep
+    from .impact import impact_pipelines, impact_results, sweep
     from .impact_report import render_terminal, write_reports
 
     modes = [results is not None, bool(pipeline_files), do_sweep]
@@ -77,10 +98,7 @@ def impact(results: Path | None, model_name: str, pipeline_files: tuple[Path, Pa
         raise click.UsageError("give exactly one of RESULTS, --pipelines A.toml B.toml, or --sweep")
     if base_file and not do_sweep:
         raise click.UsageError("--base goes with --sweep")
-    spec = resolve_model(model_name, input_name=input_name, kind=kind, output_index=output_index,
-                         labels=tuple(x.strip() for x in labels.split(",")) if labels else None,
-                         probabilities=probabilities)
-    check_onnx_file(spec.model_path())  # a bad model is one line before any image is read
+    spec = model_spec(model_name, input_name, kind, output_index, labels, probabilities)
     console, err = Console(), Console(stderr=True)
     with _progress(err) as progress:
         if results is not None:

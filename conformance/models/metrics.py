@@ -150,35 +150,54 @@ def topk(p: np.ndarray, k: int) -> set[int]:
     return set(np.argsort(-p, kind="stable")[:k].tolist())
 
 
-def compare_classifier(pairs: list[tuple[str, Prediction, Prediction]], labels: tuple[str, ...],
-                       top_k: int = 5) -> dict[str, Any]:
-    """Classifier metrics (module docstring) over ``(image, A, B)`` pairs."""
-    if not pairs:
+def top_k_of(classes: int, top_k: int) -> int:
+    """The k of the top-k overlap for ``classes`` classes: min(top_k, C − 1), at least 1."""
+    return max(1, min(top_k, classes - 1))
+
+
+def classifier_row(image: str, a: Prediction, b: Prediction, k: int) -> dict[str, Any]:
+    """One image's classifier numbers (A against B), from which :func:`summarize_classifier`
+    computes the metrics: what ``impact`` and a streamed ``check --model`` both keep."""
+    dp = float(np.max(np.abs(b.probs - a.probs)))
+    return {"image": image, "top1_a": a.top1, "top1_b": b.top1, "p_a": float(a.probs[a.top1]),
+            "p_b": float(b.probs[b.top1]), "p_b_of_a": float(b.probs[a.top1]), "dp": dp,
+            "kl": kl(a.probs, b.probs), "cosine": cosine(a.probs, b.probs),
+            "topk_overlap": len(topk(a.probs, k) & topk(b.probs, k)) / k, "changed": a.top1 != b.top1}
+
+
+def summarize_classifier(rows: list[dict[str, Any]], labels: tuple[str, ...], k: int,
+                         max_flipped: int | None = None) -> dict[str, Any]:
+    """Classifier metrics (module docstring) over per-image rows (:func:`classifier_row`).
+    ``max_flipped``: list only the flips of largest |Δp| (the count stays exact)."""
+    if not rows:
         return {"images": 0}
-    c = pairs[0][1].probs.size
-    k = max(1, min(top_k, c - 1))
     label = (lambda i: labels[i] if i < len(labels) else str(i))
-    agree, overlap, dps, kls, coss, flips = 0, [], [], [], [], []
-    for image, a, b in pairs:
-        dp = float(np.max(np.abs(b.probs - a.probs)))
-        dps.append(dp)
-        kls.append(kl(a.probs, b.probs))
-        coss.append(cosine(a.probs, b.probs))
-        overlap.append(len(topk(a.probs, k) & topk(b.probs, k)) / k)
-        if a.top1 == b.top1:
-            agree += 1
-        else:
-            flips.append({"image": image, "label_a": label(a.top1), "p_a": _num(float(a.probs[a.top1])),
-                          "label_b": label(b.top1), "p_b": _num(float(b.probs[b.top1])),
-                          "p_b_of_label_a": _num(float(b.probs[a.top1])), "dp": _num(dp)})
-    n = len(pairs)
-    return {"images": n, "top1_agreement": agree / n, "flips": len(flips), "flip_rate": len(flips) / n,
-            "top_k": k, "topk_overlap": _num(float(np.mean(overlap))),
+    dps = [r["dp"] for r in rows]
+    kls = [r["kl"] for r in rows]
+    coss = [r["cosine"] for r in rows]
+    flipped = [r for r in rows if r["top1_a"] != r["top1_b"]]
+    n, nflips = len(rows), len(flipped)
+    if max_flipped is not None and nflips > max_flipped:
+        flipped = sorted(flipped, key=lambda r: -r["dp"])[:max_flipped]
+    flips = [{"image": r["image"], "label_a": label(r["top1_a"]), "p_a": _num(r["p_a"]),
+              "label_b": label(r["top1_b"]), "p_b": _num(r["p_b"]), "p_b_of_label_a": _num(r["p_b_of_a"]),
+              "dp": _num(r["dp"])} for r in flipped]
+    return {"images": n, "top1_agreement": (n - nflips) / n, "flips": nflips, "flip_rate": nflips / n,
+            "top_k": k, "topk_overlap": _num(float(np.mean([r["topk_overlap"] for r in rows]))),
             "max_dp": _num(max(dps)), "mean_dp": _num(float(np.mean(dps))),
             "mean_kl": _num(float(np.mean(kls))), "max_kl": _num(max(kls)),
             "min_cosine": _num(min(coss)), "mean_cosine": _num(float(np.mean(coss))),
             "identical": sum(1 for d in dps if d == 0), "flipped": flips,
             "dp_histogram": histogram(dps, DP_EDGES)}
+
+
+def compare_classifier(pairs: list[tuple[str, Prediction, Prediction]], labels: tuple[str, ...],
+                       top_k: int = 5) -> dict[str, Any]:
+    """Classifier metrics (module docstring) over ``(image, A, B)`` pairs."""
+    if not pairs:
+        return {"images": 0}
+    k = top_k_of(pairs[0][1].probs.size, top_k)
+    return summarize_classifier([classifier_row(image, a, b, k) for image, a, b in pairs], labels, k)
 
 
 def iou(a: np.ndarray, b: np.ndarray) -> float:
@@ -205,55 +224,96 @@ def match_boxes(a: np.ndarray, b: np.ndarray, threshold: float = MATCH_IOU) -> l
     return out
 
 
-def compare_detector(pairs: list[tuple[str, Prediction, Prediction]]) -> dict[str, Any]:
-    """Detector metrics (module docstring) over ``(image, A, B)`` pairs."""
-    if not pairs:
+def detector_row(image: str, a: Prediction, b: Prediction) -> dict[str, Any]:
+    """One image's detector numbers (A against B): box counts, the IoUs of the matches."""
+    m = match_boxes(a.boxes, b.boxes)
+    return {"image": image, "boxes_a": int(len(a.boxes)), "boxes_b": int(len(b.boxes)), "matched": len(m),
+            "ious": [v for _, _, v in m], "identical": bool(np.array_equal(a.boxes, b.boxes)),
+            "changed": len(m) != len(a.boxes) or len(m) != len(b.boxes)}
+
+
+def summarize_detector(rows: list[dict[str, Any]], max_listed: int | None = None) -> dict[str, Any]:
+    """Detector metrics (module docstring) over per-image rows (:func:`detector_row`).
+    ``max_listed``: list at most this many changed images (the counts stay exact)."""
+    if not rows:
         return {"images": 0}
-    n_a = n_b = 0
-    ious, changed, counts = [], [], []
-    for image, a, b in pairs:
-        m = match_boxes(a.boxes, b.boxes)
-        n_a, n_b = n_a + len(a.boxes), n_b + len(b.boxes)
-        ious += [v for _, _, v in m]
-        if len(m) != len(a.boxes) or len(m) != len(b.boxes):
-            changed.append({"image": image, "boxes_a": int(len(a.boxes)), "boxes_b": int(len(b.boxes)),
-                            "matched": len(m)})
-        if len(a.boxes) != len(b.boxes):
-            counts.append({"image": image, "boxes_a": int(len(a.boxes)), "boxes_b": int(len(b.boxes))})
+    n_a = sum(r["boxes_a"] for r in rows)
+    n_b = sum(r["boxes_b"] for r in rows)
+    ious = [v for r in rows for v in r["ious"]]
+    changed = [{"image": r["image"], "boxes_a": r["boxes_a"], "boxes_b": r["boxes_b"], "matched": r["matched"]}
+               for r in rows if r["changed"]]
+    counts = [{"image": r["image"], "boxes_a": r["boxes_a"], "boxes_b": r["boxes_b"]}
+              for r in rows if r["boxes_a"] != r["boxes_b"]]
     matched = len(ious)
-    n = len(pairs)
+    n, nchanged = len(rows), len(changed)
     return {"images": n, "boxes_a": n_a, "boxes_b": n_b, "matched": matched,
             "recall": matched / n_a if n_a else 1.0, "precision": matched / n_b if n_b else 1.0,
             "mean_iou": _num(float(np.mean(ious))) if ious else None,
             "min_iou": _num(min(ious)) if ious else None,
-            "changed_images": len(changed), "flip_rate": len(changed) / n, "changed": changed,
-            "count_changes": counts, "identical": sum(1 for _, a, b in pairs if np.array_equal(a.boxes, b.boxes)),
+            "changed_images": nchanged, "flip_rate": nchanged / n, "changed": changed[:max_listed],
+            "count_changes": counts[:max_listed], "identical": sum(1 for r in rows if r["identical"]),
             "iou_histogram": histogram(ious, IOU_EDGES)}
 
 
-def compare_embedding(pairs: list[tuple[str, Prediction, Prediction]]) -> dict[str, Any]:
-    if not pairs:
+def compare_detector(pairs: list[tuple[str, Prediction, Prediction]]) -> dict[str, Any]:
+    """Detector metrics (module docstring) over ``(image, A, B)`` pairs."""
+    return summarize_detector([detector_row(image, a, b) for image, a, b in pairs])
+
+
+def embedding_row(image: str, a: Prediction, b: Prediction) -> dict[str, Any]:
+    return {"image": image, "cosine": cosine(a.vector, b.vector),
+            "identical": bool(np.array_equal(a.vector, b.vector)), "changed": False}
+
+
+def summarize_embedding(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    if not rows:
         return {"images": 0}
-    coss = [cosine(a.vector, b.vector) for _, a, b in pairs]
+    coss = [r["cosine"] for r in rows]
     dist = [1.0 - c for c in coss]
-    return {"images": len(pairs), "min_cosine": _num(min(coss)), "mean_cosine": _num(float(np.mean(coss))),
-            "identical": sum(1 for _, a, b in pairs if np.array_equal(a.vector, b.vector)),
+    return {"images": len(rows), "min_cosine": _num(min(coss)), "mean_cosine": _num(float(np.mean(coss))),
+            "identical": sum(1 for r in rows if r["identical"]),
             "flip_rate": 0.0, "cosine_distance_histogram": histogram(dist, DP_EDGES)}
+
+
+def compare_embedding(pairs: list[tuple[str, Prediction, Prediction]]) -> dict[str, Any]:
+    return summarize_embedding([embedding_row(image, a, b) for image, a, b in pairs])
+
+
+def output_diff(a: Prediction, b: Prediction) -> float | None:
+    """max |Δ| of the raw output 0 (None when the shapes differ)."""
+    if a.raw[0].shape != b.raw[0].shape:
+        return None
+    return float(np.max(np.abs(a.raw[0].astype(np.float64) - b.raw[0].astype(np.float64))))
+
+
+def image_row(kind: str, image: str, a: Prediction, b: Prediction, k: int) -> dict[str, Any]:
+    """One image's numbers of ``kind`` plus its raw-output drift (``output_diff``)."""
+    row = (classifier_row(image, a, b, k) if kind == "classifier" else
+           detector_row(image, a, b) if kind == "dbnet" else embedding_row(image, a, b))
+    row["output_diff"] = output_diff(a, b)
+    return row
+
+
+def summarize(kind: str, rows: list[dict[str, Any]], labels: tuple[str, ...] = (), k: int = 1,
+              max_listed: int | None = None) -> dict[str, Any]:
+    """The metrics of ``kind`` over per-image rows (:func:`image_row`), plus the raw-output
+    drift (max of ``output_diff`` where the shapes agreed)."""
+    if kind == "classifier":
+        out = summarize_classifier(rows, labels, k, max_listed)
+    elif kind == "dbnet":
+        out = summarize_detector(rows, max_listed)
+    else:
+        out = summarize_embedding(rows)
+    drift = [r["output_diff"] for r in rows if r.get("output_diff") is not None]
+    out["max_output_diff"] = _num(max(drift)) if drift else None
+    return out
 
 
 def compare(kind: str, pairs: list[tuple[str, Prediction, Prediction]], labels: tuple[str, ...] = (),
             top_k: int = 5) -> dict[str, Any]:
     """The metrics of ``kind`` plus the raw-output drift (max |Δ| of output 0 where shapes agree)."""
-    if kind == "classifier":
-        out = compare_classifier(pairs, labels, top_k)
-    elif kind == "dbnet":
-        out = compare_detector(pairs)
-    else:
-        out = compare_embedding(pairs)
-    drift = [float(np.max(np.abs(a.raw[0].astype(np.float64) - b.raw[0].astype(np.float64))))
-             for _, a, b in pairs if a.raw[0].shape == b.raw[0].shape]
-    out["max_output_diff"] = _num(max(drift)) if drift else None
-    return out
+    k = top_k_of(pairs[0][1].probs.size, top_k) if pairs and kind == "classifier" else 1
+    return summarize(kind, [image_row(kind, image, a, b, k) for image, a, b in pairs], labels, k)
 
 
 def changed(kind: str, a: Prediction, b: Prediction) -> bool:

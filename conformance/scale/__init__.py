@@ -12,6 +12,8 @@ one), and only a compact table comes back:
 - :mod:`.driver`: the Dask side: batches in flight, crashes split, parts flushed, worst tracked;
 - :mod:`.worst`: the K worst cases per step and harness as a real bundle + results directory,
   so ``score``, the reports and ``explain`` work on them;
+- :mod:`.impact`: ``check --model``: a real model's predictions on the reference's and each
+  harness's chained final tensor, per image (``OUT/impact.parquet``), and ``impact``'s metrics;
 - :mod:`.summary`: distributions over images, worst images, errors by image property
   (terminal, JSON, HTML).
 

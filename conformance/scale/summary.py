@@ -108,8 +108,27 @@ def summarize(out: Path, *, worst: int = 5) -> dict[str, Any]:
             groups.append(_group(key, idx, verdict, vn, row_input, input_names, paths, props,
                                  max_abs, levels, excess, worst, t))
     _fill_messages(out, groups)
-    return {"format": "conformance-check-summary", "version": 1, "images": len(inputs["input"]),
-            "image_status": status, "rows": n, "steps": groups}
+    result = {"format": "conformance-check-summary", "version": 1, "images": len(inputs["input"]),
+              "image_status": status, "rows": n, "steps": groups}
+    model = _check_model(out)
+    if model is not None:
+        from .impact import summarize_impact
+
+        result["impact"] = summarize_impact(out, model)
+    return result
+
+
+def _check_model(out: Path) -> dict | None:
+    """The model of a ``check --model`` (its identity in ``check.json``), or None."""
+    from ..safeio import read_limited
+    from .driver import CHECK_FILE
+
+    try:
+        doc = json.loads(read_limited(Path(out) / CHECK_FILE, 64 << 20))
+    except (OSError, ValueError):
+        return None
+    model = doc.get("model") if isinstance(doc, dict) else None
+    return model if isinstance(model, dict) and model.get("kind") in ("classifier", "dbnet", "embedding") else None
 
 
 def _group(key, idx, verdict, vn, row_input, input_names, paths, props, max_abs, levels, excess,
@@ -231,6 +250,38 @@ def render_terminal(summary: dict[str, Any], console, *, worst: int = 3) -> None
                               f"{r['images']}" for r in rows)
             console.print(f"  {safe(g['harness'])} {g['mode']} step {g['step']} {safe(g['op'])}: "
                           f"over tolerance by {prop}: {parts}")
+    if summary.get("impact"):
+        render_impact(summary["impact"], console)
+
+
+def render_impact(impact: dict[str, Any], console) -> None:
+    """``check --model``'s table: per pipeline and harness, what the model's predictions did."""
+    from rich.table import Table
+
+    from ..safeio import markup_safe as safe
+
+    model = impact["model"]
+    classifier = model["kind"] == "classifier"
+    t = Table(title=f"impact on {safe(model['name'])} ({model['kind']}): the reference's final tensor vs "
+                    "each harness's (chained)", title_justify="left")
+    cols = ["pipeline", "harness", "images", "changed" if not classifier else "top-1 flips"]
+    cols += ["mean |Δp|", "max |Δp|", "identical"] if classifier else ["recall", "precision", "identical"]
+    for col in cols + ["not compared"]:
+        t.add_column(col, overflow="fold")
+    for c in impact["comparisons"]:
+        m = c["metrics"]
+        n = m.get("images", 0)
+        flips = m.get("flips", m.get("changed_images", 0)) if n else 0
+        colour = "red" if flips else "green"
+        if classifier:
+            extra = [_fmt(m.get("mean_dp")), _fmt(m.get("max_dp"))]
+        else:
+            extra = [_fmt(m.get("recall")), _fmt(m.get("precision"))]
+        why = f"{c['not_compared']}" + (f" ({safe(c['first_reason'][:80])})" if c["not_compared"] else "")
+        t.add_row(safe(c["pipeline"]), safe(c["harness"]), str(n),
+                  f"[{colour}]{flips}[/]" + (f" ({100 * flips / n:.2f}%)" if n else ""),
+                  *extra, str(m.get("identical", "-")), why)
+    console.print(t)
 
 
 def _fmt(v: float | None) -> str:

@@ -12,6 +12,12 @@ that failed as a whole (a crash, a timeout) has one row with ``step = -1`` and `
 ``inputs``: one row per image (:data:`INPUT_COLUMNS`): its status (``checked``; ``skipped`` when
 the reference could not produce some of its cases; ``refused`` when it was not read) and the
 properties its headers record, which the summary groups errors by.
+``impact`` (``check --model``): one row per input x pipeline x harness (:data:`IMPACT_COLUMNS`):
+the model's prediction on the reference's final tensor (``a``) against its prediction on the
+harness's chained final tensor (``b``), the per-image numbers of
+:func:`conformance.models.metrics.image_row`; ``status`` is ``compared``, or ``not compared``
+with the ``reason`` (the harness gave no final tensor, or a tensor does not fit the model).
+Its part N is written before inputs part N, like steps.
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ import pyarrow.parquet as pq
 from ..safeio import atomic_write_bytes
 from ..score import CaseScore
 
-STEPS, INPUTS = "steps.parquet", "inputs.parquet"
+STEPS, INPUTS, IMPACT = "steps.parquet", "inputs.parquet", "impact.parquet"
 MESSAGE_CHARS = 300
 
 STEP_SCHEMA = pa.schema([
@@ -47,7 +53,19 @@ INPUT_SCHEMA = pa.schema([
     ("bit_depth", pa.int16()), ("progressive", pa.bool_()), ("subsampling", pa.string()),
     ("orientation", pa.int16()), ("damaged", pa.bool_()), ("skipped_cases", pa.int32()),
 ])
+IMPACT_SCHEMA = pa.schema([
+    ("input", pa.string()), ("path", pa.string()), ("pipeline", pa.string()), ("harness", pa.string()),
+    ("status", pa.string()), ("reason", pa.string()), ("changed", pa.bool_()), ("output_diff", pa.float64()),
+    # classifiers
+    ("top_k", pa.int16()), ("top1_a", pa.int32()), ("top1_b", pa.int32()), ("label_a", pa.string()), ("label_b", pa.string()),
+    ("p_a", pa.float64()), ("p_b", pa.float64()), ("p_b_of_a", pa.float64()), ("dp", pa.float64()),
+    ("kl", pa.float64()), ("cosine", pa.float64()), ("topk_overlap", pa.float64()),
+    # detectors (and ``identical`` for every kind: the two predictions are equal)
+    ("boxes_a", pa.int32()), ("boxes_b", pa.int32()), ("matched", pa.int32()), ("ious", pa.list_(pa.float64())),
+    ("identical", pa.bool_()),
+])
 STEP_COLUMNS = STEP_SCHEMA.names
+IMPACT_COLUMNS = IMPACT_SCHEMA.names
 INPUT_COLUMNS = INPUT_SCHEMA.names
 
 
@@ -99,12 +117,17 @@ class PartWriter:
         self.next = 1 + max([int(m.group(1)) for m in map(PART.match, os.listdir(self.out / INPUTS)) if m],
                             default=0)
 
-    def write(self, steps: dict[str, list], inputs: dict[str, list]) -> int:
-        """Write one part of each table (steps first); returns the part number."""
+    def write(self, steps: dict[str, list], inputs: dict[str, list], impact: dict[str, list] | None = None) -> int:
+        """Write one part of each table (steps and impact first, the inputs ledger last);
+        returns the part number."""
         n = self.next
         name = f"part-{n:06d}.parquet"
         _write_atomic(self.out / STEPS / name, pa.table({c: steps.get(c, []) for c in STEP_COLUMNS},
                                                         schema=STEP_SCHEMA))
+        if impact is not None:
+            (self.out / IMPACT).mkdir(exist_ok=True)
+            _write_atomic(self.out / IMPACT / name, pa.table({c: impact.get(c, []) for c in IMPACT_COLUMNS},
+                                                             schema=IMPACT_SCHEMA))
         _write_atomic(self.out / INPUTS / name, pa.table({c: inputs.get(c, []) for c in INPUT_COLUMNS},
                                                          schema=INPUT_SCHEMA))
         self.next += 1
@@ -118,20 +141,22 @@ def _write_atomic(path: Path, table: pa.Table) -> None:
 
 
 def tidy(out: Path) -> None:
-    """Before a resume: remove temporary files of a killed write and steps parts whose inputs part
-    is missing (their images run again)."""
-    for name in (STEPS, INPUTS):
+    """Before a resume: remove temporary files of a killed write and steps (and impact) parts
+    whose inputs part is missing (their images run again)."""
+    for name in (STEPS, INPUTS, IMPACT):
         folder = Path(out) / name
         if not folder.is_dir():
             continue
         for entry in os.listdir(folder):
             if not PART.match(entry):
                 (folder / entry).unlink(missing_ok=True)
-    steps, inputs = Path(out) / STEPS, Path(out) / INPUTS
-    if steps.is_dir():
-        for entry in os.listdir(steps):
-            if not (inputs / entry).exists():
-                (steps / entry).unlink()
+    inputs = Path(out) / INPUTS
+    for name in (STEPS, IMPACT):
+        folder = Path(out) / name
+        if folder.is_dir():
+            for entry in os.listdir(folder):
+                if not (inputs / entry).exists():
+                    (folder / entry).unlink()
 
 
 def done_inputs(out: Path) -> set[str]:
@@ -143,11 +168,11 @@ def done_inputs(out: Path) -> set[str]:
 
 
 def read(out: Path, name: str, columns: list[str] | None = None, filters: list | None = None) -> pa.Table:
-    """A table of a check (``steps.parquet`` or ``inputs.parquet``), only the columns (and the
-    rows: pyarrow ``filters``) asked for."""
+    """A table of a check (``steps.parquet``, ``inputs.parquet`` or ``impact.parquet``), only the
+    columns (and the rows: pyarrow ``filters``) asked for."""
     folder = Path(out) / name
     parts = sorted(folder / e for e in os.listdir(folder) if PART.match(e)) if folder.is_dir() else []
-    schema = STEP_SCHEMA if name == STEPS else INPUT_SCHEMA
+    schema = {STEPS: STEP_SCHEMA, INPUTS: INPUT_SCHEMA, IMPACT: IMPACT_SCHEMA}[name]
     if not parts:
         return schema.empty_table().select(columns or schema.names)
     return pa.concat_tables([pq.read_table(p, columns=columns, schema=schema, filters=filters) for p in parts])

@@ -21,9 +21,11 @@ from ..bundle import Bundle, BundleWriter, CaseResult, InputFile, npy_array
 from ..execute import run_case_steps
 from ..expectations import Expectations, jpeg_subsampling
 from ..harnesses import load
+from ..models.impact import final_output
 from ..results import RECORDS_FILE, RecordWriter, output_rel, read_records
 from ..score import CaseScore, Scores, _ExpectedCache, _score_case, compare, score_case
 from ..spec import Pipeline
+from .impact import ModelJob, batch_impact
 from .memory import MemoryBundle, reference_batch
 from .table import case_rows, input_row
 
@@ -45,6 +47,7 @@ class CheckJob:
     modes: tuple[str, ...]
     expectations: Expectations
     timeout: float = 60.0
+    model: ModelJob | None = None  # check --model: the impact rows (:mod:`.impact`)
 
 
 @dataclass
@@ -63,6 +66,7 @@ class Image:
 class BatchResult:
     steps: dict[str, list] = field(default_factory=dict)   # column -> values (table.STEP_COLUMNS)
     inputs: dict[str, list] = field(default_factory=dict)  # column -> values (table.INPUT_COLUMNS)
+    impact: dict[str, list] | None = None  # column -> values (table.IMPACT_COLUMNS), with --model
     problems: list[str] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)  # where the worker's time went
 
@@ -115,25 +119,36 @@ def check_batch(job: CheckJob, batch: list[Image]) -> BatchResult:
               for c in bundle.cases}
     expected_of = _ExpectedCache(bundle)
     paths = {item.id: item.origin for item in items}
+    # with --model: each harness's chained final tensor per case, or why it has none
+    finals: dict[tuple[str, str], np.ndarray | str] | None = {} if job.model else None
     for name, spec in job.harnesses.items():
         clock = time.perf_counter()
         harness = _harness(spec)
         for mode in job.modes:
             for case in bundle.cases:
-                cs = _check_in_process(harness, name, mode, case, bundle, expected_of, job.expectations)
+                keep = finals if mode == "chained" else None
+                cs = _check_in_process(harness, name, mode, case, bundle, expected_of, job.expectations, keep)
                 case_rows(result.steps, cs, paths[case["input"]], scales[case["id"]])
         result.seconds[name] = time.perf_counter() - clock
     for program in job.programs:
         clock = time.perf_counter()
-        for cs in _check_program(program, ref, job):
+        for cs in _check_program(program, ref, job, finals):
             case_rows(result.steps, cs, paths[cs.input], scales[cs.case])
         result.seconds[program.name] = time.perf_counter() - clock
+    if job.model is not None:
+        clock = time.perf_counter()
+        result.impact = {}
+        batch_impact(job.model, bundle, paths, list(job.harnesses) + [p.name for p in job.programs],
+                     finals, result.impact)
+        result.seconds["model"] = time.perf_counter() - clock
     return result
 
 
 def _check_in_process(harness, name: str, mode: str, case: dict, bundle: MemoryBundle,
-                      expected_of: _ExpectedCache, expectations: Expectations) -> CaseScore:
-    """Run and score one case in memory: the records and verdicts ``run`` + ``score`` give."""
+                      expected_of: _ExpectedCache, expectations: Expectations,
+                      finals: dict | None = None) -> CaseScore:
+    """Run and score one case in memory: the records and verdicts ``run`` + ``score`` give.
+    ``finals``: where to keep the case's final output (or why there is none) for the model."""
     outputs: dict[str, np.ndarray] = {}
 
     def keep(index: int, op: str, out: np.ndarray) -> str:
@@ -150,14 +165,18 @@ def _check_in_process(harness, name: str, mode: str, case: dict, bundle: MemoryB
     except Exception as e:  # noqa: BLE001 - the runner's own failure on one case: reported, not fatal
         record = {"case": case["id"], "status": "error", "steps": [], "cause": "harness",
                   "error": f"{type(e).__name__}: {e}"[:2000]}
+    if finals is not None and case["steps"]:
+        rel, why = final_output(record, case["steps"][-1]["index"])
+        finals[(name, case["id"])] = outputs[rel] if rel in outputs else why or "the record names no output"
     return score_case(expected_of, case, name, mode, record, expectations,
                       lambda rel, expected, tol: compare(expected, outputs[rel], tol)
                       if rel in outputs else ("error", "the record names no output", None))
 
 
-def _check_program(program: Program, ref, job: CheckJob) -> list[CaseScore]:
+def _check_program(program: Program, ref, job: CheckJob, finals: dict | None = None) -> list[CaseScore]:
     """Run a harness program on the batch (written as a bundle to a temporary folder) in each
-    mode, and score its records from the files, as ``run`` + ``score`` do."""
+    mode, and score its records from the files, as ``run`` + ``score`` do. ``finals``: where to
+    keep each case's chained final output (read as ``impact`` reads it), or why there is none."""
     from ..harnesses.external import ExternalHarness, HarnessHung
 
     writer = BundleWriter()
@@ -202,9 +221,26 @@ def _check_program(program: Program, ref, job: CheckJob) -> list[CaseScore]:
             for case in disk.cases:
                 out.append(_score_case(expected_of, case, program.name, mode, checked.get(case["id"]),
                                        results, job.expectations))
+                if finals is not None and mode == "chained" and case["steps"]:
+                    finals[(program.name, case["id"])] = _read_final(checked.get(case["id"]), case, dest)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return out
+
+
+def _read_final(record: dict | None, case: dict, root: Path) -> np.ndarray | str:
+    """A program's final output of ``case`` (its file checked as ``impact`` checks it), or why not."""
+    from ..bundle import read_npy
+    from ..errors import ConformanceError
+    from ..safeio import confined
+
+    rel, why = final_output(record, case["steps"][-1]["index"])
+    if rel is None:
+        return why
+    try:
+        return read_npy(confined(root, rel), where=rel)
+    except ConformanceError as e:
+        return str(e)[:300]
 
 
 def _append(columns: dict[str, list], row: dict[str, Any]) -> None:
