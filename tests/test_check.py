@@ -303,3 +303,25 @@ def test_bad_options_and_folders_are_one_line(tmp_path):
     code, text = run(["--out", str(tmp_path / "c")])
     assert code == 2 and "check.json" in text and "Traceback" not in text
     assert main  # the entry point the subprocess runs
+
+
+def test_a_harness_that_hangs_on_an_image_is_ended_and_the_rest_go_on(tmp_path, monkeypatch):
+    """An in-process harness hung in a call (tests/fakes/harnesses.py sleeps an hour on one
+    image) cannot be interrupted: the worker's watchdog ends the worker after --timeout, the
+    driver splits the batch, and only that harness's case on that image is an error."""
+    import hashlib
+
+    images = tmp_path / "images"
+    imagenet_like(images, 4, seed=6)
+    hung = sorted(images.iterdir())[1]
+    monkeypatch.setenv("FAKE_HANG_ON", hashlib.sha256(hung.read_bytes()).hexdigest())
+    job, identity, _ = load_job([ROOT / "examples" / "torchvision_224.toml"],
+                                ["pillow", "tests.fakes.harnesses:EchoHarness"], [], ("isolated",), [], 1.0)
+    summary = run_check(job, identity, [images], tmp_path / "out", workers=1, batch_size=2)
+    assert summary.checked == 4 and summary.crashes >= 1
+    rows = table.read(tmp_path / "out", table.STEPS).to_pylist()
+    errors = [r for r in rows if r["step"] == -1]
+    assert [(r["input"], r["harness"]) for r in errors] == [(hung.name, "fake-echo")]
+    assert "hung" in errors[0]["message"]
+    pillow = [r for r in rows if r["harness"] == "pillow"]
+    assert len(pillow) == 4 * 5 and {r["verdict"] for r in pillow} == {"pass"}

@@ -44,7 +44,8 @@ MAX_INPUT_MB = 256
 @click.option("--expectations", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Expectation file(s): tolerance overrides and expected failures with reasons.")
 @click.option("--timeout", type=click.FloatRange(0.1), default=60.0, show_default=True,
-              help="Seconds a harness program may take per batch of cases.")
+              help="Seconds a harness program may take per batch of cases, and an in-process harness "
+                   "per case (beyond it the worker is ended and the image's case is an error).")
 @click.option("--max-input-mb", type=click.IntRange(1), default=MAX_INPUT_MB, show_default=True,
               help="Refuse image files larger than this, before reading them.")
 @click.option("--model", "model_name", metavar="MODEL",

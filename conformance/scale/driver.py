@@ -7,7 +7,8 @@ batch's images (with the input limits) and ships their bytes with the task, so w
 shared file system; at most ``2 x workers + 2`` batches are in flight, so memory is bounded
 whatever the number of images.
 
-A batch whose worker dies (a crash in a library, a kill, the out-of-memory killer) is split:
+A batch whose worker dies (a crash in a library, a kill, the out-of-memory killer, or a harness
+that hangs on a case beyond ``--timeout``, which the worker's watchdog ends) is split:
 its images run one by one, and an image that still kills its worker runs once per harness, so
 the harness that crashes gets a case-level ``error`` row for that image and the others their
 verdicts. Dask itself retries a task once (``allowed-failures``) before the split.
@@ -18,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import shutil
 import time
 from collections import deque
@@ -37,7 +39,8 @@ from .worst import WorstTracker
 CHECK_FILE = "check.json"
 CHECK_FORMAT = "conformance-check"
 FLUSH_SECONDS, FLUSH_ROWS = 15.0, 50_000
-CRASH_MESSAGE = "harness process crashed while checking this image (its Dask worker died: {why})"
+CRASH_MESSAGE = ("harness process crashed or hung (over --timeout on one case) while checking this image "
+                 "(its Dask worker died: {why})")
 WORKER_ENV = {  # one thread per worker process: the workers are the parallelism
     "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
     "NUMBA_NUM_THREADS": "1", "OPENCV_FOR_THREADS_NUM": "1", "RAYON_NUM_THREADS": "1",
@@ -66,6 +69,18 @@ class _Task:
     harnesses: dict[str, str] | None = None   # None: the job's own
     programs: list[Program] | None = None
     group: "_Group | None" = None
+    attempts: int = 0   # failures that were not its worker's death (lost scattered data)
+    solo: bool = False  # run alone on the cluster: a death then is this task's own doing
+
+
+LOST_DATA_ATTEMPTS = 3
+
+
+def _killed(error: Exception) -> bool:
+    """Did the task's worker die under it (rather than its data being lost with another)?"""
+    from distributed.scheduler import KilledWorker
+
+    return isinstance(error, KilledWorker)
 
 
 @dataclass
@@ -255,14 +270,31 @@ def run_check(job: CheckJob, identity: dict, images: list[Path], out: Path, *, w
     client = start_client(workers, scheduler, processes)
     try:
         nworkers = max(1, len(client.scheduler_info().get("workers", {})) or workers)
-        job_future = client.scatter(job, broadcast=True)
+        from dataclasses import replace
+
+        # batches run in worker processes arm a watchdog (task.Watchdog): a hung harness ends
+        # its worker, and the batch is split like a crashed one
+        shipped = replace(job, driver_pid=os.getpid())
+        job_future = None
+
+        def job_on_workers():
+            """The job as scattered data, scattered again when the workers holding it died
+            (with one worker, its death loses every scattered object)."""
+            nonlocal job_future
+            if job_future is None or job_future.status != "finished":
+                job_future = _scatter(client, shipped, broadcast=True)
+            return job_future
         in_flight = 2 * nworkers + 2
         retry: deque[_Task] = deque()
         futures = as_completed()
         tasks = {}
 
         def submit_next() -> bool:
+            if any(t.solo for t, _ in tasks.values()):
+                return False  # a task under suspicion runs alone
             if retry:
+                if retry[0].solo and tasks:
+                    return False  # ... once the tasks in flight are done
                 task = retry.popleft()
             elif todo:
                 refs_now = [todo.popleft() for _ in range(min(batch_size, len(todo)))]
@@ -272,9 +304,9 @@ def run_check(job: CheckJob, identity: dict, images: list[Path], out: Path, *, w
             # the images travel as scattered data, not inside the task: the scheduler keeps a
             # task's description for its history (measured: 90 KB per image retained otherwise)
             data = _scatter(client, [read_image(r, max_input_bytes) for r in task.images])
-            sub = job_future
+            sub = job_on_workers()
             if task.harnesses is not None:
-                sub = client.submit(_narrow, job_future, task.harnesses, task.programs, pure=False)
+                sub = client.submit(_narrow, sub, task.harnesses, task.programs, pure=False)
             fut = client.submit(check_batch, sub, data, pure=False)
             tasks[fut.key] = (task, data)
             futures.add(fut)
@@ -289,8 +321,18 @@ def run_check(job: CheckJob, identity: dict, images: list[Path], out: Path, *, w
             try:
                 result = fut.result()
             except Exception as e:  # noqa: BLE001 - a worker died (KilledWorker) or the task raised
-                summary.crashes += 1
-                _split(task, e, retry, job, take)
+                final = len(task.images) == 1 and task.harnesses is not None
+                if not _killed(e) and task.attempts < LOST_DATA_ATTEMPTS:
+                    task.attempts += 1  # its data died with a worker (another task's doing): again
+                    retry.appendleft(task)
+                elif final and not task.solo:
+                    # one harness on one image: before calling it a crash, run it alone, so a
+                    # worker killed by another task (queued on it, or a hang) does not count
+                    task.solo = True
+                    retry.append(task)
+                else:
+                    summary.crashes += 1
+                    _split(task, e, retry, job, take)
             else:
                 if task.group is None:
                     take(result)
@@ -309,11 +351,12 @@ def run_check(job: CheckJob, identity: dict, images: list[Path], out: Path, *, w
     return summary
 
 
-def _scatter(client, batch: list, attempts: int = 5):
-    """``batch`` sent to some worker; a worker that died meanwhile is tried again elsewhere."""
+def _scatter(client, batch, attempts: int = 5, broadcast: bool = False):
+    """``batch`` sent to some worker (every worker: ``broadcast``); a worker that died meanwhile
+    is tried again elsewhere."""
     for attempt in range(attempts):
         try:
-            [data] = client.scatter([batch], hash=False)
+            [data] = client.scatter([batch], hash=False, broadcast=broadcast)
             return data
         except (OSError, TimeoutError) as e:  # CommClosedError: the worker died under us
             if attempt == attempts - 1:

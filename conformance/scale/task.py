@@ -48,6 +48,7 @@ class CheckJob:
     expectations: Expectations
     timeout: float = 60.0
     model: ModelJob | None = None  # check --model: the impact rows (:mod:`.impact`)
+    driver_pid: int | None = None  # batches run in another process arm a Watchdog
 
 
 @dataclass
@@ -72,6 +73,58 @@ class BatchResult:
 
 
 _LOADED: dict[str, Any] = {}  # in-process harnesses, loaded once per worker process
+HUNG_EXIT = 75  # the exit status of a worker the watchdog ended
+
+
+class Watchdog:
+    """Ends this worker process when one piece of work overruns its budget.
+
+    A harness hung inside a library call cannot be interrupted from Python, and a Dask task has
+    no time limit: without this, one image on which a library hangs stalls a check forever. The
+    nanny starts a new worker and the driver treats the task as it treats a crash: split until
+    the image and harness that hang are found, which get a case-level ``error`` row. Armed only
+    in a worker process (never in the driver, which runs batches itself in tests)."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.deadline: float | None = None
+        self._thread = threading.Thread(target=self._watch, name="conformance-watchdog", daemon=True)
+        self._thread.start()
+
+    def arm(self, seconds: float) -> None:
+        import time
+
+        self.deadline = time.monotonic() + seconds
+
+    def disarm(self) -> None:
+        self.deadline = None
+
+    def _watch(self) -> None:
+        import os
+        import sys
+        import time
+
+        while True:
+            time.sleep(0.2)
+            d = self.deadline
+            if d is not None and time.monotonic() > d:
+                sys.stderr.write("conformance check: a harness overran its --timeout; ending this worker\n")
+                sys.stderr.flush()
+                os._exit(HUNG_EXIT)
+
+
+_WATCHDOG: list[Watchdog] = []
+
+
+def _watchdog(job: CheckJob) -> Watchdog | None:
+    import os
+
+    if job.driver_pid is None or os.getpid() == job.driver_pid:
+        return None
+    if not _WATCHDOG:
+        _WATCHDOG.append(Watchdog())
+    return _WATCHDOG[0]
 
 
 def _harness(spec: str):
@@ -96,6 +149,9 @@ def check_batch(job: CheckJob, batch: list[Image]) -> BatchResult:
             continue
         items.append(InputFile(id=im.id, data=im.data, media_type=FORMAT_MEDIA[im.format],
                                description=Path(im.path).name, origin=im.path, tags=("user", "main")))
+    dog = _watchdog(job)
+    if dog:  # the reference: our own code, a loose budget
+        dog.arm(job.timeout * max(1, len(items)) * max(1, len(job.pipelines)))
     ref = reference_batch(items, job.pipelines)
     result.problems += ref.problems
     bundle = ref.bundle
@@ -127,9 +183,13 @@ def check_batch(job: CheckJob, batch: list[Image]) -> BatchResult:
         for mode in job.modes:
             for case in bundle.cases:
                 keep = finals if mode == "chained" else None
+                if dog:
+                    dog.arm(job.timeout)
                 cs = _check_in_process(harness, name, mode, case, bundle, expected_of, job.expectations, keep)
                 case_rows(result.steps, cs, paths[case["input"]], scales[case["id"]])
         result.seconds[name] = time.perf_counter() - clock
+    if dog:
+        dog.disarm()  # a harness program has its own --timeout (ExternalHarness)
     for program in job.programs:
         clock = time.perf_counter()
         for cs in _check_program(program, ref, job, finals):
@@ -137,10 +197,14 @@ def check_batch(job: CheckJob, batch: list[Image]) -> BatchResult:
         result.seconds[program.name] = time.perf_counter() - clock
     if job.model is not None:
         clock = time.perf_counter()
+        if dog:
+            dog.arm(job.timeout * max(1, len(bundle.cases)))
         result.impact = {}
         batch_impact(job.model, bundle, paths, list(job.harnesses) + [p.name for p in job.programs],
                      finals, result.impact)
         result.seconds["model"] = time.perf_counter() - clock
+    if dog:
+        dog.disarm()
     return result
 
 
