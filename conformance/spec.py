@@ -120,7 +120,8 @@ class Decode(Step):
       to_luma8 (float32, reference.color.IMAGE_LUMA_F32). Fixed forms exist only for bt601,
       except image_f32 (bt709 only).
     JPEG reconstruction (no effect on PNG; formulas on the modules of ``reference/jpeg/``):
-    - ``idct``: ``islow`` (libjpeg-turbo jidctint.c, 13-bit LL&M: Pillow, OpenCV), ``float``
+    - ``idct``: ``islow`` (libjpeg-turbo jidctint.c, 13-bit LL&M: Pillow, OpenCV), ``ifast``
+      (libjpeg-turbo jidctfst.c, 8-bit AA&N, truncating: TensorFlow's decode_jpeg default), ``float``
       (the exact T.81 A.3.3 IDCT in float64, rounded half up; no library), ``zune`` (zune-jpeg's
       12-bit stb_image transform: Rust image).
     - ``range_limit``: clamp of islow's output: ``saturate`` (the SIMD kernels of the Pillow and
@@ -193,7 +194,7 @@ class Decode(Step):
     gray_coefficients: str = knob("bt601", "luma weights for output=gray", ("bt601", "bt709"))
     gray_arithmetic: str = knob("pillow_fixed", "luma arithmetic for output=gray",
                                 ("float", "pillow_fixed", "opencv_fixed", "libpng_fixed", "image_f32"))
-    idct: str = knob("islow", "JPEG inverse DCT", ("islow", "float", "zune"))
+    idct: str = knob("islow", "JPEG inverse DCT", ("islow", "ifast", "float", "zune"))
     range_limit: str = knob("saturate", "JPEG islow output clamp", ("saturate", "wrap"))
     upsampling: str = knob("fancy", "JPEG chroma upsampling", ("fancy", "nearest", "zune"))
     ycc: str = knob("libjpeg_fixed", "JPEG YCbCr -> RGB arithmetic",

@@ -325,3 +325,23 @@ def test_a_harness_that_hangs_on_an_image_is_ended_and_the_rest_go_on(tmp_path, 
     assert "hung" in errors[0]["message"]
     pillow = [r for r in rows if r["harness"] == "pillow"]
     assert len(pillow) == 4 * 5 and {r["verdict"] for r in pillow} == {"pass"}
+
+
+def test_batches_hold_up_to_n_images_and_a_byte_budget(tmp_path):
+    """A batch stops at --batch images or when its files reach the budget (large photos), and
+    always takes one image, however large."""
+    from collections import deque
+
+    from conformance.scale.inputs import ImageRef
+
+    sizes = [10, 10, 50, 10, 200, 10]
+    refs = []
+    for i, n in enumerate(sizes):
+        (tmp_path / f"{i}.jpg").write_bytes(b"x" * n)
+        refs.append(ImageRef(f"{i}.jpg", str(tmp_path / f"{i}.jpg")))
+    refs.append(ImageRef("gone.jpg", str(tmp_path / "gone.jpg")))  # unreadable: read_image says so
+    todo = deque(refs)
+    batches = []
+    while todo:
+        batches.append([r.id for r in driver._next_batch(todo, 3, 60)])
+    assert batches == [["0.jpg", "1.jpg"], ["2.jpg", "3.jpg"], ["4.jpg"], ["5.jpg", "gone.jpg"]]

@@ -415,6 +415,15 @@ def test_entropy_decoding_is_cached_and_the_cache_is_read_only():
     assert (info.hits, info.misses) == (1, 1) and a.shape == b.shape
     image = read_jpeg_cached(data, "t.jpg", 1 << 26)
     assert not image.components[0].coefficients.flags.writeable
+    # the header probe's strict read and a recovering decode (on_corrupt) share it too
+    from conformance.generate import input_header
+
+    read_jpeg_cached.cache_clear()
+    input_header(data, "t.jpg")
+    decode_image(data, make_step({"op": "decode", "preset": "pillow", "on_corrupt": "libjpeg-turbo"}),
+                 source="t.jpg")
+    info = read_jpeg_cached.cache_info()
+    assert (info.hits, info.misses) == (1, 1)
 
 
 def test_pillow_draft_at_scale_one_is_the_pillow_preset():

@@ -229,11 +229,24 @@ def decode_image(data: bytes, step: Decode, *, source: str = "<bytes>") -> np.nd
 JPEG_CACHE_SIZE = 16
 
 
-@functools.lru_cache(maxsize=JPEG_CACHE_SIZE)
 def read_jpeg_cached(data: bytes, source: str, max_pixels: int, recover: bool = False) -> JpegImage:
     """:func:`~.jpeg.read_jpeg`, memoised on (bytes, source, limit, recovery). The coefficient arrays of the
     returned image are made read-only, so a reconstruction that tried to modify them in place
-    would fail loudly instead of corrupting the next decode. Errors are not cached."""
+    would fail loudly instead of corrupting the next decode. Errors are not cached.
+
+    With ``recover``, a file the strict reader accepts is the strict reader's image (recovery
+    only changes what happens at an error), so the header probe's strict read (``jpeg_damage``)
+    and a recovering decode of an intact file share one entropy decode."""
+    if recover:
+        try:
+            return _read_jpeg_cached(data, source, max_pixels, False)
+        except DecodeError:
+            pass
+    return _read_jpeg_cached(data, source, max_pixels, recover)
+
+
+@functools.lru_cache(maxsize=JPEG_CACHE_SIZE)
+def _read_jpeg_cached(data: bytes, source: str, max_pixels: int, recover: bool) -> JpegImage:
     image = read_jpeg(data, source=source, max_pixels=max_pixels, recover=recover)
     for c in image.components:
         c.coefficients.flags.writeable = False
@@ -241,6 +254,10 @@ def read_jpeg_cached(data: bytes, source: str, max_pixels: int, recover: bool = 
         if c.coef_bits is not None:
             c.coef_bits.flags.writeable = False
     return image
+
+
+read_jpeg_cached.cache_info = _read_jpeg_cached.cache_info
+read_jpeg_cached.cache_clear = _read_jpeg_cached.cache_clear
 
 
 def jpeg_damage(data: bytes, source: str = "<bytes>") -> list[str] | None:

@@ -37,8 +37,8 @@ MAX_INPUT_MB = 256
 @click.option("--scheduler", metavar="ADDRESS",
               help="A running Dask scheduler (tcp://host:8786) instead of a local cluster; its "
                    "workers need this package installed, not your files.")
-@click.option("--batch", "batch_size", type=click.IntRange(1, 4096), default=16, show_default=True,
-              help="Images per Dask task.")
+@click.option("--batch", "batch_size", type=click.IntRange(1, 4096), default=32, show_default=True,
+              help="Images per Dask task, at most (fewer once their files reach 8 MB: large photos).")
 @click.option("--worst", type=click.IntRange(0, 1000), default=5, show_default=True,
               help="Worst cases kept whole per step and harness (OUT/worst: a bundle and its results).")
 @click.option("--expectations", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),

@@ -4,7 +4,8 @@ are written as they arrive, the worst cases are tracked, and a kill loses no wri
 One code path for one machine and many: a ``LocalCluster`` of worker processes (one thread
 each) by default, or the cluster at ``scheduler`` (``tcp://host:8786``). The driver reads each
 batch's images (with the input limits) and ships their bytes with the task, so workers need no
-shared file system; at most ``2 x workers + 2`` batches are in flight, so memory is bounded
+shared file system; a batch is up to ``--batch`` images and 8 MB of files, and at most
+``2 x workers + 2`` batches are in flight, so memory is bounded
 whatever the number of images.
 
 A batch whose worker dies (a crash in a library, a kill, the out-of-memory killer, or a harness
@@ -39,6 +40,7 @@ from .worst import WorstTracker
 CHECK_FILE = "check.json"
 CHECK_FORMAT = "conformance-check"
 FLUSH_SECONDS, FLUSH_ROWS = 15.0, 50_000
+BATCH_BYTES = 8 << 20  # image file bytes per batch, at most (and --batch images)
 CRASH_MESSAGE = ("harness process crashed or hung (over --timeout on one case) while checking this image "
                  "(its Dask worker died: {why})")
 WORKER_ENV = {  # one thread per worker process: the workers are the parallelism
@@ -204,7 +206,7 @@ def start_client(workers: int, scheduler: str | None, processes: bool = True):
 
 
 def run_check(job: CheckJob, identity: dict, images: list[Path], out: Path, *, workers: int = 1,
-              scheduler: str | None = None, batch_size: int = 16, worst: int = 5, fresh: bool = False,
+              scheduler: str | None = None, batch_size: int = 32, worst: int = 5, fresh: bool = False,
               max_input_bytes: int | None = None, expectation_files: list[Path] = (),
               processes: bool = True, on_start: Callable[[int, int], None] | None = None,
               on_batch: Callable[[int], None] | None = None) -> CheckSummary:
@@ -297,8 +299,7 @@ def run_check(job: CheckJob, identity: dict, images: list[Path], out: Path, *, w
                     return False  # ... once the tasks in flight are done
                 task = retry.popleft()
             elif todo:
-                refs_now = [todo.popleft() for _ in range(min(batch_size, len(todo)))]
-                task = _Task(refs_now)
+                task = _Task(_next_batch(todo, batch_size, BATCH_BYTES))
             else:
                 return False
             # the images travel as scattered data, not inside the task: the scheduler keeps a
@@ -349,6 +350,26 @@ def run_check(job: CheckJob, identity: dict, images: list[Path], out: Path, *, w
             cluster.close()
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _next_batch(todo: deque, most: int, budget: int) -> list[ImageRef]:
+    """The next batch: up to ``most`` images, fewer once their files reach ``budget`` bytes (a
+    worker holds every step's output of a whole batch: 32 ImageNet JPEGs are 1.5 MB of files,
+    32 photos of 12 MP would be a gigabyte of arrays). Always at least one image."""
+    import os
+
+    out: list[ImageRef] = []
+    total = 0
+    while todo and len(out) < most:
+        try:
+            size = os.stat(todo[0].path).st_size
+        except (OSError, ValueError):
+            size = 0  # read_image reports it
+        if out and total + size > budget:
+            break
+        out.append(todo.popleft())
+        total += size
+    return out
 
 
 def _scatter(client, batch, attempts: int = 5, broadcast: bool = False):

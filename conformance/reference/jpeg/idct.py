@@ -1,4 +1,4 @@
-"""Inverse DCT of quantised 8x8 blocks to 8-bit samples (ITU-T T.81 A.3.3), three ways.
+"""Inverse DCT of quantised 8x8 blocks to 8-bit samples (ITU-T T.81 A.3.3), four ways.
 
 Input everywhere: ``coefficients`` (N, 64) integers in natural (row-major) order, index
 ``8·v + u`` for vertical frequency v and horizontal frequency u (T.81 A.3.3's S_vu), still
@@ -40,6 +40,18 @@ samples s[y][x] after the level shift +128 (T.81 A.3.1: 2^(P−1) for P = 8) and
   ``DESCALE(ws0, PASS1_BITS + 3)``); both give exactly what the full formulas give
   (t10 = t11 = t12 = t13 = x0 << 13, odd part 0, and (x0·2^13 + 2^10) >> 11 = x0·4,
   (w·2^13 + 2^17) >> 18 = (w + 16) >> 5), so the full formulas are used for every block.
+
+- :func:`ifast` — libjpeg-turbo ``jidctfst.c`` ``jpeg_idct_ifast`` (JDCT_IFAST: TensorFlow's
+  ``decode_jpeg`` default, ``dct_method="INTEGER_FAST"``, and Pillow's draft mode): Arai, Agui
+  and Nakajima's scaled transform. The AA&N output scale factors are folded into the
+  dequantisation (``jddctmgr.c``)::
+
+      multiplier[v][u] = DESCALE(Q[v][u] · round(2^14 · f(v) · f(u)), 12),  f(0) = 1, f(k) = cos(kπ/16)·√2
+      pass 1 (columns): ws = K8(Sq · multiplier)                 (no descale: ws carries 2 bits)
+      pass 2 (rows):    y  = K8(ws row) >> 5                      (floor: no rounding term)
+      K8: 5 multiplies by 8-bit constants, each product (v · c) >> 8 at once (floor)
+
+  so it truncates where islow rounds: outputs average about half a level lower.
 
 - :func:`float_idct` — the exact T.81 A.3.3 formula in float64::
 
@@ -265,6 +277,85 @@ def zune_idct(coefficients: np.ndarray, quant: np.ndarray) -> np.ndarray:
     by_col = np.ascontiguousarray(np.stack(ws).transpose(2, 0, 1))
     y = [o >> ZUNE_PASS2_SHIFT for o in zune_1d(*by_col, bias=ZUNE_PASS2_BIAS)]
     return np.clip(np.stack(y).transpose(2, 1, 0), 0, MAXJSAMPLE).astype(np.uint8)
+
+
+# jidctfst.c (JDCT_IFAST) for 8-bit samples: the Arai–Agui–Nakajima scaled transform with 8-bit
+# constants, FIX(x) = round(x · 2^8).
+IFAST_CONST_BITS = 8
+IFAST_PASS1_BITS = 2
+IFAST_SCALE_BITS = 2  # jdct.h: the multiplier table carries PASS1_BITS of scale (8-bit samples)
+AAN_SCALE_BITS = 14  # jddctmgr.c: the AA&N scale factors' fixed point
+IFAST_FIX_1_082392200 = 277
+IFAST_FIX_1_414213562 = 362
+IFAST_FIX_1_847759065 = 473
+IFAST_FIX_2_613125930 = 669
+
+
+def aan_scales() -> np.ndarray:
+    """jddctmgr.c's AA&N factors: round(2^14 · f(v) · f(u)), f(0) = 1, f(k) = cos(kπ/16)·√2,
+    as (64,) int64 in natural order [8·v + u]."""
+    f = [1.0] + [math.cos(k * math.pi / 16) * math.sqrt(2) for k in range(1, DCTSIZE)]
+    return np.array([math.floor(f[v] * f[u] * (1 << AAN_SCALE_BITS) + 0.5)
+                     for v in range(DCTSIZE) for u in range(DCTSIZE)], dtype=np.int64)
+
+
+AAN_SCALES = aan_scales()
+
+
+def ifast_multipliers(quant: np.ndarray) -> np.ndarray:
+    """jddctmgr.c's JDCT_IFAST table: DESCALE(q · aanscale, 14 − IFAST_SCALE_BITS), rounded half
+    up: the quantiser with the AA&N output scaling folded in, (64,) int64 natural order."""
+    n = AAN_SCALE_BITS - IFAST_SCALE_BITS
+    return descale(np.asarray(quant, dtype=np.int64).reshape(64) * AAN_SCALES, n)
+
+
+def _ifast_mul(v, c: int):
+    """jidctfst.c MULTIPLY: v · c, descaled by CONST_BITS with a plain (floor) shift: the file
+    leaves USE_ACCURATE_ROUNDING undefined."""
+    return (v * c) >> IFAST_CONST_BITS
+
+
+def ifast_1d(x0, x1, x2, x3, x4, x5, x6, x7):
+    """jidctfst.c's 1-D AA&N kernel (P&M figure 4-8): 5 multiplies, products floored at once."""
+    tmp10, tmp11 = x0 + x4, x0 - x4  # even part
+    tmp13 = x2 + x6
+    tmp12 = _ifast_mul(x2 - x6, IFAST_FIX_1_414213562) - tmp13
+    t0, t3, t1, t2 = tmp10 + tmp13, tmp10 - tmp13, tmp11 + tmp12, tmp11 - tmp12
+    z13, z10 = x5 + x3, x5 - x3  # odd part
+    z11, z12 = x1 + x7, x1 - x7
+    t7 = z11 + z13
+    o11 = _ifast_mul(z11 - z13, IFAST_FIX_1_414213562)
+    z5 = _ifast_mul(z10 + z12, IFAST_FIX_1_847759065)
+    o10 = _ifast_mul(z12, IFAST_FIX_1_082392200) - z5
+    o12 = _ifast_mul(z10, -IFAST_FIX_2_613125930) + z5
+    t6 = o12 - t7
+    t5 = o11 - t6
+    t4 = o10 + t5
+    return (t0 + t7, t1 + t6, t2 + t5, t3 - t4, t3 + t4, t2 - t5, t1 - t6, t0 - t7)
+
+
+def ifast_core(coefficients: np.ndarray, quant: np.ndarray) -> np.ndarray:
+    """jidctfst.c on (N, 64) quantised blocks: y (N, 8, 8) int64 [y][x] before the level shift.
+
+    Pass 1 (columns) dequantises with :func:`ifast_multipliers` and keeps the results unscaled
+    (they carry PASS1_BITS); pass 2 (rows) descales by PASS1_BITS + 3 with a floor shift (no
+    rounding term: USE_ACCURATE_ROUNDING is off). The C code's shortcut for all-zero AC terms
+    gives what the full kernel gives (every product of 0 is 0), so the kernel runs on every
+    column and row. int64 throughout: the 16-bit DCTELEM of SIMD builds only wraps on absurd
+    coefficients."""
+    r = np.asarray(coefficients, dtype=np.int64).reshape(-1, DCTSIZE, DCTSIZE) * \
+        ifast_multipliers(quant).reshape(DCTSIZE, DCTSIZE)
+    by_row = np.ascontiguousarray(r.transpose(1, 0, 2))  # (v, N, u): input k of pass 1
+    ws = ifast_1d(*by_row)  # ws[k]: (N, u), row k of the workspace
+    by_col = np.ascontiguousarray(np.stack(ws).transpose(2, 0, 1))  # (u, row, N)
+    y = [o >> (IFAST_PASS1_BITS + PASS2_EXTRA_BITS) for o in ifast_1d(*by_col)]
+    return np.stack(y).transpose(2, 1, 0)  # (x, row, N) -> (N, row, x)
+
+
+def ifast(coefficients: np.ndarray, quant: np.ndarray, *, limit: str = "saturate") -> np.ndarray:
+    """libjpeg-turbo JDCT_IFAST (``jidctfst.c``; TensorFlow's default ``dct_method``, Pillow's
+    draft mode) of (N, 64) quantised blocks -> (N, 8, 8) uint8, range-limited like :func:`islow`."""
+    return range_limit(ifast_core(coefficients, quant), limit)
 
 
 def _float_basis() -> np.ndarray:

@@ -47,7 +47,7 @@ from .model import Component, JpegImage
 
 DCTSIZE = 8
 COLOUR_MODELS = ("rgb", "gray", "native")
-IDCT_METHODS = ("islow", "float", "zune")
+IDCT_METHODS = ("islow", "ifast", "float", "zune")
 # Lossless frames: libjpeg-turbo 3 runs its usual upsampler, but with a sample size of 1
 # (jdmaster.c: min_DCT_scaled_size = 1) jdsample.c never chooses a fancy kernel (they need a
 # DCT scaled size > 1), so every ratio is replicated.
@@ -80,6 +80,8 @@ def component_blocks(image: JpegImage, comp: Component, *, idct: str = "islow",
     flat = coef.reshape(-1, 64)
     if idct == "islow":
         blocks = idct_mod.islow(flat, comp.quant, limit=range_limit)
+    elif idct == "ifast":
+        blocks = idct_mod.ifast(flat, comp.quant, limit=range_limit)
     elif idct == "float":
         blocks = idct_mod.float_idct(flat, comp.quant)
     elif idct == "zune":
