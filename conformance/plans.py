@@ -46,6 +46,11 @@ DECODE_KNOB_TAGS = ("variant", "exif", "trns", "negative", "jpeg_exif", "cmyk", 
 # implements another IDCT, upsampler or colour transform sees which one it matches).
 JPEG_DECODE_PIPELINES = [
     ("decode.jpeg.idct_float", [{"op": "decode", "preset": "libjpeg-turbo", "idct": "float"}]),
+    # tf.io.decode_jpeg's defaults: JDCT_IFAST (idct="ifast"), no EXIF rotation
+    ("decode.tensorflow", [{"op": "decode", "preset": "tensorflow"}]),
+    # dct_method="INTEGER_ACCURATE": islow as Pillow and cv2, on the files TF's libjpeg-turbo 2.1.4
+    # decodes otherwise (smoothing of incomplete progressive files, CMYK)
+    ("decode.tensorflow.accurate", [{"op": "decode", "preset": "tensorflow.accurate"}]),
     ("decode.jpeg.upsampling_nearest", [{"op": "decode", "preset": "libjpeg-turbo",
                                          "upsampling": "nearest"}]),
     ("decode.jpeg.ycc_float", [{"op": "decode", "preset": "libjpeg-turbo", "ycc": "float"}]),
@@ -53,7 +58,8 @@ JPEG_DECODE_PIPELINES = [
     ("decode.jpeg.cmyk_plain", [{"op": "decode", "preset": "libjpeg-turbo", "cmyk": "plain",
                                  "output": "unchanged"}]),
 ]
-JPEG_DECODE_TAGS = {"decode.jpeg.smoothing_off": ("partial_scans",), "decode.jpeg.cmyk_plain": ("cmyk",)}
+JPEG_DECODE_TAGS = {"decode.jpeg.smoothing_off": ("partial_scans",), "decode.jpeg.cmyk_plain": ("cmyk",),
+                    "decode.tensorflow.accurate": ("partial_scans", "cmyk")}
 JPEG_KNOB_TAGS = ("jpeg_knobs",)
 # JPEG inputs up to this many pixels run through the knob pipelines and (photographs) the
 # end-to-end ones; the larger photographs only through the decode presets, to keep the bundle small.

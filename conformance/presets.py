@@ -193,6 +193,23 @@ DECODE_PRESETS: dict[str, dict[str, Any]] = {
                         depth16_gray="same", **LIBJPEG_TURBO_JPEG, cmyk_rgb="opencv",
                         jpeg_gray="y_plane", orientation_source="exif", apng_frame="first",
                         webp_gray="opencv_fixed", lossless_color="output_space"),  # WebP: libwebp BGR, then cv2.cvtColor
+    # tf.io.decode_image / decode_jpeg / decode_png(channels=3) (TensorFlow 2.21, its own
+    # libjpeg-turbo 2.1.4 and libpng): no EXIF rotation, alpha dropped without compositing,
+    # 16-bit by its high byte; channels=1 is libpng's png_set_rgb_to_gray (as OpenCV's
+    # IMREAD_GRAYSCALE) for PNG and the Y plane for JPEG. JPEG: dct_method "" is TF's choice of
+    # JDCT_IFAST (jidctfst.c, truncating), fancy upsampling, block smoothing. Checked against
+    # TensorFlow on every corpus PNG and JPEG (tests/test_harness_tensorflow.py): equal but for
+    # CMYK (TF's conversion is 1 level off Pillow's) and progressive files whose low AC
+    # coefficients are never fully refined (libjpeg-turbo 2.1.4 smooths them otherwise than 3.x).
+    "tensorflow": dict(output="rgb", orientation="ignore", alpha="drop", trns="ignore", depth16="shift",
+                       depth16_gray="same", **{**LIBJPEG_TURBO_JPEG, "idct": "ifast"}, cmyk_rgb="pillow",
+                       jpeg_gray="y_plane", gray_coefficients="bt601", gray_arithmetic="libpng_fixed",
+                       orientation_source="exif", apng_frame="default", lossless_color="output_space"),
+    # the same with dct_method="INTEGER_ACCURATE" (JDCT_ISLOW, what Pillow and OpenCV decode with)
+    "tensorflow.accurate": dict(output="rgb", orientation="ignore", alpha="drop", trns="ignore",
+                                depth16="shift", depth16_gray="same", **LIBJPEG_TURBO_JPEG, cmyk_rgb="pillow",
+                                jpeg_gray="y_plane", gray_coefficients="bt601", gray_arithmetic="libpng_fixed",
+                                orientation_source="exif", apng_frame="default", lossless_color="output_space"),
     # Rust image: ImageReader::decode()?.to_rgb8(): no rotation, alpha dropped, (v+128)/257;
     # JPEG through zune-jpeg; to_luma8 = the crate's float32 BT.709 luma (image_f32). Matched bit for bit
     # by the rust-image harness on every decode.image case (tests/test_harness_rust.py).

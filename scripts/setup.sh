@@ -2,7 +2,7 @@
 # Set up everything on a fresh machine: a virtualenv in .venv with the package and its pinned
 # dependencies, and the Rust harness (PyO3 extension + protocol CLI, scripts/build_rust.sh).
 # Idempotent: a second run only checks, and rebuilds the harness crate itself (about 2 minutes).
-# Usage: bash scripts/setup.sh [--test] [--no-torch]
+# Usage: bash scripts/setup.sh [--test] [--no-torch] [--no-tensorflow]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3.11}
@@ -13,15 +13,19 @@ command -v "$PYTHON" >/dev/null || PYTHON=python3
 # torchvision importers' oracles: 2.9 GB of wheels (PyPI's torch depends on the CUDA wheels),
 # about a minute to install, 5.5 GB on disk (measured). --no-torch leaves them out: those
 # harnesses are then reported unavailable and their tests skip. --test adds the test tools.
-extras="torch"
+# tensorflow-cpu (the [tensorflow] extra) for the tensorflow harness and the oracle of the
+# reference's idct="ifast" and tensorflow decode presets: 12 s to install from cached wheels,
+# 1.3 GB on disk (measured). --no-tensorflow leaves it out (its harness unavailable, tests skip).
+extras="torch,tensorflow"
 for arg in "$@"; do
   case "$arg" in
     --test) extras="$extras,test" ;;
     --no-torch) extras="${extras/torch/}" ;;
-    *) echo "setup: unknown option $arg (use --test, --no-torch)" >&2; exit 2 ;;
+    --no-tensorflow) extras="${extras/tensorflow/}" ;;
+    *) echo "setup: unknown option $arg (use --test, --no-torch, --no-tensorflow)" >&2; exit 2 ;;
   esac
 done
-extras="${extras#,}"
+extras="$(echo "$extras" | sed 's/,,*/,/g; s/^,//; s/,$//')"
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade "pip>=24"
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -c scripts/constraints.txt -e ".${extras:+[$extras]}"
 # A real trained classifier for the model tools (tract vs ONNX Runtime): PP-LCNet document

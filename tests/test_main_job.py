@@ -43,7 +43,9 @@ TORCHVISION_IO_LENIENT = {"neg.no_iend", "neg.jpeg.invalid_huffman_code"} | DAMA
 LENIENT = {"pillow": PILLOW_LENIENT, "torchvision-pil": PILLOW_LENIENT, "transformers": PILLOW_LENIENT,
            "opencv": {"neg.jpeg.invalid_huffman_code"} | DAMAGED,
            "rust-image": ZUNE_LENIENT, "rust-fir": ZUNE_LENIENT, "rust-cli": ZUNE_LENIENT,
-           "torchvision-tensor": TORCHVISION_IO_LENIENT, "torchvision-float": TORCHVISION_IO_LENIENT}
+           "torchvision-tensor": TORCHVISION_IO_LENIENT, "torchvision-float": TORCHVISION_IO_LENIENT,
+           # tf.io.decode_jpeg (TensorFlow 2.21's libjpeg-turbo 2.1.4) repairs as the others do
+           "tensorflow": {"neg.jpeg.invalid_huffman_code"} | DAMAGED}
 # Hostile inputs that kill the harness process (measured with torchvision 0.29.2): on a PNG whose
 # IDAT CRC is wrong or whose zlib stream is corrupt, torchvision.io.decode_image prints libpng's
 # error ("IDAT: CRC error", "invalid block type") and dies with SIGSEGV in every mode, and on
@@ -60,9 +62,9 @@ CRASHES = {"torchvision-tensor": TORCHVISION_IO_CRASHES, "torchvision-float": TO
 OWN_PRESETS = {"opencv": ("resize.opencv.", "decode.opencv"), "pillow": ("resize.pillow.", "decode.pillow"),
                "rust-image": ("resize.image.", "decode.image"), "rust-cli": ("resize.image.", "decode.image"),
                "torchvision-pil": ("resize.pillow.", "decode.pillow"), "transformers": ("resize.pillow.",),
-               "torchvision-tensor": ("resize.torchvision.tensor.",)}
+               "torchvision-tensor": ("resize.torchvision.tensor.",), "tensorflow": ("decode.tensorflow",)}
 # How many own cases each has at least (vectors/default: 3 torchvision.tensor presets x 27 cases).
-OWN_CASES_AT_LEAST = {"torchvision-tensor": 80}
+OWN_CASES_AT_LEAST = {"torchvision-tensor": 80, "tensorflow": 35}  # tensorflow: decode.tensorflow on the JPEG knob inputs
 # The image crate's float32 BT.709 luma (color.gray.image_f32) passes on these harnesses; opencv and
 # pillow differ (known divergences), the torchvision and transformers harnesses have no BT.709 luma.
 IMAGE_LUMA_PASSES = {"rust-image", "rust-fir", "rust-cli", "onnxruntime", "tract"}
@@ -128,10 +130,15 @@ def test_known_divergences_select_by_what_steps_are_not_by_names():
 def _own_exceptions(c) -> bool:
     """Own-preset cases a library is known not to pass, each measured and named: zune-jpeg has no
     arithmetic or lossless decoding and the Rust harness no WebP decoder (unsupported); OpenCV 5's APNG reader makes gray with cvtColor's weights
-    (1 level from libpng's rgb_to_gray, known-divergences.toml)."""
+    (1 level from libpng's rgb_to_gray, known-divergences.toml); TensorFlow's libjpeg-turbo 2.1.4
+    (lossless, progressive smoothing, CMYK: known-divergences.toml)."""
     if c.verdict == "unsupported" and (".arithmetic." in c.input or ".lossless." in c.input
                                        or c.input.startswith("webp.")):
         return True  # zune-jpeg: no arithmetic or lossless JPEG; the harness's image crate: no WebP
+    if c.harness == "tensorflow":
+        # TF 2.21's libjpeg-turbo 2.1.4: no lossless JPEG, 2.1's smoothing of the progressive files
+        # whose low AC coefficients are never refined, and its own CMYK rounding (known-divergences)
+        return ".lossless." in c.input or ".prog.scans" in c.input or ".cmyk." in c.input
     return c.harness == "opencv" and c.pipeline == "decode.opencv.gray" and ".apng" in c.input
 
 

@@ -25,6 +25,8 @@ BUILTIN: dict[str, str] = {
     "torchvision-pil": "conformance.harnesses.torchvision:TorchvisionPilHarness",
     "torchvision-tensor": "conformance.harnesses.torchvision:TorchvisionTensorHarness",
     "torchvision-float": "conformance.harnesses.torchvision:TorchvisionFloatHarness",
+    # TensorFlow's decoders (the [tensorflow] extra)
+    "tensorflow": "conformance.harnesses.tensorflow:TensorFlowHarness",
 }
 
 
