@@ -71,18 +71,7 @@ class _Task:
     harnesses: dict[str, str] | None = None   # None: the job's own
     programs: list[Program] | None = None
     group: "_Group | None" = None
-    attempts: int = 0   # failures that were not its worker's death (lost scattered data)
     solo: bool = False  # run alone on the cluster: a death then is this task's own doing
-
-
-LOST_DATA_ATTEMPTS = 3
-
-
-def _killed(error: Exception) -> bool:
-    """Did the task's worker die under it (rather than its data being lost with another)?"""
-    from distributed.scheduler import KilledWorker
-
-    return isinstance(error, KilledWorker)
 
 
 @dataclass
@@ -322,11 +311,10 @@ def run_check(job: CheckJob, identity: dict, images: list[Path], out: Path, *, w
             try:
                 result = fut.result()
             except Exception as e:  # noqa: BLE001 - a worker died (KilledWorker) or the task raised
+                # any failure splits the task: its own crash, or its data lost with a worker
+                # another task crashed (the pieces of an innocent task simply pass)
                 final = len(task.images) == 1 and task.harnesses is not None
-                if not _killed(e) and task.attempts < LOST_DATA_ATTEMPTS:
-                    task.attempts += 1  # its data died with a worker (another task's doing): again
-                    retry.appendleft(task)
-                elif final and not task.solo:
+                if final and not task.solo:
                     # one harness on one image: before calling it a crash, run it alone, so a
                     # worker killed by another task (queued on it, or a hang) does not count
                     task.solo = True
@@ -372,16 +360,24 @@ def _next_batch(todo: deque, most: int, budget: int) -> list[ImageRef]:
     return out
 
 
+WORKER_WAIT_SECONDS = 60.0  # how long a cluster whose workers all died may take to get one back
+
+
 def _scatter(client, batch, attempts: int = 5, broadcast: bool = False):
     """``batch`` sent to some worker (every worker: ``broadcast``); a worker that died meanwhile
-    is tried again elsewhere."""
+    is tried again elsewhere, and when none is left (one worker, just ended by a crash or the
+    watchdog) the nanny's restart is waited for (a loaded machine takes seconds)."""
     for attempt in range(attempts):
         try:
             [data] = client.scatter([batch], hash=False, broadcast=broadcast)
             return data
-        except (OSError, TimeoutError) as e:  # CommClosedError: the worker died under us
+        except (OSError, TimeoutError) as e:  # CommClosedError: the worker died; none left
             if attempt == attempts - 1:
                 raise ResultsError(f"cannot send images to the Dask workers: {e}") from None
+            try:
+                client.wait_for_workers(1, timeout=WORKER_WAIT_SECONDS)
+            except (OSError, TimeoutError):
+                pass  # the next attempt says so
             time.sleep(0.5 * (attempt + 1))
 
 
