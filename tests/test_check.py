@@ -345,3 +345,22 @@ def test_batches_hold_up_to_n_images_and_a_byte_budget(tmp_path):
     while todo:
         batches.append([r.id for r in driver._next_batch(todo, 3, 60)])
     assert batches == [["0.jpg", "1.jpg"], ["2.jpg", "3.jpg"], ["4.jpg"], ["5.jpg", "gone.jpg"]]
+
+
+def test_a_harness_program_declared_hung_keeps_the_answers_it_gave(tmp_path, monkeypatch):
+    """A program that times out on several cases in a row is declared hung (ExternalHarness):
+    the cases it answered before keep their verdicts; only the rest are timeout errors."""
+    import sys
+
+    images = tmp_path / "images"
+    imagenet_like(images, 6, seed=8)
+    names = sorted(p.name for p in images.iterdir())
+    monkeypatch.setenv("FAKE_HANG_CASES", ",".join(f"torchvision_224__{n}" for n in names[3:]))
+    fake = f"fake={sys.executable} {ROOT / 'tests' / 'fakes' / 'external_harness.py'}"
+    job, identity, _ = load_job([ROOT / "examples" / "torchvision_224.toml"], [], [fake], ("isolated",), [], 1.0)
+    run_check(job, identity, [images], tmp_path / "out", workers=1, batch_size=6, processes=False, worst=0)
+    rows = table.read(tmp_path / "out", table.STEPS).to_pylist()
+    answered = [r for r in rows if r["input"] in names[:3]]
+    assert len(answered) == 3 * 5 and {r["verdict"] for r in answered} == {"pass"}
+    hung = [r for r in rows if r["input"] in names[3:]]
+    assert hung and all(r["verdict"] == "error" for r in hung)

@@ -273,9 +273,9 @@ def _check_program(program: Program, ref, job: CheckJob, finals: dict | None = N
             try:
                 ext.run(tmp / "bundle", mode, [c["id"] for c in disk.cases], dest, ops=ops,
                         on_record=lambda cid, rec: records.__setitem__(cid, rec))
-            except HarnessHung as e:
-                records = {c["id"]: {"case": c["id"], "status": "error", "steps": [], "cause": "timeout",
-                                     "error": str(e)} for c in disk.cases if c["id"] not in records}
+            except HarnessHung as e:  # the cases it answered before keep their records
+                records.update({c["id"]: {"case": c["id"], "status": "error", "steps": [], "cause": "timeout",
+                                          "error": str(e)} for c in disk.cases if c["id"] not in records})
             # records pass through results.jsonl's own checks, as `score` reads them
             w = RecordWriter(dest / RECORDS_FILE)
             for rec in records.values():
