@@ -14,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from . import __version__
+from .cli_options import harness_options, selected, split_list
 from .errors import ConformanceError
 from .safeio import markup_safe as _safe
 
@@ -261,10 +262,6 @@ def presets(op: str | None) -> None:
 # Harnesses, runs, scores and reports
 # ---------------------------------------------------------------------------------------------
 
-def _split_list(value: str) -> list[str]:
-    return [v.strip() for v in value.split(",") if v.strip()]
-
-
 @cli.command()
 def harnesses() -> None:
     """List the built-in harnesses, their library versions and what each supports."""
@@ -294,17 +291,9 @@ def harnesses() -> None:
 
 @cli.command()
 @click.argument("bundle", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--harness", "harness_list", default="all", show_default=True,
-              help="Comma-separated built-in harnesses (opencv, pillow, onnxruntime, rust-image, "
-                   "rust-fir, tract, rust-cli, transformers, torchvision-pil, torchvision-tensor, "
-                   "torchvision-float), package.module:Class, or 'all' (every harness available "
-                   "here).")
-@click.option("--external", "externals", multiple=True, metavar="[NAME=]COMMAND",
-              help="A program speaking the harness protocol (repeatable).")
-@click.option("--no-builtin", is_flag=True, help="Run only the --external harnesses.")
-@click.option("--mode", type=click.Choice(["isolated", "chained", "both"]), default="both",
-              show_default=True, help="isolated: each step gets the reference input; chained: "
-                                      "the harness's own outputs flow through.")
+@harness_options(harness_default="all", mode_default="both",
+                 harness_help=", shipped programs (rust-cli), or 'all' (every harness available here).",
+                 external_help="A program speaking the harness protocol (repeatable).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Results directory (resumed if it already holds results for this bundle).")
 @click.option("--jobs", "-j", type=click.IntRange(1, 64), default=os.cpu_count() or 1, show_default=True,
@@ -321,11 +310,9 @@ def run(bundle: Path, harness_list: str, externals: tuple[str, ...], no_builtin:
         expectations: tuple[Path, ...]) -> None:
     """Run harnesses on every case of BUNDLE; results (outputs + records) go to --out."""
     from .harnesses.external import ExternalHarness
-    from .results import MODES
     from .runner import run_bundle
 
-    modes = MODES if mode == "both" else (mode,)
-    names = [] if no_builtin else _split_list(harness_list)
+    names, modes = selected(harness_list, no_builtin, mode)
     try:
         ext = [ExternalHarness.parse(e, timeout=timeout) for e in externals]
     except ValueError as e:
@@ -432,7 +419,7 @@ def score(results: Path, expectations: tuple[Path, ...], strict: bool, worst: in
 def report(results: Path, formats: str, out_dir: Path | None, expectations: tuple[Path, ...],
            explain: bool, explain_budget: float) -> None:
     """Write reports of RESULTS: terminal summary, scores.json, junit.xml, report.html."""
-    chosen = tuple(_split_list(formats))
+    chosen = tuple(split_list(formats))
     bad = set(chosen) - {"term", "json", "junit", "html"}
     if bad or not chosen:
         raise click.UsageError(f"unknown format(s) {sorted(bad)}; choose from term, json, junit, html")

@@ -136,6 +136,21 @@ def sniff(path: str | Path, n: int = 16) -> tuple[bytes, int]:
         os.close(fd)
 
 
+def sha256_file(path: str | Path) -> str:
+    """Hex SHA-256 of regular file ``path``, read in 1 MiB chunks (memory bounded whatever its
+    size); UnsafeData if it is not a regular file."""
+    import hashlib
+
+    fd, _ = open_regular(Path(path))
+    h = hashlib.sha256()
+    try:
+        for chunk in iter(lambda: os.read(fd, 1 << 20), b""):
+            h.update(chunk)
+    finally:
+        os.close(fd)
+    return h.hexdigest()
+
+
 # ---------------------------------------------------------------------------------------------
 # Atomic writes
 # ---------------------------------------------------------------------------------------------

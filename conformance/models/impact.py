@@ -221,8 +221,8 @@ def _name(item: InputFile) -> str:
 def _figure(name: str, a: np.ndarray, b: np.ndarray, pa: metrics.Prediction, pb: metrics.Prediction,
             labels: tuple[str, ...]) -> Figure:
     if pa.probs is not None:
-        lab = (lambda i: labels[i] if i < len(labels) else str(i))
-        caption = (f"A: {lab(pa.top1)} ({pa.probs[pa.top1]:.3f}), B: {lab(pb.top1)} "
+        caption = (f"A: {metrics.label_of(labels, pa.top1)} ({pa.probs[pa.top1]:.3f}), "
+                   f"B: {metrics.label_of(labels, pb.top1)} "
                    f"({pb.probs[pb.top1]:.3f})")
     else:
         m = metrics.match_boxes(pa.boxes, pb.boxes)

@@ -4,7 +4,8 @@
 detector's boxes, an embedding vector; always with the raw output the model returned (for the
 runtime comparisons, which compare raw outputs).
 
-**Classifier metrics** over the images A and B both processed (:func:`compare_classifier`):
+**Classifier metrics** over the images A and B both processed (:func:`summarize_classifier` of
+one :func:`classifier_row` per image):
 
 - top-1 agreement: the fraction of images whose argmax is the same (ties: numpy's argmax, the
   first index);
@@ -16,9 +17,9 @@ runtime comparisons, which compare raw outputs).
 - cosine of the probability vectors (min and mean);
 - the flipped images: top-1 differs, with both labels and probabilities.
 
-**Detector metrics** (:func:`compare_detector`), boxes as [x0, y0, x1, y1] in units of the
-tensor's width and height (so pipelines of other sizes compare): pairs matched greedily by IoU,
-highest first, at IoU ≥ 0.5 (:data:`MATCH_IOU`); recall of B against A = matched / |A|,
+**Detector metrics** (:func:`summarize_detector` of one :func:`detector_row` per image), boxes as
+[x0, y0, x1, y1] in units of the tensor's width and height (so pipelines of other sizes
+compare): pairs matched greedily by IoU, highest first, at IoU ≥ 0.5 (:data:`MATCH_IOU`); recall of B against A = matched / |A|,
 precision = matched / |B| (both over all images); mean IoU of the matches; per image the box
 counts where they differ. An image "changes" when some box of A or B is unmatched.
 
@@ -150,6 +151,11 @@ def topk(p: np.ndarray, k: int) -> set[int]:
     return set(np.argsort(-p, kind="stable")[:k].tolist())
 
 
+def label_of(labels: tuple[str, ...], i: int) -> str:
+    """Class ``i``'s label, or its number when the model has no label for it."""
+    return labels[i] if i < len(labels) else str(i)
+
+
 def top_k_of(classes: int, top_k: int) -> int:
     """The k of the top-k overlap for ``classes`` classes: min(top_k, C − 1), at least 1."""
     return max(1, min(top_k, classes - 1))
@@ -171,7 +177,6 @@ def summarize_classifier(rows: list[dict[str, Any]], labels: tuple[str, ...], k:
     ``max_flipped``: list only the flips of largest |Δp| (the count stays exact)."""
     if not rows:
         return {"images": 0}
-    label = (lambda i: labels[i] if i < len(labels) else str(i))
     dps = [r["dp"] for r in rows]
     kls = [r["kl"] for r in rows]
     coss = [r["cosine"] for r in rows]
@@ -179,8 +184,8 @@ def summarize_classifier(rows: list[dict[str, Any]], labels: tuple[str, ...], k:
     n, nflips = len(rows), len(flipped)
     if max_flipped is not None and nflips > max_flipped:
         flipped = sorted(flipped, key=lambda r: -r["dp"])[:max_flipped]
-    flips = [{"image": r["image"], "label_a": label(r["top1_a"]), "p_a": _num(r["p_a"]),
-              "label_b": label(r["top1_b"]), "p_b": _num(r["p_b"]), "p_b_of_label_a": _num(r["p_b_of_a"]),
+    flips = [{"image": r["image"], "label_a": label_of(labels, r["top1_a"]), "p_a": _num(r["p_a"]),
+              "label_b": label_of(labels, r["top1_b"]), "p_b": _num(r["p_b"]), "p_b_of_label_a": _num(r["p_b_of_a"]),
               "dp": _num(r["dp"])} for r in flipped]
     return {"images": n, "top1_agreement": (n - nflips) / n, "flips": nflips, "flip_rate": nflips / n,
             "top_k": k, "topk_overlap": _num(float(np.mean([r["topk_overlap"] for r in rows]))),
@@ -189,15 +194,6 @@ def summarize_classifier(rows: list[dict[str, Any]], labels: tuple[str, ...], k:
             "min_cosine": _num(min(coss)), "mean_cosine": _num(float(np.mean(coss))),
             "identical": sum(1 for d in dps if d == 0), "flipped": flips,
             "dp_histogram": histogram(dps, DP_EDGES)}
-
-
-def compare_classifier(pairs: list[tuple[str, Prediction, Prediction]], labels: tuple[str, ...],
-                       top_k: int = 5) -> dict[str, Any]:
-    """Classifier metrics (module docstring) over ``(image, A, B)`` pairs."""
-    if not pairs:
-        return {"images": 0}
-    k = top_k_of(pairs[0][1].probs.size, top_k)
-    return summarize_classifier([classifier_row(image, a, b, k) for image, a, b in pairs], labels, k)
 
 
 def iou(a: np.ndarray, b: np.ndarray) -> float:
@@ -255,11 +251,6 @@ def summarize_detector(rows: list[dict[str, Any]], max_listed: int | None = None
             "iou_histogram": histogram(ious, IOU_EDGES)}
 
 
-def compare_detector(pairs: list[tuple[str, Prediction, Prediction]]) -> dict[str, Any]:
-    """Detector metrics (module docstring) over ``(image, A, B)`` pairs."""
-    return summarize_detector([detector_row(image, a, b) for image, a, b in pairs])
-
-
 def embedding_row(image: str, a: Prediction, b: Prediction) -> dict[str, Any]:
     return {"image": image, "cosine": cosine(a.vector, b.vector),
             "identical": bool(np.array_equal(a.vector, b.vector)), "changed": False}
@@ -273,10 +264,6 @@ def summarize_embedding(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return {"images": len(rows), "min_cosine": _num(min(coss)), "mean_cosine": _num(float(np.mean(coss))),
             "identical": sum(1 for r in rows if r["identical"]),
             "flip_rate": 0.0, "cosine_distance_histogram": histogram(dist, DP_EDGES)}
-
-
-def compare_embedding(pairs: list[tuple[str, Prediction, Prediction]]) -> dict[str, Any]:
-    return summarize_embedding([embedding_row(image, a, b) for image, a, b in pairs])
 
 
 def output_diff(a: Prediction, b: Prediction) -> float | None:

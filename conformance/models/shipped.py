@@ -39,10 +39,11 @@ not the pinned one; it names the pip command that fixes it.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
+
+from ..safeio import sha256_file
 
 import numpy as np
 
@@ -180,7 +181,7 @@ def find_package_dir(module: str) -> Path | None:
 
 def sha256_of(path: Path) -> str:
     """Hex SHA-256 of a file's bytes."""
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    return sha256_file(path)
 
 
 def shipped_model_path(model: ShippedModel) -> Path:

@@ -10,6 +10,7 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+from ..cli_options import harness_options, selected
 from ..models.impact_cli import model_options
 from ..safeio import markup_safe as safe
 
@@ -23,15 +24,9 @@ MAX_INPUT_MB = 256
 @click.option("--images", "image_paths", multiple=True, required=True, type=click.Path(exists=True, path_type=Path),
               help="A directory of images (walked recursively), an image, or a list file (.txt/.lst, "
                    "one path per line, relative to the list) (repeatable).")
-@click.option("--harness", "harness_list", default="opencv,pillow", show_default=True,
-              help="Comma-separated harnesses, as for `conformance run` (built-in names, "
-                   "package.module:Class, shipped programs such as rust-cli).")
-@click.option("--external", "externals", multiple=True, metavar="[NAME=]COMMAND",
-              help="A program speaking the harness protocol (repeatable): the port under test.")
-@click.option("--no-builtin", is_flag=True, help="Run only the --external harnesses.")
-@click.option("--mode", type=click.Choice(["isolated", "chained", "both"]), default="isolated",
-              show_default=True, help="isolated: each step gets the reference input; chained: the "
-                                      "harness's own outputs flow through.")
+@harness_options(harness_default="opencv,pillow", mode_default="isolated",
+                 harness_help=", or shipped programs (rust-cli).",
+                 external_help="A program speaking the harness protocol (repeatable): the port under test.")
 @click.option("--workers", type=click.IntRange(1, 512), default=os.cpu_count() or 1, show_default=True,
               help="Worker processes of the local Dask cluster (ignored with --scheduler).")
 @click.option("--scheduler", metavar="ADDRESS",
@@ -70,10 +65,7 @@ def check(pipeline_files, image_paths, harness_list, externals, no_builtin, mode
     from .worst import write_worst
 
     console, err = Console(), Console(stderr=True)
-    from ..results import MODES
-
-    modes = MODES if mode == "both" else (mode,)
-    names = [] if no_builtin else [n.strip() for n in harness_list.split(",") if n.strip()]
+    names, modes = selected(harness_list, no_builtin, mode)
     model = None
     if model_name:
         from ..models.impact_cli import model_spec

@@ -17,7 +17,6 @@ verdicts. Dask itself retries a task once (``allowed-failures``) before the spli
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -30,10 +29,11 @@ from typing import Callable
 
 from ..errors import SpecError
 from ..results import MODES, ResultsError
-from ..safeio import atomic_write_text, read_limited
+from ..safeio import atomic_write_text, read_limited, sha256_file
 from .impact import ModelJob, load_model
 from .inputs import ImageRef, list_images, read_image
-from .table import PartWriter, done_inputs, input_row, tidy
+from .table import (IMPACT_COLUMNS, INPUT_COLUMNS, STEP_COLUMNS, PartWriter, append_row, done_inputs,
+                    extend_columns, input_row, tidy)
 from .task import BatchResult, CheckJob, Program, check_batch
 from .worst import WorstTracker
 
@@ -61,7 +61,6 @@ class CheckSummary:
     problems: list[str] = field(default_factory=list)
     seconds: float = 0.0
     worker_seconds: dict[str, float] = field(default_factory=dict)  # reference / harness -> s
-    unavailable: dict[str, str] = field(default_factory=dict)
     worst: WorstTracker | None = None  # the worst rows of every part, resumed ones included
 
 
@@ -145,7 +144,7 @@ def load_job(pipeline_files: list[Path], harnesses: list[str], externals: list[s
 def _identity_doc(job: CheckJob, identity: dict, expectation_files: list[Path], worst: int) -> dict:
     exp = []
     for f in expectation_files:
-        exp.append({"path": str(f), "sha256": hashlib.sha256(Path(f).read_bytes()).hexdigest()})
+        exp.append({"path": str(f), "sha256": sha256_file(f)})
     harnesses = {k: v for k, v in identity.items() if k != "model"}
     return {"format": CHECK_FORMAT, "version": 1,
             "pipelines": {p.id: p.to_json() for p in job.pipelines}, "harnesses": harnesses,
@@ -232,12 +231,10 @@ def run_check(job: CheckJob, identity: dict, images: list[Path], out: Path, *, w
         buffer_impact = {} if job.model else None
 
     def take(result: BatchResult) -> None:
-        for k, v in result.steps.items():
-            buffer_steps.setdefault(k, []).extend(v)
-        for k, v in result.inputs.items():
-            buffer_inputs.setdefault(k, []).extend(v)
-        for k, v in (result.impact or {}).items():
-            buffer_impact.setdefault(k, []).extend(v)
+        extend_columns(buffer_steps, result.steps)
+        extend_columns(buffer_inputs, result.inputs)
+        if result.impact is not None:
+            extend_columns(buffer_impact, result.impact)
         tracker.add(result.steps)
         summary.rows += len(result.steps.get("input", []))
         summary.problems += result.problems
@@ -403,29 +400,20 @@ def _split(task: _Task, error: Exception, retry: deque, job: CheckJob, take) -> 
         return
     # one harness on one image kills its worker: that is the harness's verdict on this image
     names = list(task.harnesses or {}) + [p.name for p in task.programs or []]
-    result = BatchResult()
+    message = CRASH_MESSAGE.format(why=why)
+    result = BatchResult(impact={} if job.model is not None else None)
     for name in names:
         for p in job.pipelines:
             for mode in job.modes:
-                for k, v in (("input", ref.id), ("path", ref.path), ("pipeline", p.id), ("harness", name),
-                             ("mode", mode), ("step", -1), ("op", "(case)"), ("verdict", "error"),
-                             ("max_abs", None), ("mean_abs", None), ("rmse", None), ("over_tolerance", None),
-                             ("tolerance", None), ("levels", None), ("excess_levels", None),
-                             ("first_divergent_step", 0), ("message", CRASH_MESSAGE.format(why=why)[:300]),
-                             ("call", None)):
-                    result.steps.setdefault(k, []).append(v)
-    for k, v in input_row(ref.id, ref.path, None, None, status="checked",
-                          message=CRASH_MESSAGE.format(why=why)[:2000]).items():
-        result.inputs.setdefault(k, []).append(v)
-    if job.model is not None:
-        from .impact import _append
-
-        result.impact = {}
-        for name in names:
-            for p in job.pipelines:
-                _append(result.impact, {"input": ref.id, "path": ref.path, "pipeline": p.id, "harness": name,
-                                        "status": "not compared",
-                                        "reason": f"{name}: " + CRASH_MESSAGE.format(why=why)[:280]})
+                append_row(result.steps, {"input": ref.id, "path": ref.path, "pipeline": p.id, "harness": name,
+                                          "mode": mode, "step": -1, "op": "(case)", "verdict": "error",
+                                          "first_divergent_step": 0, "message": message[:300]}, STEP_COLUMNS)
+            if result.impact is not None:
+                append_row(result.impact, {"input": ref.id, "path": ref.path, "pipeline": p.id, "harness": name,
+                                           "status": "not compared", "reason": f"{name}: {message[:280]}"},
+                           IMPACT_COLUMNS)
+    append_row(result.inputs, input_row(ref.id, ref.path, None, None, status="checked", message=message[:2000]),
+               INPUT_COLUMNS)
     _gather(task.group, result, take)
 
 
@@ -438,12 +426,10 @@ def _gather(group: _Group, result: BatchResult, take) -> None:
     good = [r for r in group.results if r.inputs.get("sha256", [None])[0]] or group.results
     merged.inputs = good[0].inputs  # one inputs row: from a piece that read the image
     for r in group.results:
-        for k, v in r.steps.items():
-            merged.steps.setdefault(k, []).extend(v)
+        extend_columns(merged.steps, r.steps)
         if r.impact is not None:
             merged.impact = merged.impact if merged.impact is not None else {}
-            for k, v in r.impact.items():
-                merged.impact.setdefault(k, []).extend(v)
+            extend_columns(merged.impact, r.impact)
         merged.problems += r.problems
         for k, v in r.seconds.items():
             merged.seconds[k] = merged.seconds.get(k, 0.0) + v

@@ -19,13 +19,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
 from ..errors import ConformanceError
 from ..models import metrics
 from ..models.builtin import ModelSpec
+from .table import IMPACT_COLUMNS, append_row
 
 MAX_LISTED = 20  # flipped / changed images listed per comparison in the summary (counts are exact)
 
@@ -53,14 +54,10 @@ def _model(spec: ModelSpec):
 def load_model(job: ModelJob) -> dict:
     """The model loaded in this process (a one-line ModelError if it cannot be), and its identity
     for ``check.json``: the spec, and the SHA-256 of the file (a resume with another is refused)."""
-    import hashlib
+    from ..safeio import sha256_file
 
     model = _model(job.spec)
-    h = hashlib.sha256()
-    with open(model.path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return {**job.spec.to_json(), "file_sha256": h.hexdigest(), "top_k": job.top_k}
+    return {**job.spec.to_json(), "file_sha256": sha256_file(model.path), "top_k": job.top_k}
 
 
 def batch_impact(job: ModelJob, bundle, paths: dict[str, str], harnesses: list[str],
@@ -85,14 +82,17 @@ def batch_impact(job: ModelJob, bundle, paths: dict[str, str], harnesses: list[s
                 else:
                     pb, why = _predict(model, got, f"harness {harness}, pipeline {case['pipeline']}")
             if pb is None:
-                _append(columns, {**base, "harness": harness, "status": "not compared", "reason": why[:300]})
+                append_row(columns, {**base, "harness": harness, "status": "not compared", "reason": why[:300]},
+                           IMPACT_COLUMNS)
                 continue
             row = metrics.image_row(spec.kind, case["input"], pa, pb, k)
             row.pop("image")
             if spec.kind == "classifier":
                 row["top_k"] = k
-                row["label_a"], row["label_b"] = _label(spec, row["top1_a"]), _label(spec, row["top1_b"])
-            _append(columns, {**base, "harness": harness, "status": "compared", "reason": "", **row})
+                row["label_a"], row["label_b"] = (metrics.label_of(spec.labels, row["top1_a"]),
+                                                  metrics.label_of(spec.labels, row["top1_b"]))
+            append_row(columns, {**base, "harness": harness, "status": "compared", "reason": "", **row},
+                       IMPACT_COLUMNS)
 
 
 def _predict(model, x: np.ndarray, where: str) -> tuple[metrics.Prediction | None, str]:
@@ -105,20 +105,7 @@ def _predict(model, x: np.ndarray, where: str) -> tuple[metrics.Prediction | Non
         return None, f"{where}: the model failed: {type(e).__name__}: {str(e)[:200]}"
 
 
-def _label(spec: ModelSpec, i: int) -> str:
-    return spec.labels[i] if i < len(spec.labels) else str(i)
-
-
-def _append(columns: dict[str, list], row: dict[str, Any]) -> None:
-    """Append ``row`` to ``columns``, every column of the table (missing values: None)."""
-    from .table import IMPACT_COLUMNS
-
-    n = len(columns.get("input", []))
-    for c in IMPACT_COLUMNS:
-        columns.setdefault(c, [None] * n).append(row.get(c))
-
-
-def summarize_impact(out: Path, model: dict, *, on_group: Callable[[str], None] | None = None) -> dict | None:
+def summarize_impact(out: Path, model: dict) -> dict | None:
     """``impact``'s metrics per (pipeline, harness) from ``OUT/impact.parquet``; None when the
     check ran no model. ``model``: the identity recorded in ``check.json``."""
     from .table import IMPACT, read
@@ -146,7 +133,5 @@ def summarize_impact(out: Path, model: dict, *, on_group: Callable[[str], None] 
             entry["first_reason"] = skipped[0]["reason"]
             entry["first_not_compared"] = skipped[0]["path"]
         comparisons.append(entry)
-        if on_group:
-            on_group(f"{pipeline} / {harness}")
     return {"model": model, "comparisons": comparisons}
 

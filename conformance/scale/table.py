@@ -83,13 +83,25 @@ def case_rows(columns: dict[str, list], cs: CaseScore, path: str, scales: dict[i
         if m.get("max_abs") is not None and scale:
             levels = m["max_abs"] * scale
             excess = max(m["max_abs"] - (tolerance or 0.0), 0.0) * scale
-        for k, v in (("input", cs.input), ("path", path), ("pipeline", cs.pipeline), ("harness", cs.harness),
-                     ("mode", cs.mode), ("step", index), ("op", op), ("verdict", verdict),
-                     ("max_abs", m.get("max_abs")), ("mean_abs", m.get("mean_abs")), ("rmse", m.get("rmse")),
-                     ("over_tolerance", m.get("over_tolerance")), ("tolerance", tolerance),
-                     ("levels", levels), ("excess_levels", excess), ("first_divergent_step", first),
-                     ("message", (message or "")[:MESSAGE_CHARS]), ("call", call)):
-            columns.setdefault(k, []).append(v)
+        append_row(columns, {
+            "input": cs.input, "path": path, "pipeline": cs.pipeline, "harness": cs.harness, "mode": cs.mode,
+            "step": index, "op": op, "verdict": verdict, "max_abs": m.get("max_abs"),
+            "mean_abs": m.get("mean_abs"), "rmse": m.get("rmse"), "over_tolerance": m.get("over_tolerance"),
+            "tolerance": tolerance, "levels": levels, "excess_levels": excess, "first_divergent_step": first,
+            "message": (message or "")[:MESSAGE_CHARS], "call": call}, STEP_COLUMNS)
+
+
+def append_row(columns: dict[str, list], row: dict[str, Any], names: list[str]) -> None:
+    """Append ``row`` to ``columns`` (column -> values): every column of ``names``, a value the
+    row lacks as None, so every column keeps the same length."""
+    for c in names:
+        columns.setdefault(c, []).append(row.get(c))
+
+
+def extend_columns(into: dict[str, list], columns: dict[str, list]) -> None:
+    """Append the rows of ``columns`` to ``into`` (both column -> values)."""
+    for k, v in columns.items():
+        into.setdefault(k, []).extend(v)
 
 
 def input_row(input_id: str, path: str, sha256: str | None, size: int | None, *, status: str,

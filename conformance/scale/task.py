@@ -9,8 +9,12 @@ the batch as a bundle in a temporary folder, exactly as ``conformance run`` give
 
 from __future__ import annotations
 
+import os
 import shutil
+import sys
 import tempfile
+import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,7 +31,7 @@ from ..score import CaseScore, Scores, _ExpectedCache, _score_case, compare, sco
 from ..spec import Pipeline
 from .impact import ModelJob, batch_impact
 from .memory import MemoryBundle, reference_batch
-from .table import case_rows, input_row
+from .table import INPUT_COLUMNS, append_row, case_rows, input_row
 
 @dataclass(frozen=True)
 class Program:
@@ -62,6 +66,13 @@ class Image:
     format: str | None = None
     refused: dict | None = None
 
+    def input_file(self) -> InputFile:
+        """The image as a user input of a bundle (what ``generate`` makes of a user's file)."""
+        from ..plans import FORMAT_MEDIA
+
+        return InputFile(id=self.id, data=self.data, media_type=FORMAT_MEDIA[self.format],
+                         description=Path(self.path).name, origin=self.path, tags=("user", "main"))
+
 
 @dataclass
 class BatchResult:
@@ -86,25 +97,17 @@ class Watchdog:
     in a worker process (never in the driver, which runs batches itself in tests)."""
 
     def __init__(self) -> None:
-        import threading
-
         self.deadline: float | None = None
         self._thread = threading.Thread(target=self._watch, name="conformance-watchdog", daemon=True)
         self._thread.start()
 
     def arm(self, seconds: float) -> None:
-        import time
-
         self.deadline = time.monotonic() + seconds
 
     def disarm(self) -> None:
         self.deadline = None
 
     def _watch(self) -> None:
-        import os
-        import sys
-        import time
-
         while True:
             time.sleep(0.2)
             d = self.deadline
@@ -118,8 +121,6 @@ _WATCHDOG: list[Watchdog] = []
 
 
 def _watchdog(job: CheckJob) -> Watchdog | None:
-    import os
-
     if job.driver_pid is None or os.getpid() == job.driver_pid:
         return None
     if not _WATCHDOG:
@@ -135,20 +136,15 @@ def _harness(spec: str):
 
 def check_batch(job: CheckJob, batch: list[Image]) -> BatchResult:
     """The table rows of one batch (every input, pipeline, harness, mode and step)."""
-    import time
-
-    from ..plans import FORMAT_MEDIA
-
     clock = time.perf_counter()
     result = BatchResult()
-    items, headers = [], {}
+    items = []
     for im in batch:
         if im.refused is not None:
-            _append(result.inputs, input_row(im.id, im.path, None, None, status="refused",
-                                             message=im.refused["message"]))
+            append_row(result.inputs, input_row(im.id, im.path, None, None, status="refused",
+                                                message=im.refused["message"]), INPUT_COLUMNS)
             continue
-        items.append(InputFile(id=im.id, data=im.data, media_type=FORMAT_MEDIA[im.format],
-                               description=Path(im.path).name, origin=im.path, tags=("user", "main")))
+        items.append(im.input_file())
     dog = _watchdog(job)
     if dog:  # the reference: our own code, a loose budget
         dog.arm(job.timeout * max(1, len(items)) * max(1, len(job.pipelines)))
@@ -164,13 +160,12 @@ def check_batch(job: CheckJob, batch: list[Image]) -> BatchResult:
         header = meta.get("header") or {}
         if header.get("format") == "jpeg":
             header = {**header, "subsampling": jpeg_subsampling(item.data, item.origin)}
-        headers[item.id] = header
         bad = skipped.get(item.id, [])
-        _append(result.inputs, input_row(
+        append_row(result.inputs, input_row(
             item.id, item.origin, meta["sha256"], meta["bytes"],
             status="checked" if not bad else "skipped",
             message="; ".join(f"{s['pipeline']}: {s['type']}: {s['message']}" for s in bad)[:2000],
-            header=header, skipped=len(bad)))
+            header=header, skipped=len(bad)), INPUT_COLUMNS)
     scales = {c["id"]: Scores.case_level_scales(c, bundle.manifest["pipelines"][c["pipeline"]]["steps"])
               for c in bundle.cases}
     expected_of = _ExpectedCache(bundle)
@@ -306,7 +301,3 @@ def _read_final(record: dict | None, case: dict, root: Path) -> np.ndarray | str
     except ConformanceError as e:
         return str(e)[:300]
 
-
-def _append(columns: dict[str, list], row: dict[str, Any]) -> None:
-    for k, v in row.items():
-        columns.setdefault(k, []).append(v)

@@ -51,7 +51,7 @@ class WorstTracker:
         for i in range(len(c["input"])):
             verdict, levels, excess = c["verdict"][i], c["levels"][i], c["excess_levels"][i]
             bad = verdict in ("fail", "error", "xfail")
-            if not (bad or verdict == "xfail") and not levels:  # equal, unsupported, skipped: nothing to see
+            if not bad and not levels:  # equal, unsupported, skipped: nothing to see
                 continue
             rank = (bad, verdict == "error", math.inf if excess is None else excess,
                     math.inf if levels is None else levels)
@@ -84,14 +84,13 @@ class WorstReport:
 def write_worst(out: Path, job, tracker: WorstTracker, sha256: dict[str, str], *,
                 max_input_bytes: int, jobs: int = 1) -> WorstReport:
     """Recompute the tracker's worst cases into ``out/worst`` (module docstring)."""
-    import hashlib
     import shutil
 
-    from ..bundle import InputFile
+    from ..bundle import sha256_bytes
     from ..generate import _PairPlan, generate
     from ..harnesses.external import ExternalHarness
-    from ..plans import FORMAT_MEDIA, read_user_file
     from ..runner import run_bundle
+    from .inputs import ImageRef, read_image
 
     report = WorstReport()
     root = Path(out) / WORST_DIR
@@ -102,14 +101,13 @@ def write_worst(out: Path, job, tracker: WorstTracker, sha256: dict[str, str], *
     inputs, wanted = {}, set()
     for iid, path, pid in pairs:
         if iid not in inputs:
-            got = read_user_file(Path(path), max_input_bytes)
-            if isinstance(got, dict) or hashlib.sha256(got[0]).hexdigest() != sha256.get(iid):
+            image = read_image(ImageRef(iid, path), max_input_bytes)
+            if image.refused is not None or sha256_bytes(image.data) != sha256.get(iid):
                 report.notes.append(f"{path}: changed or unreadable since it was checked; "
                                     "left out of the worst cases")
                 inputs[iid] = None
                 continue
-            inputs[iid] = InputFile(id=iid, data=got[0], media_type=FORMAT_MEDIA[got[1]],
-                                    description=Path(path).name, origin=path, tags=("user", "main"))
+            inputs[iid] = image.input_file()
         if inputs[iid] is not None:
             wanted.add((pid, iid))
     if not wanted:
