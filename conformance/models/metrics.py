@@ -19,8 +19,8 @@ one :func:`classifier_row` per image):
 
 **Detector metrics** (:func:`summarize_detector` of one :func:`detector_row` per image), boxes as
 [x0, y0, x1, y1] in units of the tensor's width and height (so pipelines of other sizes
-compare): pairs matched greedily by IoU, highest first, at IoU ≥ 0.5 (:data:`MATCH_IOU`); recall of B against A = matched / |A|,
-precision = matched / |B| (both over all images); mean IoU of the matches; per image the box
+compare): pairs matched greedily by IoU, highest first, at IoU ≥ 0.5 (:data:`MATCH_IOU`);
+recall of B against A = matched / |A|, precision = matched / |B| (both over all images); mean IoU of the matches; per image the box
 counts where they differ. An image "changes" when some box of A or B is unmatched.
 
 **Distributions**: histograms with fixed edges (:data:`DP_EDGES`, :data:`IOU_EDGES`), the exact
