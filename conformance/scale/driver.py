@@ -288,13 +288,21 @@ def run_check(job: CheckJob, identity: dict, images: list[Path], out: Path, *, w
                 task = _Task(_next_batch(todo, batch_size, BATCH_BYTES))
             else:
                 return False
-            # the images travel as scattered data, not inside the task: the scheduler keeps a
-            # task's description for its history (measured: 90 KB per image retained otherwise)
-            data = _scatter(client, [read_image(r, max_input_bytes) for r in task.images])
-            sub = job_on_workers()
-            if task.harnesses is not None:
-                sub = client.submit(_narrow, sub, task.harnesses, task.programs, pure=False)
-            fut = client.submit(check_batch, sub, data, pure=False)
+            images = [read_image(r, max_input_bytes) for r in task.images]
+            if task.solo:
+                # the job and the image travel inside the task: nothing it depends on can die with
+                # a worker, so it fails only if its own worker dies under it (twice: Dask retries)
+                fut = client.submit(check_batch, _narrow(shipped, task.harnesses, task.programs), images,
+                                    pure=False)
+                data = None
+            else:
+                # the images travel as scattered data, not inside the task: the scheduler keeps a
+                # task's description for its history (measured: 90 KB per image retained otherwise)
+                data = _scatter(client, images)
+                sub = job_on_workers()
+                if task.harnesses is not None:
+                    sub = client.submit(_narrow, sub, task.harnesses, task.programs, pure=False)
+                fut = client.submit(check_batch, sub, data, pure=False)
             tasks[fut.key] = (task, data)
             futures.add(fut)
             return True
@@ -304,7 +312,8 @@ def run_check(job: CheckJob, identity: dict, images: list[Path], out: Path, *, w
                 break
         for fut in futures:
             task, data = tasks.pop(fut.key)
-            data.release()
+            if data is not None:
+                data.release()
             try:
                 result = fut.result()
             except Exception as e:  # noqa: BLE001 - a worker died (KilledWorker) or the task raised
@@ -312,8 +321,9 @@ def run_check(job: CheckJob, identity: dict, images: list[Path], out: Path, *, w
                 # another task crashed (the pieces of an innocent task simply pass)
                 final = len(task.images) == 1 and task.harnesses is not None
                 if final and not task.solo:
-                    # one harness on one image: before calling it a crash, run it alone, so a
-                    # worker killed by another task (queued on it, or a hang) does not count
+                    # one harness on one image: before calling it a crash, run it alone and with
+                    # its data inside the task, so a worker killed by another task (queued on it,
+                    # a hang, data lost with it) does not count
                     task.solo = True
                     retry.append(task)
                 else:

@@ -42,7 +42,8 @@ class ModelJob:
 _MODELS: dict[str, Any] = {}  # loaded once per worker process, by repr(spec)
 
 
-def _model(spec: ModelSpec):
+def loaded_model(spec: ModelSpec):
+    """The model of ``spec``, loaded once per process (a Dask worker keeps it between batches)."""
     from ..models.impact import Model
 
     key = repr(spec)
@@ -56,7 +57,7 @@ def load_model(job: ModelJob) -> dict:
     for ``check.json``: the spec, and the SHA-256 of the file (a resume with another is refused)."""
     from ..safeio import sha256_file
 
-    model = _model(job.spec)
+    model = loaded_model(job.spec)
     return {**job.spec.to_json(), "file_sha256": sha256_file(model.path), "top_k": job.top_k}
 
 
@@ -65,7 +66,7 @@ def batch_impact(job: ModelJob, bundle, paths: dict[str, str], harnesses: list[s
     """Append the impact rows of one batch to ``columns``: for every case of ``bundle`` that
     ends without an expected error, the reference's final tensor against each harness's chained
     final tensor (``finals[(harness, case id)]``: the array, or why there is none)."""
-    model = _model(job.spec)
+    model = loaded_model(job.spec)
     spec = model.spec
     for case in bundle.cases:
         if case.get("expect") != "ok" or not case.get("steps"):

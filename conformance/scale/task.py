@@ -29,7 +29,7 @@ from ..models.impact import final_output
 from ..results import RECORDS_FILE, RecordWriter, output_rel, read_records
 from ..score import CaseScore, Scores, _ExpectedCache, _score_case, compare, score_case
 from ..spec import Pipeline
-from .impact import ModelJob, batch_impact
+from .impact import ModelJob, batch_impact, loaded_model
 from .memory import MemoryBundle, reference_batch
 from .table import INPUT_COLUMNS, append_row, case_rows, input_row
 
@@ -85,6 +85,9 @@ class BatchResult:
 
 _LOADED: dict[str, Any] = {}  # in-process harnesses, loaded once per worker process
 HUNG_EXIT = 75  # the exit status of a worker the watchdog ended
+# The watchdog's budget for the reference, per image and pipeline: --timeout is a harness's per
+# case, and the reference's first call in a fresh worker also loads its compiled code
+REFERENCE_SECONDS = 60.0
 
 
 class Watchdog:
@@ -94,7 +97,9 @@ class Watchdog:
     no time limit: without this, one image on which a library hangs stalls a check forever. The
     nanny starts a new worker and the driver treats the task as it treats a crash: split until
     the image and harness that hang are found, which get a case-level ``error`` row. Armed only
-    in a worker process (never in the driver, which runs batches itself in tests)."""
+    in a worker process (never in the driver, which runs batches itself in tests), for each case
+    of an in-process harness (``--timeout``), the model's batch, and the reference (a fixed
+    budget); never while a harness or the model loads."""
 
     def __init__(self) -> None:
         self.deadline: float | None = None
@@ -146,9 +151,11 @@ def check_batch(job: CheckJob, batch: list[Image]) -> BatchResult:
             continue
         items.append(im.input_file())
     dog = _watchdog(job)
-    if dog:  # the reference: our own code, a loose budget
-        dog.arm(job.timeout * max(1, len(items)) * max(1, len(job.pipelines)))
+    if dog:  # the reference: our own code (its first call in a fresh worker loads compiled code)
+        dog.arm(REFERENCE_SECONDS * max(1, len(items)) * max(1, len(job.pipelines)))
     ref = reference_batch(items, job.pipelines)
+    if dog:
+        dog.disarm()  # loading a harness or the model (imports, sessions) is not timed
     result.problems += ref.problems
     bundle = ref.bundle
     result.seconds["reference"] = time.perf_counter() - clock
@@ -182,9 +189,9 @@ def check_batch(job: CheckJob, batch: list[Image]) -> BatchResult:
                     dog.arm(job.timeout)
                 cs = _check_in_process(harness, name, mode, case, bundle, expected_of, job.expectations, keep)
                 case_rows(result.steps, cs, paths[case["input"]], scales[case["id"]])
+        if dog:
+            dog.disarm()  # the next harness's load is not timed; a program has its own --timeout
         result.seconds[name] = time.perf_counter() - clock
-    if dog:
-        dog.disarm()  # a harness program has its own --timeout (ExternalHarness)
     for program in job.programs:
         clock = time.perf_counter()
         for cs in _check_program(program, ref, job, finals):
@@ -192,6 +199,7 @@ def check_batch(job: CheckJob, batch: list[Image]) -> BatchResult:
         result.seconds[program.name] = time.perf_counter() - clock
     if job.model is not None:
         clock = time.perf_counter()
+        loaded_model(job.model.spec)
         if dog:
             dog.arm(job.timeout * max(1, len(bundle.cases)))
         result.impact = {}
