@@ -196,6 +196,18 @@ RESIZE_TARGETS = [("down23x31", {"height": 23, "width": 31}, "main"),
                   ("up53x67", {"height": 53, "width": 67}, "small"),
                   ("short24", {"shorter_side": 24}, "main")]
 EDGE_TARGETS = [("edge7x5", {"height": 7, "width": 5})]
+# TensorFlow's resizes return float32 (4 bytes a value): each tf.* preset runs the reduction and
+# the edge sizes, and the methods whose upscale differs in kind (bicubic's 1/1024 weight table,
+# Lanczos ringing) also the enlargement; shorter_side is the same size arithmetic for every preset
+TF_TARGETS = {"down23x31", "edge7x5"}
+TF_UPSCALED = {"tf.bicubic", "tf.lanczos3"}
+
+
+def _targets(preset: str) -> tuple[list, list]:
+    if not preset.startswith("tf."):
+        return RESIZE_TARGETS, EDGE_TARGETS
+    keep = TF_TARGETS | ({"up53x67"} if preset in TF_UPSCALED else set())
+    return ([t for t in RESIZE_TARGETS if t[0] in keep], [t for t in EDGE_TARGETS if t[0] in keep])
 
 
 def _pipeline(pid: str, steps: list[dict], description: str = "") -> Pipeline:
@@ -213,12 +225,13 @@ def default_pipelines() -> tuple[list[Pipeline], dict[str, tuple[str, ...]]]:
         pipelines.append(_pipeline(pid, steps, "JPEG reconstruction knobs"))
         selection[pid] = JPEG_DECODE_TAGS.get(pid, JPEG_KNOB_TAGS)
     for preset in list(RESIZE_PRESETS) + onnx_preset_names():
-        for name, target, tag in RESIZE_TARGETS:
+        targets, edges = _targets(preset)
+        for name, target, tag in targets:
             pid = f"resize.{preset}.{name}"
             pipelines.append(_pipeline(pid, [RGB_DECODE, {"op": "resize", "preset": preset, **target}],
                                        f"resize with preset {preset}"))
             selection[pid] = (f"onnx_{tag}",) if preset.startswith("onnx.") else (tag,)
-        for name, target in EDGE_TARGETS:
+        for name, target in edges:
             pid = f"resize.{preset}.{name}"
             pipelines.append(_pipeline(pid, [RGB_DECODE, {"op": "resize", "preset": preset, **target}],
                                        f"resize with preset {preset}: 1xN, Nx1, 1x1, extreme ratios"))

@@ -42,11 +42,11 @@ def _is_number(v: Any) -> bool:
 
 # Arithmetic knob grammar of the resize step: fixed-point widths are part of the value.
 RESIZE_ARITHMETIC_FORMS = ("float64", "float32", "fixed:BITS (1..30)", "fixed_dynamic:BITS (1..30)",
-                           "opencv")
+                           "opencv", "tensorflow")
 
 
 def _valid_resize_arithmetic(v: str) -> bool:
-    if v in ("float64", "float32", "opencv"):
+    if v in ("float64", "float32", "opencv", "tensorflow"):
         return True
     for prefix in ("fixed:", "fixed_dynamic:"):
         if v.startswith(prefix) and v[len(prefix):].isdigit():
@@ -251,8 +251,9 @@ class Resize(Step):
     Kernel:
     - ``filter``: ``nearest``, ``box``, ``triangle`` (bilinear), ``cubic`` (Keys, ``cubic_a``),
       ``lanczos`` (``lobes``), ``gaussian`` (sigma 0.5, support 3, the image crate's), ``hamming``
-      (``hamming_constants``), ``area`` (OpenCV INTER_AREA's pixel-area cells; only with
-      ``arithmetic="opencv"``).
+      (``hamming_constants``), ``area`` (OpenCV INTER_AREA's pixel-area cells with
+      ``arithmetic="opencv"``, TF's ResizeArea with ``arithmetic="tensorflow"``), ``mitchell``
+      (Mitchell–Netravali B = C = 1/3, TF's mitchellcubic; only with ``arithmetic="tensorflow"``).
     - ``hamming_constants``: the Hamming window's 0.54/0.46 as ``float32`` literals (Pillow's
       0.54f/0.46f, order sin(t)/t·(0.54f + 0.46f·cos t)) or ``float64`` (fast_image_resize:
       (0.54 + 0.46·cos t)·sin t / t).
@@ -287,7 +288,9 @@ class Resize(Step):
     image crate: all in f32), ``fixed:BITS`` (weights rounded to BITS fractional bits, integer
     accumulation: Pillow uses 22), ``fixed_dynamic:BITS`` (fast_image_resize: per-axis precision up to
     BITS), ``opencv`` (OpenCV's own per-interpolation fixed-point schemes, see
-    ``reference.resize.opencv``). ``weights_dtype``: ``float64`` or ``float32`` coefficients (ONNX's
+    ``reference.resize.opencv``), ``tensorflow`` (TF's float32 resize ops as ``tf.image.resize``
+    runs them, one per method; the kernels are TF's own, e.g. gaussian has radius 1.5 there; an
+    unchanged size is resampled, see ``reference.resize.tensorflow``). ``weights_dtype``: ``float64`` or ``float32`` coefficients (ONNX's
     reference computes cubic weights in float32). ``rounding``: how the final value becomes an
     integer (``half_up``, ``half_even``, ``half_away``, ``truncate``); ignored for float images.
     ``pass_order``: ``hv`` (horizontal first), ``vh``, or ``pillow13`` (Pillow 13's rule: vertical
@@ -307,6 +310,11 @@ class Resize(Step):
     ``unchanged_axis``: an axis whose length does not change is ``skip``ped (Pillow, ONNX,
     fast_image_resize) or ``resample``d anyway (the image crate always runs both passes; its
     kernels are not all identities at scale 1, e.g. Gaussian).
+    ``output_dtype``: ``input`` (integer images are rounded per ``rounding`` and clipped back to
+    their type, float images keep theirs) or ``float32`` (the values as computed, neither rounded
+    nor clipped, as float32: ``tf.image.resize`` returns float32 whatever the input, and a Lanczos
+    or cubic result may then lie below 0 or above 255; with float64 arithmetic the exact value is
+    rounded once to float32). Fixed-point and OpenCV arithmetic produce integers: ``input`` only.
     ``sum_order``: the order of every sum over the taps of one output (weighted values, and the
     weights when renormalising): ``sequential`` (tap 0, 1, 2, ...: Pillow, OpenCV, the Rust crates)
     or ``numpy_pairwise`` (onnx.reference: numpy's pairwise summation, which ``ndarray.sum`` uses
@@ -326,7 +334,8 @@ class Resize(Step):
                              ("product", "ratio"))
     max_size: int | None = knob(None, "shorter_side only: cap of the longer side")
     filter: str = knob("triangle", "resampling kernel",
-                       ("nearest", "box", "triangle", "cubic", "lanczos", "gaussian", "hamming", "area"))
+                       ("nearest", "box", "triangle", "cubic", "lanczos", "gaussian", "hamming", "area",
+                        "mitchell"))
     cubic_a: float = knob(-0.75, "Keys cubic parameter a")
     lobes: int = knob(3, "Lanczos lobes")
     antialias: bool = knob(True, "widen support on downscale", (True, False))
@@ -348,6 +357,7 @@ class Resize(Step):
     unchanged_axis: str = knob("skip", "axis of unchanged length", ("skip", "resample"))
     hamming_constants: str = knob("float32", "Hamming window constants", ("float32", "float64"))
     sum_order: str = knob("sequential", "order of the sums over taps", ("sequential", "numpy_pairwise"))
+    output_dtype: str = knob("input", "dtype of the result", ("input", "float32"))
 
     def validate(self, where: dict) -> None:
         super().validate(where)

@@ -138,6 +138,8 @@ RESIZE_UNSUPPORTED = {
                 "or the reference",
     "hamming": "cv2.resize has no Hamming-windowed filter (Pillow's HAMMING); use Pillow or the "
                "reference",
+    "mitchell": "cv2.resize has no Mitchell-Netravali filter (TF's mitchellcubic); use TensorFlow "
+                "or the reference",
 }
 
 PAD_BORDERS = {"constant": ("BORDER_CONSTANT", cv2.BORDER_CONSTANT),

@@ -131,6 +131,8 @@ RESIZE_UNSUPPORTED = {
             "downscales); use OpenCV or the reference",
     "gaussian": "Pillow's resize has no Gaussian filter (ImageFilter.GaussianBlur is a blur, not a "
                 "resampler); use the image crate, fast_image_resize or the reference",
+    "mitchell": "Pillow's resize has no Mitchell-Netravali filter (TF's mitchellcubic); use "
+                "TensorFlow or the reference",
 }
 
 # Modes of uint8 images by channel count (Image.fromarray's own choice).

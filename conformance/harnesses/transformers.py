@@ -132,6 +132,8 @@ RESIZE_UNSUPPORTED = {
             "closest on integer downscales); use OpenCV or the reference",
     "gaussian": "transformers resizes with PIL, which has no Gaussian resampler; use the image "
                 "crate, fast_image_resize or the reference",
+    "mitchell": "transformers resizes with PIL, which has no Mitchell-Netravali resampler (TF's "
+                "mitchellcubic); use TensorFlow or the reference",
 }
 WHITE = (255, 255, 255)  # convert_to_rgb composites on white only
 PAD_MODES = {"constant": image_transforms.PaddingMode.CONSTANT,
