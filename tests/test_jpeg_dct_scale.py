@@ -265,3 +265,22 @@ def test_tensorflow_ratio_on_the_corpus(tensorflow, scale):
         assert {k: v for k, v in differ.items() if k not in refused} == TF_KNOWN[scale]
     step = make_step({"op": "decode", "preset": "tensorflow", "dct_scale": scale}).knobs()
     assert f"ratio={scale}" in tensorflow.describe(step)
+
+
+# --- decoders without DCT scaling -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name, module", [("torchvision-tensor", "conformance.harnesses.torchvision"),
+                                          ("transformers", "conformance.harnesses.transformers"),
+                                          ("rust-image", "conformance_rust")])
+def test_decoders_without_dct_scaling_say_so(name, module):
+    """An intent knob they cannot express: unsupported on a JPEG, no effect on a PNG."""
+    pytest.importorskip(module)
+    harness = load(name)
+    jpeg, png = io.BytesIO(), io.BytesIO()
+    Image.fromarray(photo("astronaut")[:16, :24]).save(jpeg, "JPEG")
+    Image.fromarray(photo("astronaut")[:16, :24]).save(png, "PNG")
+    step = make_step({"op": "decode", "preset": "pillow", "dct_scale": 2}).knobs()
+    with pytest.raises(Unsupported, match="DCT scaling"):
+        harness.run(step, jpeg.getvalue())
+    assert harness.run(step, png.getvalue()).shape == (16, 24, 3)
