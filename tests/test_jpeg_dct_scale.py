@@ -284,3 +284,46 @@ def test_decoders_without_dct_scaling_say_so(name, module):
     with pytest.raises(Unsupported, match="DCT scaling"):
         harness.run(step, jpeg.getvalue())
     assert harness.run(step, png.getvalue()).shape == (16, 24, 3)
+
+
+def test_range_limit_of_reduced_blocks_is_the_wheels():
+    """Crafted DC values of ±2000·Q/8 ≈ ±750 (Q = 3, as tests/test_jpeg_decode.py test_range_limit)
+    plus an AC term: at 1/2 and 1/4 the SSE2 kernels of the Pillow and OpenCV wheels saturate
+    (range_limit="saturate"); at 1/8 libjpeg-turbo always runs the C jpeg_idct_1x1 and its table
+    wraps (mod 1024), whatever range_limit says."""
+    jpeglib = pytest.importorskip("jpeglib")
+    import os
+    import tempfile
+
+    import cv2
+
+    from conformance.encoders.jpeg import encode_pillow
+
+    flat = encode_pillow(np.full((16, 16), 128, np.uint8), quality=90, sampling="gray")
+    jpeglib.version.set("turbo210")
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "flat.jpg")
+        with open(path, "wb") as f:
+            f.write(flat)
+        j = jpeglib.read_dct(path)
+        y = j.Y.copy()
+        y[0, 0, 0, 0], y[0, 1, 0, 0], y[1, 0, 0, 0], y[1, 1, 0, 0] = 1500, 2000, 600, -1400
+        y[0, 0, 0, 1] = 300
+        j.Y = y
+        j.write_dct(path)
+        with open(path, "rb") as f:
+            data = f.read()
+    flags = {2: cv2.IMREAD_REDUCED_GRAYSCALE_2, 4: cv2.IMREAD_REDUCED_GRAYSCALE_4,
+             8: cv2.IMREAD_REDUCED_GRAYSCALE_8}
+    for s in SCALES:
+        want = cv2.imdecode(np.frombuffer(data, np.uint8), flags[s])[:, :, None]
+        im = Image.open(io.BytesIO(data))
+        im.draft("L", (16 // s, 16 // s))
+        assert np.array_equal(np.asarray(im)[:, :, None], want), s
+        step = {"op": "decode", "preset": "opencv.gray", "dct_scale": s}
+        assert np.array_equal(decode_image(data, make_step(step)), want), s
+        wrapped = decode_image(data, make_step({**step, "range_limit": "wrap"}))
+        assert np.array_equal(wrapped, want) == (s == 8), s  # the blocks' DC terms differ
+    # 1/8: y = DESCALE(DC·3, 3) = 563, 750, 225, -525: the first two wrap to 0, the last to 255
+    # (saturation would give [[255, 255], [255, 0]])
+    assert want[:, :, 0].tolist() == [[0, 0], [255, 255]]

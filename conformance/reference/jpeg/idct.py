@@ -487,10 +487,18 @@ def reduced_core(dequantised: np.ndarray, size: int) -> np.ndarray:
     return np.stack(y).transpose(2, 1, 0)  # (x, row, N) -> (N, row, x)
 
 
+# jddctmgr.c: a 1x1 block always runs the C jpeg_idct_1x1 (libjpeg-turbo has no SIMD kernel for
+# it), so its range limit is the C table whatever the build: "wrap" even where the SIMD 4x4, 2x2
+# and 8x8 kernels saturate (measured: a DC of ±750 at 1/8 wraps in Pillow and OpenCV).
+RANGE_LIMIT_1X1 = "wrap"
+
+
 def reduced(coefficients: np.ndarray, quant: np.ndarray, size: int, *,
             limit: str = "saturate") -> np.ndarray:
     """libjpeg-turbo's reduced IDCT of (N, 64) quantised blocks -> (N, size, size) uint8
-    (:func:`reduced_core`), range-limited like :func:`islow`. libjpeg-turbo runs these for a
-    component whose scaled block size is 4, 2 or 1 whatever ``dct_method`` says (``jddctmgr.c
-    start_pass``: "jidctred uses islow-style table")."""
-    return range_limit(reduced_core(dequantise(coefficients, quant), size), limit)
+    (:func:`reduced_core`), range-limited like :func:`islow` by ``limit`` (4x4 and 2x2: the
+    x86-64 SSE2 kernels saturate, the C code wraps) except 1x1, always :data:`RANGE_LIMIT_1X1`.
+    libjpeg-turbo runs these for a component whose scaled block size is 4, 2 or 1 whatever
+    ``dct_method`` says (``jddctmgr.c start_pass``: "jidctred uses islow-style table")."""
+    return range_limit(reduced_core(dequantise(coefficients, quant), size),
+                       RANGE_LIMIT_1X1 if size == 1 else limit)
