@@ -126,7 +126,8 @@ class Decode(Step):
       12-bit stb_image transform: Rust image).
     - ``range_limit``: clamp of islow's output: ``saturate`` (the SIMD kernels of the Pillow and
       OpenCV wheels) or ``wrap`` (libjpeg's C table, mod 1024 beyond ±512; a build without SIMD).
-      Only crafted coefficients reach the difference.
+      Only crafted coefficients reach the difference. With ``dct_scale`` 8 every 1x1 block wraps
+      (libjpeg-turbo has no SIMD 1x1 kernel: the C table runs in every build).
     - ``upsampling``: ``fancy`` (libjpeg-turbo's triangle filter for 2x ratios on the real
       samples, replication otherwise), ``nearest`` (replication; = libjpeg with
       do_fancy_upsampling FALSE, merged upsampler included), ``zune`` (zune-jpeg's filter on

@@ -84,7 +84,9 @@ samples s[y][x] after the level shift +128 (T.81 A.3.1: 2^(P−1) for P = 8) and
   :mod:`.reconstruct`, ``dct_scale``), 8x8 coefficients to 4x4, 2x2 or 1x1 samples, each a
   1-D LL&M step whose outputs are averaged in pairs (quads), formulas on :func:`reduced_core`.
   The x86-64 SIMD kernels of 4x4 and 2x2 (``jidctred-sse2.asm``) give the same samples as
-  this C arithmetic on every file we tried (Pillow, OpenCV and TensorFlow wheels, 0 LSB).
+  this C arithmetic on every file we tried (Pillow, OpenCV and TensorFlow wheels, 0 LSB) and
+  saturate like islow's (``range_limit``); 1x1 has no SIMD kernel, so it always wraps through
+  the C table (:data:`RANGE_LIMIT_1X1`; crafted DC values show it in both wheels).
 """
 
 from __future__ import annotations
