@@ -327,3 +327,17 @@ def test_range_limit_of_reduced_blocks_is_the_wheels():
     # 1/8: y = DESCALE(DC·3, 3) = 563, 750, 225, -525: the first two wrap to 0, the last to 255
     # (saturation would give [[255, 255], [255, 0]])
     assert want[:, :, 0].tolist() == [[0, 0], [255, 255]]
+
+
+def test_reduced_idcts_equal_their_block_loop_with_the_c_shortcuts():
+    """reduced_core (numpy, every block at once, full formulas) = reduced_blocks (the C code's
+    loops with its all-zero-AC column and row shortcuts), on random blocks with many zeros (so
+    the shortcuts run) and with large coefficients."""
+    rng = np.random.default_rng(8)
+    n = 400
+    coef = rng.integers(-1024, 1024, (n, 64)) * (rng.random((n, 64)) < 0.15)
+    coef[::4, 1:] = 0  # DC-only blocks: every shortcut
+    coef[1::4, 8:] = 0  # the first coefficient row only: column shortcuts, full rows
+    d = idct_mod.dequantise(coef, rng.integers(1, 64, 64))
+    for size in idct_mod.REDUCED_SIZES:
+        assert np.array_equal(idct_mod.reduced_core(d, size), idct_mod.reduced_blocks(d, size)), size

@@ -451,6 +451,44 @@ def idct_2x2_1d(x0, x1, x3, x5, x7):
     return tmp10 + tmp0, tmp10 - tmp0
 
 
+def reduced_blocks(r: np.ndarray, size: int) -> np.ndarray:
+    """jidctred.c block by block, as the C code runs, *with* its zero shortcuts: ``r`` (N, 8, 8)
+    int64 dequantised [v][u] -> y (N, size, size) int64. The slow definition of
+    :func:`reduced_core` (tests prove them equal, so the shortcuts are proven redundant)."""
+    n_blocks = r.shape[0]
+    out = np.empty((n_blocks, size, size), dtype=np.int64)
+    for n in range(n_blocks):
+        if size == 1:  # jpeg_idct_1x1
+            out[n, 0, 0] = descale(int(r[n, 0, 0]), PASS2_EXTRA_BITS)
+            continue
+        ws = np.zeros((DCTSIZE, DCTSIZE), dtype=np.int64)
+        skip = (4,) if size == 4 else (2, 4, 6)  # columns the second pass never reads
+        odd_rows = (1, 2, 3, 5, 6, 7) if size == 4 else (1, 3, 5, 7)  # rows the first pass reads
+        for u in range(DCTSIZE):
+            if u in skip:
+                continue
+            col = [int(r[n, v, u]) for v in range(DCTSIZE)]
+            if all(col[v] == 0 for v in odd_rows):  # "AC terms all zero"
+                ws[:size, u] = col[0] << PASS1_BITS
+            elif size == 4:
+                o = idct_4x4_1d(col[0], col[1], col[2], col[3], col[5], col[6], col[7])
+                ws[:4, u] = [descale(v, CONST_BITS - PASS1_BITS + 1) for v in o]
+            else:
+                o = idct_2x2_1d(col[0], col[1], col[3], col[5], col[7])
+                ws[:2, u] = [descale(v, CONST_BITS - PASS1_BITS + 2) for v in o]
+        for row in range(size):
+            w = [int(v) for v in ws[row]]
+            if all(w[k] == 0 for k in odd_rows):  # NO_ZERO_ROW_TEST is not defined
+                out[n, row, :] = descale(w[0], PASS1_BITS + PASS2_EXTRA_BITS)
+            elif size == 4:
+                o = idct_4x4_1d(w[0], w[1], w[2], w[3], w[5], w[6], w[7])
+                out[n, row, :] = [descale(v, CONST_BITS + PASS1_BITS + PASS2_EXTRA_BITS + 1) for v in o]
+            else:
+                o = idct_2x2_1d(w[0], w[1], w[3], w[5], w[7])
+                out[n, row, :] = [descale(v, CONST_BITS + PASS1_BITS + PASS2_EXTRA_BITS + 2) for v in o]
+    return out
+
+
 def reduced_core(dequantised: np.ndarray, size: int) -> np.ndarray:
     """jidctred.c on dequantised (N, 8, 8) [v][u] blocks: y (N, size, size) int64 [y][x] before
     the level shift, for ``size`` 4 (``jpeg_idct_4x4``), 2 (``jpeg_idct_2x2``) or 1
@@ -466,7 +504,8 @@ def reduced_core(dequantised: np.ndarray, size: int) -> np.ndarray:
     shortcuts (a column whose AC inputs are zero: ws = R0 << PASS1_BITS; a row likewise:
     DESCALE(ws0, PASS1_BITS + 3)) give what the full formulas give ((R0·2^14 + 2^11) >> 12 =
     R0·4 and (w·2^14 + 2^18) >> 19 = (w + 16) >> 5; likewise for 2x2), so the full formulas run
-    on every block.
+    on every block here; :func:`reduced_blocks` is the C loop with the shortcuts, and the tests
+    prove the two equal.
     """
     r = np.asarray(dequantised, dtype=np.int64)
     if size == 1:
