@@ -57,6 +57,10 @@ JPEG_DECODE_PIPELINES = [
     ("decode.jpeg.smoothing_off", [{"op": "decode", "preset": "libjpeg-turbo", "block_smoothing": "off"}]),
     ("decode.jpeg.cmyk_plain", [{"op": "decode", "preset": "libjpeg-turbo", "cmyk": "plain",
                                  "output": "unchanged"}]),
+    # DCT-domain scaling: Image.draft / thumbnail at 1/2 (jidctred.c 4x4, 4:2:0 chroma through
+    # the full IDCT), cv2 IMREAD_REDUCED_COLOR_4 (2x2 blocks, upsampling at the reduced size)
+    ("decode.pillow.draft2", [{"op": "decode", "preset": "pillow", "dct_scale": 2}]),
+    ("decode.opencv.reduced4", [{"op": "decode", "preset": "opencv", "dct_scale": 4}]),
 ]
 JPEG_DECODE_TAGS = {"decode.jpeg.smoothing_off": ("partial_scans",), "decode.jpeg.cmyk_plain": ("cmyk",),
                     "decode.tensorflow.accurate": ("partial_scans", "cmyk")}

@@ -126,7 +126,8 @@ class Decode(Step):
       12-bit stb_image transform: Rust image).
     - ``range_limit``: clamp of islow's output: ``saturate`` (the SIMD kernels of the Pillow and
       OpenCV wheels) or ``wrap`` (libjpeg's C table, mod 1024 beyond ±512; a build without SIMD).
-      Only crafted coefficients reach the difference.
+      Only crafted coefficients reach the difference. With ``dct_scale`` 8 every 1x1 block wraps
+      (libjpeg-turbo has no SIMD 1x1 kernel: the C table runs in every build).
     - ``upsampling``: ``fancy`` (libjpeg-turbo's triangle filter for 2x ratios on the real
       samples, replication otherwise), ``nearest`` (replication; = libjpeg with
       do_fancy_upsampling FALSE, merged upsampler included), ``zune`` (zune-jpeg's filter on
@@ -164,6 +165,17 @@ class Decode(Step):
       coefficient 63 stored at 63, a bad Huffman code read as symbol 0; rules in
       ``reference.jpeg.reader``). Data ending at the end of the file and broken markers stay
       errors either way.
+    - ``dct_scale``: decode a JPEG at 1/``dct_scale`` of its size in the DCT domain (libjpeg's
+      scale_num = 1, scale_denom = 1, 2, 4, 8: Pillow's ``Image.draft``/``thumbnail``, OpenCV's
+      ``IMREAD_REDUCED_*``, TensorFlow's ``decode_jpeg(ratio=...)``): output ceil(W/s) ×
+      ceil(H/s); each component is inverse-transformed to 8/s samples per block by
+      libjpeg-turbo's reduced IDCTs (jidctred.c 4x4, 2x2, 1x1, whatever ``idct`` says), or, for
+      a subsampled chroma component, at a larger block size up to 8 (then ``idct`` applies)
+      so that it needs less or no upsampling (jdmaster.c); the remaining upsampling runs at the
+      reduced size, always replicating at 1/8 (jdsample.c: no fancy upsampling when the
+      smallest block is 1 sample). 1 = no scaling. No effect on PNG, WebP or lossless JPEG
+      (libjpeg-turbo does not scale lossless frames); not with ``upsampling="zune"``.
+      Rules: ``reference.jpeg.reconstruct``.
     - ``lossless_color``: a lossless JPEG (SOF3) whose output needs a colour conversion:
       ``convert`` (the reference converts as for DCT files: JFIF YCbCr to RGB, gray replicated)
       or libjpeg-turbo's refusal (jdcolor.c: no colour conversion of lossless data,
@@ -212,6 +224,7 @@ class Decode(Step):
                                ("convert", "file_space", "output_space"))
     webp_upsampling: str = knob("fancy", "WebP lossy chroma upsampling", ("fancy", "nearest"))
     webp_gray: str = knob("from_rgb", "WebP output=gray rule", ("from_rgb", "opencv_fixed"))
+    dct_scale: int = knob(1, "JPEG DCT-domain scaling denominator", (1, 2, 4, 8))
 
     def validate(self, where: dict) -> None:
         super().validate(where)
@@ -224,6 +237,9 @@ class Decode(Step):
             raise SpecError(f"gray_arithmetic {self.gray_arithmetic!r} exists only for {needs} coefficients "
                             f"(got gray_coefficients {self.gray_coefficients!r})",
                             field="gray_arithmetic", value=self.gray_arithmetic, **where)
+        if self.dct_scale != 1 and self.upsampling == "zune":
+            raise SpecError("zune-jpeg has no DCT scaling: upsampling 'zune' needs dct_scale 1",
+                            field="dct_scale", value=self.dct_scale, **where)
         if not (isinstance(self.max_pixels, int) and self.max_pixels > 0):
             raise SpecError("must be a positive integer", field="max_pixels",
                             value=self.max_pixels, **where)

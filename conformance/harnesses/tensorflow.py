@@ -18,6 +18,8 @@ decode — ``tf.io.decode_jpeg`` for JPEG and ``tf.io.decode_png`` for PNG (what
   - ``depth16`` (behaviour, exposed as the output ``dtype``): ``keep`` -> ``dtype=tf.uint16``
     for a 16-bit PNG (an 8-bit one stays ``tf.uint8``: uint16 would scale it by 257);
     otherwise ``tf.uint8`` and TensorFlow's own 16 -> 8 rule (the high byte).
+  - ``dct_scale`` (intent: the output size) -> ``ratio`` (1, 2, 4, 8: libjpeg's scale_denom).
+    A PNG has no DCT: decode_png ignores it, as the knob does.
   - EXIF orientation, CMYK conversion, block smoothing, the range limit, damaged data: TF's
     fixed behaviour (no parameter); the score shows where it differs from the step's knobs.
   - WebP: **unsupported** (TF has no WebP decoder). Lossless (SOF3) and 12-bit JPEGs: TF's
@@ -107,7 +109,8 @@ class TensorFlowHarness(Harness):
         return out
 
     def capabilities(self) -> dict[str, str]:
-        return {"decode": "tf.io.decode_jpeg (dct_method from idct, fancy_upscaling from upsampling) "
+        return {"decode": "tf.io.decode_jpeg (dct_method from idct, fancy_upscaling from upsampling, "
+                          "ratio from dct_scale) "
                           "and tf.io.decode_png (dtype uint8/uint16); no BGR (channels reversed), "
                           "no EXIF orientation, no WebP",
                 "resize": "tf.image.resize bilinear/nearest/bicubic/area/lanczos3/lanczos5/gaussian/"
@@ -131,7 +134,9 @@ class TensorFlowHarness(Harness):
         fancy = step["upsampling"] != "nearest"
         dtype = "tf.uint16" if step["depth16"] == "keep" else "tf.uint8"
         flip = " then [..., ::-1]" if step["output"] == "bgr" else ""
-        return (f"tf.io.decode_jpeg(channels={channels}, dct_method={dct!r}, fancy_upscaling={fancy}) | "
+        ratio = f", ratio={step['dct_scale']}" if step.get("dct_scale", 1) != 1 else ""
+        return (f"tf.io.decode_jpeg(channels={channels}, dct_method={dct!r}, fancy_upscaling={fancy}"
+                f"{ratio}) | "
                 f"tf.io.decode_png(channels={channels}, dtype={dtype}){flip}")
 
     def run(self, step: dict[str, Any], value: bytes | np.ndarray) -> np.ndarray:
@@ -144,7 +149,8 @@ class TensorFlowHarness(Harness):
         channels = CHANNELS[(step["output"], step["alpha"] == "keep")]
         if data[:2] == JPEG_SOI:
             image = tf.io.decode_jpeg(data, channels=channels, dct_method=DCT_METHOD.get(step["idct"], ""),
-                                      fancy_upscaling=step["upsampling"] != "nearest")
+                                      fancy_upscaling=step["upsampling"] != "nearest",
+                                      ratio=step.get("dct_scale", 1))
         elif data[:8] == PNG_SIGNATURE:
             # IHDR's bit depth (byte 24): a 16-bit file kept 16-bit is dtype=tf.uint16; an
             # 8-bit file stays uint8 (tf.uint16 would scale it by 257)

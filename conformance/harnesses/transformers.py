@@ -311,6 +311,9 @@ def _decode_description(step: dict[str, Any]) -> str:
 
 def _decode(step: dict[str, Any], data: bytes | np.ndarray) -> np.ndarray:
     im = Image.open(io.BytesIO(bytes(data)))
+    if step.get("dct_scale", 1) != 1 and im.format == "JPEG":
+        raise Unsupported("transformers' load_image opens files at full size (no Image.draft): "
+                          "DCT scaling is not what a processor does; use the pillow harness")
     im.load()  # decode now: a truncated or corrupt file raises here
     if step["alpha"] == "drop":
         # transformers.image_utils.load_image: exif_transpose then convert("RGB")
