@@ -302,7 +302,9 @@ class Resize(Step):
     (n fixed taps around x = ``coords``(i), ONNX): ``centered`` (the ONNX spec: taps
     floor(x)−n/2+1 .. floor(x)+n/2, an integer x anchored one to the left), ``onnx_reference``
     (onnx.reference's placement from x + n/2 rounded in float64, which moves the window one pixel
-    left when x is within an ulp above an integer). Details: ``reference.resize.convolution`` and
+    left when x is within an ulp above an integer), ``openvino`` (``centered`` around x computed
+    in float32 from a float32 scale d/s, as OpenVINO's CPU plugin: a nearest pick differs from
+    float64 where x lands across k + 0.5). Details: ``reference.resize.convolution`` and
     ``reference.resize.interpolation``.
     ``unchanged_axis``: an axis whose length does not change is ``skip``ped (Pillow, ONNX,
     fast_image_resize) or ``resample``d anyway (the image crate always runs both passes; its
@@ -344,7 +346,7 @@ class Resize(Step):
     pass_order: str = knob("hv", "order of the 1-D passes", ("hv", "vh", "pillow13"))
     intermediate: str = knob("exact", "values between passes", ("exact", "uint8", "float32"))
     window: str = knob("pillow", "tap window (and resampler family)",
-                       ("pillow", "floor_ceil", "centered", "onnx_reference"))
+                       ("pillow", "floor_ceil", "centered", "onnx_reference", "openvino"))
     unchanged_axis: str = knob("skip", "axis of unchanged length", ("skip", "resample"))
     hamming_constants: str = knob("float32", "Hamming window constants", ("float32", "float64"))
     sum_order: str = knob("sequential", "order of the sums over taps", ("sequential", "numpy_pairwise"))
@@ -523,14 +525,22 @@ class Color(Step):
     - ``gray_to_rgb``: replicate the channel.
     - ``rgba_to_rgb``: drop alpha (``alpha="drop"``) or composite over ``background``.
     - ``rgb_to_ycbcr`` / ``ycbcr_to_rgb``: JPEG (JFIF) full-range, float64, then ``rounding``.
+    - ``nv12_to_rgb`` / ``nv12_to_bgr`` / ``i420_to_rgb`` / ``i420_to_bgr``: a YUV 4:2:0 frame held
+      as one uint8 plane (H·3/2, W, 1) (a ``tensor`` input, e.g. OpenVINO's single-plane NV12
+      tensor (1, H·3/2, W, 1) read with layout ``nhwc``) to (H, W, 3): chroma replicated over
+      2×2 blocks, BT.601 limited range (R = 1.164(Y−16) + 1.596(V−128), ...; reference.color), computed per
+      ``arithmetic`` ``float`` (float64) or ``openvino_f32`` (OpenVINO CPU plugin's float32
+      order), then ``rounding``.
     """
 
     op: ClassVar[str] = "color"
     conversion: str = knob("rgb_to_bgr", "what to convert",
                            ("rgb_to_bgr", "bgr_to_rgb", "rgb_to_gray", "bgr_to_gray", "gray_to_rgb",
-                            "rgba_to_rgb", "rgb_to_ycbcr", "ycbcr_to_rgb"))
+                            "rgba_to_rgb", "rgb_to_ycbcr", "ycbcr_to_rgb", "nv12_to_rgb", "nv12_to_bgr",
+                            "i420_to_rgb", "i420_to_bgr"))
     gray_coefficients: str = knob("bt601", "luma weights", ("bt601", "bt709"))
-    arithmetic: str = knob("float", "luma arithmetic", ("float", "pillow_fixed", "opencv_fixed", "image_f32"))
+    arithmetic: str = knob("float", "luma / YUV arithmetic",
+                           ("float", "pillow_fixed", "opencv_fixed", "image_f32", "openvino_f32"))
     rounding: str = knob("half_up", "float results to integers", ("half_up", "half_even", "truncate"))
     alpha: str = knob("drop", "rgba_to_rgb: drop or composite", ("drop", "composite"))
     background: tuple = knob((255, 255, 255), "rgba_to_rgb composite background")
