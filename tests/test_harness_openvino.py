@@ -1,0 +1,305 @@
+"""OpenVINO's PrePostProcessor (the ``openvino`` harness, the ``[openvino]`` extra) against the
+reference's ``openvino.*`` presets. The oracle is OpenVINO itself (2026.4.1, CPU plugin,
+INFERENCE_PRECISION_HINT f32), one PPP per step on an identity model.
+
+1. ``openvino.nearest`` is RESIZE_NEAREST bit for bit (uint8 and float32), on random sizes up
+   and down and on corpus images; the float64 coordinates of ``onnx.nearest`` are not (sizes
+   named below pick other pixels), which is why the preset needs ``window="openvino"``.
+2. ``openvino.linear`` / ``openvino.cubic`` / ``openvino.bilinear_pillow`` /
+   ``openvino.bicubic_pillow`` within the named bounds below. The reason for every bound is
+   float32 arithmetic in the plugin against float64 in the model: :func:`pillow_f32` models the
+   plugin's Pillow modes in float32 with fused multiply-adds and matches OpenVINO at 0 LSB, so
+   the residual is arithmetic, not semantics (window, centre, pass order, rounding are right).
+3. NV12 / I420 single plane -> RGB / BGR (``openvino.<yuv>_to_<rgb|bgr>`` colour presets) at
+   0 LSB; float64 arithmetic or half-up rounding would not be.
+4. The harness maps layout, mean/scale, crop, pad and letterbox onto PPP calls with the
+   reference's results (0, or float32 rounding for normalize), names its calls and says why
+   the rest is unsupported; its versions name the build, the CPU and the default precision.
+
+Metric: max abs difference per element (uint8 levels, or float units for float32 inputs).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+ov = pytest.importorskip("openvino")
+
+from conformance.corpus import builtin_corpus  # noqa: E402
+from conformance.harnesses import load  # noqa: E402
+from conformance.reference.color import color  # noqa: E402
+from conformance.reference.decode import decode_image  # noqa: E402
+from conformance.reference.pipeline import run_step  # noqa: E402
+from conformance.reference.resize import resize  # noqa: E402
+from conformance.spec import make_step  # noqa: E402
+
+#: uint8 bound per preset (max abs, levels) with its reason; nearest is exact
+U8_BOUND = {
+    "openvino.nearest": 0,
+    # float32 weights and sums (FMA in the JIT kernel) vs float64: a value within ~3e-5 of k + 0.5
+    # rounds the other way (measured: 58 of 116,181 values on 60 random cases, max 1)
+    "openvino.linear": 1,
+    "openvino.cubic": 1,  # as linear (measured: 1 of 116,181 values)
+    # float32 Pillow weights normalised in float32, FMA sums; a flip of the uint8 intermediate is
+    # carried through the second pass (measured: 1.3 % of values off, max 2)
+    "openvino.bilinear_pillow": 2,
+    "openvino.bicubic_pillow": 2,  # as bilinear_pillow (measured: 0.04 % of values, max 1)
+}
+#: float32 inputs in 0..255: float32 arithmetic in OpenVINO vs float64 (measured max 9e-4)
+F32_BOUND = 2e-3
+ALGORITHMS = {"openvino.nearest": "RESIZE_NEAREST", "openvino.linear": "RESIZE_LINEAR",
+              "openvino.cubic": "RESIZE_CUBIC", "openvino.bilinear_pillow": "RESIZE_BILINEAR_PILLOW",
+              "openvino.bicubic_pillow": "RESIZE_BICUBIC_PILLOW"}
+
+
+@pytest.fixture(scope="module")
+def harness():
+    return load("openvino")
+
+
+def resize_step(preset: str, h: int, w: int, **knobs):
+    return make_step({"op": "resize", "preset": preset, "height": h, "width": w, **knobs})
+
+
+def max_diff(a: np.ndarray, b: np.ndarray) -> float:
+    assert a.shape == b.shape and a.dtype == b.dtype, (a.dtype, a.shape, b.dtype, b.shape)
+    return float(np.abs(a.astype(np.float64) - b.astype(np.float64)).max()) if a.size else 0.0
+
+
+def random_cases(seed: int, n: int, top: int = 40) -> list[tuple[int, int, int, int]]:
+    """(in_h, in_w, out_h, out_w): up, down, mixed, odd sizes, 1-pixel sides (seeded)."""
+    rng = np.random.default_rng(seed)
+    return [tuple(int(v) for v in rng.integers(1, top, 4)) for _ in range(n)]
+
+
+# --- 1, 2: resize ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("preset", list(ALGORITHMS))
+def test_presets_are_the_ppp_resize_on_random_uint8_images(harness, preset):
+    rng = np.random.default_rng(21)
+    worst = 0.0
+    for h, w, oh, ow in random_cases(21, 30):
+        img = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+        step = resize_step(preset, oh, ow)
+        got = harness.run(step.knobs(), img)
+        worst = max(worst, max_diff(resize(img, step), got))
+    print(f"{preset} uint8 random: max {worst}")
+    assert worst <= U8_BOUND[preset]
+
+
+@pytest.mark.parametrize("preset", list(ALGORITHMS))
+def test_presets_are_the_ppp_resize_on_float32_images(harness, preset):
+    rng = np.random.default_rng(22)
+    worst = 0.0
+    for h, w, oh, ow in random_cases(22, 15):
+        img = rng.integers(0, 256, (h, w, 3)).astype(np.float32)
+        step = resize_step(preset, oh, ow)
+        got = harness.run(step.knobs(), img)
+        worst = max(worst, max_diff(resize(img, step), got))
+    print(f"{preset} float32 random: max {worst:.3g}")
+    assert worst <= (0 if preset == "openvino.nearest" else F32_BOUND)
+
+
+def corpus_images() -> list[tuple[str, np.ndarray]]:
+    decode = make_step({"op": "decode", "preset": "pillow"})
+    return [(i.id, decode_image(i.data, decode, source=i.id)) for i in builtin_corpus()
+            if i.expect == "ok" and i.media_type == "image/png" and "main" in i.tags]
+
+
+@pytest.mark.parametrize("preset", list(ALGORITHMS))
+def test_presets_are_the_ppp_resize_on_the_corpus(harness, preset):
+    images = corpus_images()
+    assert len(images) >= 8
+    worst = {}
+    for iid, img in images:
+        h, w = img.shape[:2]
+        for oh, ow in ((23, 31), (h * 2 + 1, w + 3), (7, 5)):
+            step = resize_step(preset, oh, ow)
+            worst[iid] = max(worst.get(iid, 0.0), max_diff(resize(img, step), harness.run(step.knobs(), img)))
+    print(f"{preset} corpus: {worst}")
+    assert max(worst.values()) <= U8_BOUND[preset]
+
+
+# sizes where float32 and float64 half_pixel coordinates round to different source pixels
+FLIP_SIZES = [(14, 17), (14, 19), (14, 31), (18, 21), (18, 39)]
+
+
+@pytest.mark.parametrize("n_in,n_out", FLIP_SIZES)
+def test_nearest_needs_float32_coordinates(harness, n_in, n_out):
+    """A ramp shows which source column each output reads: OpenVINO's, the preset's float32
+    coordinates and float64 half_pixel (onnx.nearest) disagree on these sizes."""
+    ramp = np.tile(np.arange(n_in, dtype=np.uint8)[None, :, None], (2, 1, 1))
+    got = harness.run(resize_step("openvino.nearest", 2, n_out).knobs(), ramp)
+    assert np.array_equal(resize(ramp, resize_step("openvino.nearest", 2, n_out)), got)
+    assert not np.array_equal(resize(ramp, resize_step("onnx.nearest", 2, n_out)), got)
+    assert not np.array_equal(resize(ramp, resize_step("openvino.nearest", 2, n_out, window="centered")), got)
+
+
+# --- the reason for the Pillow-mode bound: a float32 model matches at 0 ---------------------------
+
+F32 = np.float32
+
+
+def _pillow_table(n_in: int, n_out: int, cubic: bool) -> list[tuple[int, np.ndarray]]:
+    """OpenVINO CPU plugin buildTblPillow in float32: scale f = out/in, centre (o + 0.5)/f,
+    support (1 or 2)·max(1/f, 1), window trunc(centre ± support + 0.5) clipped, weights
+    k((x − centre + 0.5)/max(1/f, 1)) normalised by their float32 sum; Pillow's a = −0.5."""
+    f = F32(n_out) / F32(n_in)
+    clip = max(F32(1) / f, F32(1))
+    support = (F32(2) if cubic else F32(1)) * clip
+    rows = []
+    for o in range(n_out):
+        centre = (F32(o) + F32(0.5)) / f
+        lo = max(int(centre - support + F32(0.5)), 0)
+        hi = min(int(centre + support + F32(0.5)), n_in)
+        m = np.abs((np.arange(lo, hi, dtype=F32) - centre + F32(0.5)) * (F32(1) / clip)).astype(np.float64)
+        if cubic:  # the plugin evaluates the inner branch in double, the outer in float32
+            a = -0.5
+            w = np.where(m < 1, ((a + 2) * m - (a + 3)) * m * m + 1,
+                         np.where(m < 2, (((m.astype(F32) - F32(5)) * m.astype(F32) + F32(8)) * m.astype(F32)
+                                          - F32(4)) * F32(a), 0.0)).astype(F32)
+        else:
+            w = np.where(m < 1, F32(1) - m.astype(F32), F32(0)).astype(F32)
+        total = F32(0)
+        for v in w:
+            total = F32(total + v)
+        rows.append((lo, (w / total).astype(F32) if total != 0 else w))
+    return rows
+
+
+def _pillow_pass(img: np.ndarray, rows, axis: int) -> np.ndarray:
+    src = np.moveaxis(img, axis, 0)
+    out = np.empty((len(rows),) + src.shape[1:], dtype=F32)
+    for o, (lo, w) in enumerate(rows):
+        acc = np.zeros(src.shape[1:], dtype=F32)
+        for k, wk in enumerate(w):  # fused multiply-add: one rounding per tap
+            acc = (acc.astype(np.float64) + src[lo + k].astype(np.float64) * np.float64(wk)).astype(F32)
+        out[o] = acc
+    return np.moveaxis(np.clip(np.rint(out), 0, 255), 0, axis)  # uint8 store: half even, saturated
+
+
+def pillow_f32(img: np.ndarray, oh: int, ow: int, cubic: bool) -> np.ndarray:
+    """The plugin's uint8 Pillow modes: horizontal pass first, uint8 between the passes."""
+    out = img.astype(F32)
+    if ow != img.shape[1]:
+        out = _pillow_pass(out, _pillow_table(img.shape[1], ow, cubic), 1)
+    if oh != img.shape[0]:
+        out = _pillow_pass(out, _pillow_table(img.shape[0], oh, cubic), 0)
+    return out.astype(np.uint8)
+
+
+@pytest.mark.parametrize("preset", ["openvino.bilinear_pillow", "openvino.bicubic_pillow"])
+def test_the_pillow_mode_bound_is_float32_arithmetic(harness, preset):
+    rng = np.random.default_rng(23)
+    off_preset = 0
+    for h, w, oh, ow in random_cases(23, 20):
+        img = rng.integers(0, 256, (h, w, 1), dtype=np.uint8)
+        step = resize_step(preset, oh, ow)
+        got = harness.run(step.knobs(), img)
+        assert max_diff(pillow_f32(img, oh, ow, "bicubic" in preset), got) == 0, (h, w, oh, ow)
+        off_preset += int((resize(img, step) != got).sum())
+    print(f"{preset}: {off_preset} values off by the float64 preset, 0 by the float32 model")
+
+
+# --- 3: YUV 4:2:0 ------------------------------------------------------------------------------------
+
+YUV_PRESETS = ["openvino.nv12_to_rgb", "openvino.nv12_to_bgr", "openvino.i420_to_rgb", "openvino.i420_to_bgr"]
+
+
+@pytest.mark.parametrize("preset", YUV_PRESETS)
+def test_yuv420_conversions_are_the_ppp_convert_color(harness, preset):
+    rng = np.random.default_rng(24)
+    other_rules = 0
+    for n in range(20):
+        h, w = 2 * int(rng.integers(1, 30)), 2 * int(rng.integers(1, 30))
+        plane = rng.integers(0, 256, (h * 3 // 2, w, 1), dtype=np.uint8)
+        step = make_step({"op": "color", "preset": preset})
+        got = harness.run(step.knobs(), plane)
+        assert got.shape == (h, w, 3) and got.dtype == np.uint8
+        assert max_diff(color(plane, step), got) == 0, (n, h, w)
+        for knobs in ({"arithmetic": "float"}, {"rounding": "half_up"}):
+            other = color(plane, make_step({"op": "color", "preset": preset, **knobs}))
+            other_rules += int((other != got).sum())
+    assert other_rules > 0  # float64 arithmetic or half-up rounding are not what OpenVINO computes
+
+
+def test_yuv420_planes_read_as_documented():
+    """A 4x4 frame by hand: Y = 16 + index, NV12 pairs (U, V) per 2x2 block; I420 U then V."""
+    y = (16 + np.arange(16, dtype=np.uint8)).reshape(4, 4)
+    nv12 = np.concatenate([y, np.array([[128, 128, 200, 60], [40, 220, 128, 128]], np.uint8)])[..., None]
+    rgb = color(nv12, make_step({"op": "color", "preset": "openvino.nv12_to_rgb"}))
+    assert list(rgb[0, 0]) == [0, 0, 0]  # Y = 16, neutral chroma: black
+    # pixel (0, 2), block (0, 1): Y = 18, U = 200, V = 60: R = 1.164·2 + 1.596·(−68) < 0,
+    # G = 1.164·2 − 0.391·72 + 0.813·68 = 29.46, B = 1.164·2 + 2.018·72 = 147.62
+    assert list(rgb[0, 2]) == [0, 29, 148]
+    i420 = np.concatenate([y, np.array([[128, 200, 40, 128], [128, 60, 220, 128]], np.uint8)])[..., None]
+    assert np.array_equal(color(i420, make_step({"op": "color", "preset": "openvino.i420_to_rgb"})), rgb)
+
+
+# --- 4: the other steps, and what the harness says ------------------------------------------------
+
+OTHER_STEPS = [
+    ({"op": "color", "conversion": "rgb_to_bgr"}, 0),
+    ({"op": "color", "conversion": "rgba_to_rgb", "alpha": "drop"}, 0),
+    ({"op": "layout", "layout": "chw", "batch": True}, 0),
+    ({"op": "layout", "layout": "chw", "batch": False, "channel_order": "reverse"}, 0),
+    ({"op": "crop", "mode": "center", "height": 5, "width": 8}, 0),
+    ({"op": "crop", "mode": "box", "top": 1, "left": 2, "height": 5, "width": 7}, 0),
+    ({"op": "pad", "top": 1, "bottom": 2, "left": 3, "right": 0, "mode": "reflect"}, 0),
+    ({"op": "pad", "top": 2, "left": 1, "mode": "constant", "value": [7]}, 0),
+    ({"op": "letterbox", "height": 16, "width": 15, "value": [114]}, 0),
+    # float32 mean/scale (the PPP divides by 1/scale and by std): float32 rounding apart
+    ({"op": "normalize", "preset": "torchvision.imagenet"}, 1e-6),
+    ({"op": "normalize", "preset": "torchvision.imagenet", "order": "fused"}, 1e-6),
+    ({"op": "normalize", "preset": "symmetric", "order": "mean_first", "mean": [127.5], "scale": 1 / 127.5}, 1e-6),
+]
+
+
+@pytest.mark.parametrize("knobs,tolerance", OTHER_STEPS)
+def test_other_steps_match_the_reference(harness, knobs, tolerance):
+    rng = np.random.default_rng(25)
+    channels = 4 if knobs.get("conversion") == "rgba_to_rgb" else 3
+    img = rng.integers(0, 256, (11, 13, channels), dtype=np.uint8)
+    step = make_step(knobs)
+    assert harness.check(step.knobs()) is None
+    got = harness.run(step.knobs(), img)
+    assert max_diff(run_step(step, img), got) <= tolerance
+
+
+def test_the_harness_names_its_calls_and_what_it_cannot_do(harness):
+    k = resize_step("openvino.bilinear_pillow", 4, 4).knobs()
+    assert "RESIZE_BILINEAR_PILLOW" in harness.describe(k)
+    assert "RESIZE_LINEAR" in harness.describe(resize_step("onnx.linear", 4, 4).knobs())
+    assert "NV12_SINGLE_PLANE" in harness.describe(make_step({"op": "color", "preset": "openvino.nv12_to_bgr"}).knobs())
+    reasons = {
+        "lanczos": harness.check(resize_step("pillow.lanczos", 4, 4).knobs()),
+        "decoder": harness.check(make_step({"op": "decode"}).knobs()),
+        "rgb_to_gray": harness.check(make_step({"op": "color", "conversion": "rgb_to_gray"}).knobs()),
+        "edge": harness.check(make_step({"op": "pad", "top": 1, "mode": "edge"}).knobs()),
+        "scalar": harness.check(make_step({"op": "pad", "top": 1, "value": [1, 2, 3]}).knobs()),
+        "float32 at most": harness.check(make_step({"op": "normalize", "dtype": "float64"}).knobs()),
+    }
+    for word, reason in reasons.items():
+        assert reason and word in reason, (word, reason)
+    v = harness.versions()
+    import importlib.metadata
+
+    assert v["openvino"] == importlib.metadata.version("openvino")
+    assert v["openvino build"] == str(ov.get_version()) and v["openvino build"].startswith(v["openvino"])
+    assert v["harness precision"] == "f32" and v["CPU plugin default precision"]
+
+
+def test_the_default_precision_hint_is_what_the_harness_pins_away(harness):
+    """On a CPU whose default hint is bf16, a float32 resize without the f32 hint loses ~1 level
+    on 0..255 values (the reason the harness pins f32). Elsewhere the default is f32: skipped."""
+    if "bfloat16" not in harness.versions()["CPU plugin default precision"]:
+        pytest.skip("this CPU's default inference precision is not bf16")
+    from conformance.harnesses import openvino as ovh
+
+    img = np.random.default_rng(26).integers(0, 256, (9, 11, 3)).astype(np.float32)
+    step = resize_step("openvino.linear", 13, 7)
+    model = ovh._build(step.knobs(), img)
+    default = np.array(harness.core.compile_model(model, "CPU")(img[None])[0][0])
+    assert max_diff(resize(img, step), harness.run(step.knobs(), img)) <= F32_BOUND
+    assert max_diff(resize(img, step), default) > 0.1
