@@ -224,19 +224,6 @@ def test_yuv420_conversions_are_the_ppp_convert_color(harness, preset):
     assert other_rules > 0  # float64 arithmetic or half-up rounding are not what OpenVINO computes
 
 
-def test_yuv420_planes_read_as_documented():
-    """A 4x4 frame by hand: Y = 16 + index, NV12 pairs (U, V) per 2x2 block; I420 U then V."""
-    y = (16 + np.arange(16, dtype=np.uint8)).reshape(4, 4)
-    nv12 = np.concatenate([y, np.array([[128, 128, 200, 60], [40, 220, 128, 128]], np.uint8)])[..., None]
-    rgb = color(nv12, make_step({"op": "color", "preset": "openvino.nv12_to_rgb"}))
-    assert list(rgb[0, 0]) == [0, 0, 0]  # Y = 16, neutral chroma: black
-    # pixel (0, 2), block (0, 1): Y = 18, U = 200, V = 60: R = 1.164·2 + 1.596·(−68) < 0,
-    # G = 1.164·2 − 0.391·72 + 0.813·68 = 29.46, B = 1.164·2 + 2.018·72 = 147.62
-    assert list(rgb[0, 2]) == [0, 29, 148]
-    i420 = np.concatenate([y, np.array([[128, 200, 40, 128], [128, 60, 220, 128]], np.uint8)])[..., None]
-    assert np.array_equal(color(i420, make_step({"op": "color", "preset": "openvino.i420_to_rgb"})), rgb)
-
-
 # --- 4: the other steps, and what the harness says ------------------------------------------------
 
 OTHER_STEPS = [

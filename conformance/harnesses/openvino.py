@@ -64,6 +64,8 @@ OPS = ("resize", "color", "layout", "normalize", "crop", "pad", "letterbox", "te
 #: the compile configuration of every step (see the module docstring on bf16)
 COMPILE_CONFIG = {"INFERENCE_PRECISION_HINT": "f32", "INFERENCE_NUM_THREADS": 1}
 ELEMENT_TYPES = {np.dtype(np.uint8): ov.Type.u8, np.dtype(np.float32): ov.Type.f32}
+#: the tensor types data-movement steps (layout, crop) take as they are
+MOVED_TYPES = ("uint8", "uint16", "int16", "int32", "float16", "float32")
 RESIZE_ALGORITHMS = {("nearest", False): "RESIZE_NEAREST", ("nearest", True): "RESIZE_NEAREST",
                      ("triangle", False): "RESIZE_LINEAR", ("triangle", True): "RESIZE_BILINEAR_PILLOW",
                      ("cubic", False): "RESIZE_CUBIC", ("cubic", True): "RESIZE_BICUBIC_PILLOW"}
@@ -173,6 +175,8 @@ class OpenVINOHarness(Harness):
             raise ValueError(f"{op} needs an (H, W, C) image, got shape {list(image.shape)}")
         if op == "normalize":
             image = _integer_or_float(image)
+        elif op in ("layout", "crop") and image.dtype.name in MOVED_TYPES:
+            pass
         elif image.dtype not in ELEMENT_TYPES:
             raise Unsupported(f"the openvino harness feeds uint8 or float32 tensors to {op}, "
                               f"not {image.dtype}")
@@ -233,7 +237,7 @@ def _build(step: dict[str, Any], image: np.ndarray) -> ov.Model:
     """The PrePostProcessor'd identity model of one step for an (H, W, C) ``image``."""
     op = step["op"]
     h, w, c = image.shape
-    in_type = ov.Type(image.dtype) if op == "normalize" else ELEMENT_TYPES[image.dtype]
+    in_type = ELEMENT_TYPES.get(image.dtype) or ov.Type(image.dtype)
     nhwc = ov.Layout("NHWC")
     if op == "resize":
         oh, ow = resize_target(step, h, w)
