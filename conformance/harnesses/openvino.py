@@ -96,7 +96,8 @@ class OpenVINOHarness(Harness):
         cpu = self.core.get_property("CPU", "FULL_DEVICE_NAME")
         out["CPU plugin device"] = str(cpu)
         out["CPU plugin capabilities"] = " ".join(map(str, self.core.get_property("CPU", "OPTIMIZATION_CAPABILITIES")))
-        out["CPU plugin default precision"] = str(self.core.get_property("CPU", "INFERENCE_PRECISION_HINT"))
+        default = self.core.get_property("CPU", "INFERENCE_PRECISION_HINT")
+        out["CPU plugin default precision"] = getattr(default, "get_type_name", lambda: str(default))()
         out["harness precision"] = COMPILE_CONFIG["INFERENCE_PRECISION_HINT"]
         out["CPU ISA"] = " ".join(cpu_isa()) or "unknown"
         return out
