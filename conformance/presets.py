@@ -75,11 +75,12 @@ _OPENVINO = dict(antialias=False, coords="half_pixel", border="clamp", arithmeti
                  weights_dtype="float64")
 # RESIZE_BILINEAR_PILLOW / RESIZE_BICUBIC_PILLOW (OpenVINO PR 16601, the CPU plugin's
 # buildTblPillow + pillow kernels): Pillow's convolution (its windows trunc(c ± support + 0.5),
-# support × scale on downscale, weights normalised per output, a = -0.5) in float32 weights,
-# horizontal pass first into a buffer of the *input* element type (uint8 rounded half to even and
-# saturated between the passes), unchanged axes skipped. Not Pillow's 22-bit fixed point, so
-# it is not pillow.bilinear/pillow.bicubic bit for bit either.
-_OPENVINO_PILLOW = dict(antialias=True, coords="half_pixel", border="renormalize", arithmetic="float64",
+# support × scale on downscale, weights normalised per output, a = -0.5), horizontal pass first
+# into a buffer of the input's type (uint8 rounded half to even and saturated between the passes),
+# unchanged axes skipped, but in float32 with fused multiply-adds instead of Pillow's 22-bit fixed
+# point: arithmetic="openvino" (reference.resize.openvino). 0 LSB against OpenVINO on uint8 and
+# float32 (tests/test_harness_openvino.py); pillow.bilinear is within 2 levels of it.
+_OPENVINO_PILLOW = dict(antialias=True, coords="half_pixel", border="renormalize", arithmetic="openvino",
                         rounding="half_even", pass_order="hv", intermediate="uint8", window="pillow",
                         unchanged_axis="skip", sum_order="sequential", cubic_a=-0.5, lobes=3,
                         nearest_index="coords", weights_dtype="float64")

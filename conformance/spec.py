@@ -42,11 +42,11 @@ def _is_number(v: Any) -> bool:
 
 # Arithmetic knob grammar of the resize step: fixed-point widths are part of the value.
 RESIZE_ARITHMETIC_FORMS = ("float64", "float32", "fixed:BITS (1..30)", "fixed_dynamic:BITS (1..30)",
-                           "opencv")
+                           "opencv", "openvino")
 
 
 def _valid_resize_arithmetic(v: str) -> bool:
-    if v in ("float64", "float32", "opencv"):
+    if v in ("float64", "float32", "opencv", "openvino"):
         return True
     for prefix in ("fixed:", "fixed_dynamic:"):
         if v.startswith(prefix) and v[len(prefix):].isdigit():
@@ -287,7 +287,8 @@ class Resize(Step):
     image crate: all in f32), ``fixed:BITS`` (weights rounded to BITS fractional bits, integer
     accumulation: Pillow uses 22), ``fixed_dynamic:BITS`` (fast_image_resize: per-axis precision up to
     BITS), ``opencv`` (OpenCV's own per-interpolation fixed-point schemes, see
-    ``reference.resize.opencv``). ``weights_dtype``: ``float64`` or ``float32`` coefficients (ONNX's
+    ``reference.resize.opencv``), ``openvino`` (OpenVINO's CPU plugin Pillow modes: Pillow's
+    algorithm in float32 with fused multiply-adds, ``reference.resize.openvino``). ``weights_dtype``: ``float64`` or ``float32`` coefficients (ONNX's
     reference computes cubic weights in float32). ``rounding``: how the final value becomes an
     integer (``half_up``, ``half_even``, ``half_away``, ``truncate``); ignored for float images.
     ``pass_order``: ``hv`` (horizontal first), ``vh``, or ``pillow13`` (Pillow 13's rule: vertical

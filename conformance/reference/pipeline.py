@@ -86,13 +86,15 @@ def check_pipeline(pipeline: Pipeline) -> None:
     OpenCV arithmetic with an antialiased kernel): SpecError naming the pipeline, step and field.
     Input-dependent problems (a crop larger than the image) can only be found per case."""
     from .resize.opencv import check_opencv_step
+    from .resize.openvino import check_openvino_step
     from .resize.separable import check_step
 
     for index, step in enumerate(pipeline.steps):
         if not isinstance(step, Resize):
             continue
         try:
-            check_opencv_step(step) if step.arithmetic == "opencv" else check_step(step)
+            check = {"opencv": check_opencv_step, "openvino": check_openvino_step}.get(step.arithmetic, check_step)
+            check(step)
         except SpecError as e:
             raise SpecError(e.reason, source=f"pipeline {pipeline.id}", step=index, field=e.field,
                             value=e.value) from None
