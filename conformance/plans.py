@@ -198,6 +198,8 @@ OPENVINO_PIPELINES = [
     *[(f"color.openvino.{src}_to_{dst}", f"OpenVINO convert_color {src.upper()} single plane -> {dst.upper()}",
        [YUV_TENSOR, {"op": "color", "preset": f"openvino.{src}_to_{dst}"}], (f"yuv_{src}",))
       for src in ("nv12", "i420") for dst in ("rgb", "bgr")],
+    ("color.openvino.gray", "OpenVINO convert_color RGB -> GRAY (float32 fused multiply-adds, half to even)",
+     [RGB_DECODE, {"op": "color", "preset": "openvino.gray"}], ("main",)),
     ("e2e.openvino.nv12.bilinear_pillow24.imagenet_fused.chw",
      "an OpenVINO PrePostProcessor: NV12 frame -> RGB, RESIZE_BILINEAR_PILLOW to 24x24, "
      "mean/scale in input units (fused ImageNet, float32), NCHW",

@@ -256,6 +256,10 @@ COLOR_PRESETS: dict[str, dict[str, Any]] = {
     "opencv.gray": dict(conversion="rgb_to_gray", gray_coefficients="bt601", arithmetic="opencv_fixed"),
     # Rust image: DynamicImage::to_luma8(), float32 BT.709 (reference.color.image_luma).
     "image.gray": dict(conversion="rgb_to_gray", gray_coefficients="bt709", arithmetic="image_f32"),
+    # OpenVINO 2026.4 PrePostProcessor convert_color(GRAY) from RGB on the CPU plugin: float32
+    # fused multiply-adds, half to even (reference.color.openvino_luma); 0 LSB on all 2^24 triples.
+    "openvino.gray": dict(conversion="rgb_to_gray", gray_coefficients="bt601", arithmetic="openvino_f32",
+                          rounding="half_even"),
     # OpenVINO 2026.4 PrePostProcessor convert_color from NV12_SINGLE_PLANE / I420_SINGLE_PLANE on
     # the CPU plugin: BT.601 limited range in float32, rounded half to even (reference.color.
     # yuv420_to_rgb); 0 LSB against OpenVINO (tests/test_harness_openvino.py).

@@ -61,7 +61,7 @@ def _valid_resize_arithmetic(v: str) -> bool:
 
 # The luma coefficients each fixed-point luma arithmetic is defined for (reference.color).
 FIXED_LUMA_COEFFICIENTS = {"pillow_fixed": "bt601", "opencv_fixed": "bt601", "libpng_fixed": "bt601",
-                           "image_f32": "bt709"}
+                           "image_f32": "bt709", "openvino_f32": "bt601"}
 
 
 @dataclass(frozen=True)
@@ -521,8 +521,10 @@ class Color(Step):
       ``arithmetic``: ``float`` (float64, then ``rounding``), ``pillow_fixed`` (Pillow's
       (19595·R + 38470·G + 7471·B + 0x8000) >> 16), ``opencv_fixed`` (OpenCV 5's cvtColor:
       (9798·R + 19235·G + 3735·B + 2^14) >> 15), ``image_f32`` (the Rust image crate's
-      to_luma8: float32 BT.709 from moxcms's derived coefficients, reference.color.image_luma). Fixed forms exist only for bt601,
-      except image_f32 (bt709 only).
+      to_luma8: float32 BT.709 from moxcms's derived coefficients, reference.color.image_luma),
+      ``openvino_f32`` (OpenVINO's convert_color(GRAY): float32 fused multiply-adds,
+      reference.color.openvino_luma). Fixed forms exist only for bt601, except image_f32
+      (bt709 only).
     - ``gray_to_rgb``: replicate the channel.
     - ``rgba_to_rgb``: drop alpha (``alpha="drop"``) or composite over ``background``.
     - ``rgb_to_ycbcr`` / ``ycbcr_to_rgb``: JPEG (JFIF) full-range, float64, then ``rounding``.

@@ -177,6 +177,21 @@ def test_yuv420_conversions_are_the_ppp_convert_color(harness, preset):
     assert other_rules > 0  # float64 arithmetic or half-up rounding are not what OpenVINO computes
 
 
+def test_gray_is_the_ppp_convert_color_on_every_rgb_triple(harness):
+    """convert_color(GRAY) from RGB and BGR on all 2^24 triples (one 4096 x 4096 image): the
+    openvino.gray preset (float32 fused multiply-adds, half to even) at 0; float64 is not."""
+    v = np.arange(1 << 24, dtype=np.uint32)
+    img = np.stack([(v >> 16) & 255, (v >> 8) & 255, v & 255], -1).astype(np.uint8).reshape(4096, 4096, 3)
+    for conv in ("rgb_to_gray", "bgr_to_gray"):
+        step = make_step({"op": "color", "preset": "openvino.gray", "conversion": conv})
+        got = harness.run(step.knobs(), img)
+        assert got.shape == (4096, 4096, 1)
+        assert int((color(img, step) != got).sum()) == 0, conv
+        float64 = color(img, make_step({"op": "color", "preset": "openvino.gray", "conversion": conv,
+                                        "arithmetic": "float"}))
+        assert int((float64 != got).sum()) > 0
+
+
 # --- 4: the other steps, and what the harness says ------------------------------------------------
 
 OTHER_STEPS = [
@@ -215,7 +230,7 @@ def test_the_harness_names_its_calls_and_what_it_cannot_do(harness):
     reasons = {
         "lanczos": harness.check(resize_step("pillow.lanczos", 4, 4).knobs()),
         "decoder": harness.check(make_step({"op": "decode"}).knobs()),
-        "rgb_to_gray": harness.check(make_step({"op": "color", "conversion": "rgb_to_gray"}).knobs()),
+        "gray_to_rgb": harness.check(make_step({"op": "color", "conversion": "gray_to_rgb"}).knobs()),
         "edge": harness.check(make_step({"op": "pad", "top": 1, "mode": "edge"}).knobs()),
         "scalar": harness.check(make_step({"op": "pad", "top": 1, "value": [1, 2, 3]}).knobs()),
         "float32 at most": harness.check(make_step({"op": "normalize", "dtype": "float64"}).knobs()),

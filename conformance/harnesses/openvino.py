@@ -19,7 +19,8 @@ mean/scale) with 8 mantissa bits, about 1 level on 0..255 values, and differentl
   (Interpolate-11 defaults: half_pixel, round_prefer_floor, cube_coeff -0.75 / -0.5 for the
   Pillow modes; float32 coordinates; uint8 results rounded half to even); the reference's
   ``openvino.*`` presets reproduce it. uint8 and float32 tensors; other filters unsupported.
-- color: rgb <-> bgr (``set_color_format(RGB)`` + ``convert_color(BGR)``), rgba -> rgb with
+- color: rgb <-> bgr (``set_color_format(RGB)`` + ``convert_color(BGR)``), rgb/bgr -> gray
+  (``convert_color(GRAY)``: OpenVINO's luma, whatever the step's coefficients), rgba -> rgb with
   ``alpha="drop"`` (RGBX -> RGB), and a YUV 4:2:0 frame (one (H·3/2, W, 1) uint8 plane:
   NV12_SINGLE_PLANE / I420_SINGLE_PLANE) -> RGB / BGR. BT.601 arithmetic is the CPU plugin's
   (float32, half-even rounding: the ``openvino.nv12_to_rgb``... presets).
@@ -71,6 +72,7 @@ RESIZE_ALGORITHMS = {("nearest", False): "RESIZE_NEAREST", ("nearest", True): "R
                      ("cubic", False): "RESIZE_CUBIC", ("cubic", True): "RESIZE_BICUBIC_PILLOW"}
 YUV_FORMATS = {"nv12": "NV12_SINGLE_PLANE", "i420": "I420_SINGLE_PLANE"}
 COLOR_CONVERSIONS = {"rgb_to_bgr": ("RGB", "BGR"), "bgr_to_rgb": ("BGR", "RGB"),
+                     "rgb_to_gray": ("RGB", "GRAY"), "bgr_to_gray": ("BGR", "GRAY"),
                      **{f"{src}_to_{dst}": (fmt, dst.upper()) for src, fmt in YUV_FORMATS.items()
                         for dst in ("rgb", "bgr")}}
 #: how many compiled steps a harness keeps (keyed by step, shapes and dtype)
@@ -105,7 +107,7 @@ class OpenVINOHarness(Harness):
     def capabilities(self) -> dict[str, str]:
         return {"resize": "PPP resize: RESIZE_NEAREST / LINEAR / CUBIC, BILINEAR_PILLOW / BICUBIC_PILLOW "
                           "(antialias); uint8 and float32",
-                "color": "convert_color: RGB<->BGR, RGBX->RGB, NV12 / I420 single plane -> RGB/BGR",
+                "color": "convert_color: RGB<->BGR, RGB/BGR->GRAY, RGBX->RGB, NV12 / I420 single plane -> RGB/BGR",
                 "layout": "convert_layout(NCHW), reverse_channels()",
                 "normalize": "convert_element_type(f32) + mean / scale (float32)",
                 "crop": "crop(begin, end)",
@@ -134,7 +136,7 @@ class OpenVINOHarness(Harness):
                 return None
             if conv not in COLOR_CONVERSIONS:
                 return (f"convert_color has no {conv} (it converts NV12/I420 -> RGB/BGR, RGB<->BGR, "
-                        "RGBX/BGRX -> RGB/BGR)")
+                        "RGB/BGR -> GRAY, RGBX/BGRX -> RGB/BGR)")
         if op == "normalize" and step["dtype"] == "float64":
             return "the CPU plugin computes mean/scale in float32 at most; float64 output is not a PPP type"
         if op == "crop" and step["mode"] == "center" and step.get("if_smaller") == "pad":
@@ -260,7 +262,7 @@ def _build(step: dict[str, Any], image: np.ndarray) -> ov.Model:
             need = 4 if src == "RGBX" else 3
             if c != need:
                 raise ValueError(f"{conv} needs {need} channels, the image has {c}")
-            out_h, out_c = h, 3
+            out_h, out_c = h, 1 if dst == "GRAY" else 3
         ppp = PrePostProcessor(_identity_model([1, out_h, w, out_c], in_type))
         tensor = ppp.input().tensor().set_element_type(in_type).set_color_format(getattr(ColorFormat, src))
         if not yuv:
