@@ -132,8 +132,9 @@ class OpenVINOHarness(Harness):
                     "cubic and their Pillow variants)")
         if op == "color":
             conv = step["conversion"]
-            if conv == "rgba_to_rgb" and step["alpha"] == "drop":
-                return None
+            if conv == "rgba_to_rgb":
+                return None if step["alpha"] == "drop" else \
+                    "convert_color(RGBX -> RGB) drops the fourth channel; it cannot composite over a background"
             if conv not in COLOR_CONVERSIONS:
                 return (f"convert_color has no {conv} (it converts NV12/I420 -> RGB/BGR, RGB<->BGR, "
                         "RGB/BGR -> GRAY, RGBX/BGRX -> RGB/BGR)")
