@@ -6,7 +6,10 @@ small inputs so that it stays a few megabytes:
 - decode pipelines (one per decode preset, plus keep-16-bit/unchanged, compositing and gray
   output) on every PNG variant, the eXIf orientations and the negative inputs;
 - for every resize preset three pipelines (down to 23x31, shorter side 24, and up to 53x67 on
-  the inputs small enough) on the synthetic and photo inputs (the onnx.* family on a smaller selection), plus the edge sizes;
+  the inputs small enough) on the synthetic and photo inputs (the onnx.* family and the
+  openvino.* presets on a smaller selection), plus the edge sizes;
+- OpenVINO's NV12 / I420 camera-frame conversions on YUV 4:2:0 tensor inputs, and one
+  PrePostProcessor-style pipeline (NV12 -> RGB -> Pillow-mode resize -> mean/scale -> NCHW);
 - end-to-end pipelines in the styles people deploy (torchvision, cv2.dnn, YOLO letterbox, gray,
   YCbCr, [-1, 1] float16, reflect padding).
 """
@@ -192,6 +195,24 @@ WAY_BACK_PIPELINES = [
      [BACK_TENSOR], ("negative", "tensor_negative")),
 ]
 
+# OpenVINO PrePostProcessor inputs: YUV 4:2:0 camera frames as single-plane (1, H*3/2, W, 1) uint8
+# tensors (conformance/tensor_corpus.py), read with layout nhwc as the PPP's NV12_SINGLE_PLANE
+YUV_TENSOR = {"op": "tensor", "layout": "nhwc"}
+OPENVINO_PIPELINES = [
+    *[(f"color.openvino.{src}_to_{dst}", f"OpenVINO convert_color {src.upper()} single plane -> {dst.upper()}",
+       [YUV_TENSOR, {"op": "color", "preset": f"openvino.{src}_to_{dst}"}], (f"yuv_{src}",))
+      for src in ("nv12", "i420") for dst in ("rgb", "bgr")],
+    ("color.openvino.gray", "OpenVINO convert_color RGB -> GRAY (float32 fused multiply-adds, half to even)",
+     [RGB_DECODE, {"op": "color", "preset": "openvino.gray"}], ("main",)),
+    ("e2e.openvino.nv12.bilinear_pillow24.imagenet_fused.chw",
+     "an OpenVINO PrePostProcessor: NV12 frame -> RGB, RESIZE_BILINEAR_PILLOW to 24x24, "
+     "mean/scale in input units (fused ImageNet, float32), NCHW",
+     [YUV_TENSOR, {"op": "color", "preset": "openvino.nv12_to_rgb"},
+      {"op": "resize", "preset": "openvino.bilinear_pillow", "height": 24, "width": 24},
+      {"op": "normalize", "preset": "torchvision.imagenet", "order": "fused"},
+      {"op": "layout", "layout": "chw", "batch": True}], ("yuv_nv12",)),
+]
+
 # which inputs each end-to-end pipeline runs on
 END_TO_END_TAGS = {"color.rgba_composite": ("alpha",), "decode.pillow.exif_transpose": ("exif", "jpeg_exif")}
 
@@ -234,7 +255,8 @@ def default_pipelines() -> tuple[list[Pipeline], dict[str, tuple[str, ...]]]:
             pid = f"resize.{preset}.{name}"
             pipelines.append(_pipeline(pid, [RGB_DECODE, {"op": "resize", "preset": preset, **target}],
                                        f"resize with preset {preset}"))
-            selection[pid] = (f"onnx_{tag}",) if preset.startswith("onnx.") else (tag,)
+            small = preset.startswith(("onnx.", "openvino."))  # families on a smaller selection
+            selection[pid] = (f"onnx_{tag}",) if small else (tag,)
         for name, target in edges:
             pid = f"resize.{preset}.{name}"
             pipelines.append(_pipeline(pid, [RGB_DECODE, {"op": "resize", "preset": preset, **target}],
@@ -249,7 +271,7 @@ def default_pipelines() -> tuple[list[Pipeline], dict[str, tuple[str, ...]]]:
         pipelines.append(_pipeline(pid, [BACK_TENSOR, {"op": "quantize", "preset": preset}],
                                    f"a [0, 1] model output to uint8 pixels as {preset}"))
         selection[pid] = ("tensor_unit",)
-    for pid, desc, steps, tags in WAY_BACK_PIPELINES:
+    for pid, desc, steps, tags in WAY_BACK_PIPELINES + OPENVINO_PIPELINES:
         pipelines.append(_pipeline(pid, steps, desc))
         selection[pid] = tags
     return pipelines, selection

@@ -3,7 +3,8 @@
 A preset is only shorthand: it expands to explicit knob values, which a pipeline may override.
 The values here are the measured behaviour of the versions pinned in ``pyproject.toml``
 (Pillow 13.0.0, opencv-python-headless 5.0.0, image 0.25.10 via the Rust harness, onnx 1.23.2,
-torch 2.15.0 for the torchvision.tensor.* resizes, tensorflow-cpu 2.21.0 for tf.*); each row says what
+torch 2.15.0 for the torchvision.tensor.* resizes, tensorflow-cpu 2.21.0 for tf.*, openvino 2026.4.1
+for openvino.*); each row says what
 was matched and how closely in the tests named beside it.
 
 ONNX Resize presets form a family named ``onnx.<mode>[.<coords>][.<nearest_mode>][.antialias]
@@ -59,6 +60,32 @@ _TORCH_UINT8 = dict(antialias=True, coords="half_pixel", border="renormalize",
                     intermediate="uint8", window="pillow", cubic_a=-0.5, lobes=3,
                     nearest_index="coords", weights_dtype="float64", unchanged_axis="skip")
 
+# OpenVINO 2026.4 PrePostProcessor resize (preprocess_steps_impl.cpp add_resize_impl: an
+# Interpolate-11 with default attributes: half_pixel, round_prefer_floor, cube_coeff -0.75, no
+# antialias) as the CPU plugin runs it with INFERENCE_PRECISION_HINT f32 (the default on CPUs
+# with AVX512_BF16 / AMX is bf16, which rounds the float path to 8 mantissa bits: see the
+# openvino harness). Coordinates in float32 (window="openvino"), weights and sums in float32,
+# one 2-D pass, uint8 results rounded half to even and saturated. The model is float64 past the
+# coordinates, so values within a float32 rounding of k + 0.5 may round the other way: at most
+# 1 LSB on uint8 (linear, cubic), ~1e-3 on float32 0..255 inputs; nearest is exact
+# (tests/test_harness_openvino.py).
+_OPENVINO = dict(antialias=False, coords="half_pixel", border="clamp", arithmetic="float64",
+                 rounding="half_even", pass_order="hv", intermediate="exact", window="openvino",
+                 unchanged_axis="skip", sum_order="sequential", cubic_a=-0.75, lobes=3,
+                 nearest_index="coords", nearest_rounding="round_prefer_floor",
+                 weights_dtype="float64")
+# RESIZE_BILINEAR_PILLOW / RESIZE_BICUBIC_PILLOW (OpenVINO PR 16601, the CPU plugin's
+# buildTblPillow + pillow kernels): Pillow's convolution (its windows trunc(c ± support + 0.5),
+# support × scale on downscale, weights normalised per output, a = -0.5), horizontal pass first
+# into a buffer of the input's type (uint8 rounded half to even and saturated between the passes),
+# unchanged axes skipped, but in float32 with fused multiply-adds instead of Pillow's 22-bit fixed
+# point: arithmetic="openvino" (reference.resize.openvino). 0 LSB against OpenVINO on uint8 and
+# float32 (tests/test_harness_openvino.py); pillow.bilinear is within 2 levels of it.
+_OPENVINO_PILLOW = dict(antialias=True, coords="half_pixel", border="renormalize", arithmetic="openvino",
+                        rounding="half_even", pass_order="hv", intermediate="uint8", window="pillow",
+                        unchanged_axis="skip", sum_order="sequential", cubic_a=-0.5, lobes=3,
+                        nearest_index="coords", weights_dtype="float64")
+
 RESIZE_PRESETS: dict[str, dict[str, Any]] = {
     "pillow.nearest": {**_PILLOW_CONV, "filter": "nearest", "nearest_index": "accumulate",
                        "antialias": False},
@@ -81,6 +108,11 @@ RESIZE_PRESETS: dict[str, dict[str, Any]] = {
     "torchvision.tensor.bilinear": {**_TORCH_UINT8, "filter": "triangle"},
     "torchvision.tensor.bicubic": {**_TORCH_UINT8, "filter": "cubic"},
     "torchvision.tensor.lanczos": {**_TORCH_UINT8, "filter": "lanczos"},
+    "openvino.nearest": {**_OPENVINO, "filter": "nearest"},
+    "openvino.linear": {**_OPENVINO, "filter": "triangle"},
+    "openvino.cubic": {**_OPENVINO, "filter": "cubic"},
+    "openvino.bilinear_pillow": {**_OPENVINO_PILLOW, "filter": "triangle"},
+    "openvino.bicubic_pillow": {**_OPENVINO_PILLOW, "filter": "cubic"},
 }
 
 # TensorFlow 2.21 tf.image.resize(images, size, method, antialias) on CPU: one float32 op per
@@ -248,6 +280,16 @@ COLOR_PRESETS: dict[str, dict[str, Any]] = {
     "opencv.gray": dict(conversion="rgb_to_gray", gray_coefficients="bt601", arithmetic="opencv_fixed"),
     # Rust image: DynamicImage::to_luma8(), float32 BT.709 (reference.color.image_luma).
     "image.gray": dict(conversion="rgb_to_gray", gray_coefficients="bt709", arithmetic="image_f32"),
+    # OpenVINO 2026.4 PrePostProcessor convert_color(GRAY) from RGB on the CPU plugin: float32
+    # fused multiply-adds, half to even (reference.color.openvino_luma); 0 LSB on all 2^24 triples.
+    "openvino.gray": dict(conversion="rgb_to_gray", gray_coefficients="bt601", arithmetic="openvino_f32",
+                          rounding="half_even"),
+    # OpenVINO 2026.4 PrePostProcessor convert_color from NV12_SINGLE_PLANE / I420_SINGLE_PLANE on
+    # the CPU plugin: BT.601 limited range in float32, rounded half to even (reference.color.
+    # yuv420_to_rgb); 0 LSB against OpenVINO (tests/test_harness_openvino.py).
+    **{f"openvino.{src}_to_{dst}": dict(conversion=f"{src}_to_{dst}", arithmetic="openvino_f32",
+                                        rounding="half_even")
+       for src in ("nv12", "i420") for dst in ("rgb", "bgr")},
 }
 
 # --- normalize --------------------------------------------------------------------------------

@@ -42,11 +42,11 @@ def _is_number(v: Any) -> bool:
 
 # Arithmetic knob grammar of the resize step: fixed-point widths are part of the value.
 RESIZE_ARITHMETIC_FORMS = ("float64", "float32", "fixed:BITS (1..30)", "fixed_dynamic:BITS (1..30)",
-                           "opencv", "tensorflow")
+                           "opencv", "openvino", "tensorflow")
 
 
 def _valid_resize_arithmetic(v: str) -> bool:
-    if v in ("float64", "float32", "opencv", "tensorflow"):
+    if v in ("float64", "float32", "opencv", "openvino", "tensorflow"):
         return True
     for prefix in ("fixed:", "fixed_dynamic:"):
         if v.startswith(prefix) and v[len(prefix):].isdigit():
@@ -61,7 +61,7 @@ def _valid_resize_arithmetic(v: str) -> bool:
 
 # The luma coefficients each fixed-point luma arithmetic is defined for (reference.color).
 FIXED_LUMA_COEFFICIENTS = {"pillow_fixed": "bt601", "opencv_fixed": "bt601", "libpng_fixed": "bt601",
-                           "image_f32": "bt709"}
+                           "image_f32": "bt709", "openvino_f32": "bt601"}
 
 
 @dataclass(frozen=True)
@@ -304,9 +304,11 @@ class Resize(Step):
     image crate: all in f32), ``fixed:BITS`` (weights rounded to BITS fractional bits, integer
     accumulation: Pillow uses 22), ``fixed_dynamic:BITS`` (fast_image_resize: per-axis precision up to
     BITS), ``opencv`` (OpenCV's own per-interpolation fixed-point schemes, see
-    ``reference.resize.opencv``), ``tensorflow`` (TF's float32 resize ops as ``tf.image.resize``
-    runs them, one per method; the kernels are TF's own, e.g. gaussian has radius 1.5 there; an
-    unchanged size is resampled, see ``reference.resize.tensorflow``). ``weights_dtype``: ``float64`` or ``float32`` coefficients (ONNX's
+    ``reference.resize.opencv``), ``openvino`` (OpenVINO's CPU plugin Pillow modes: Pillow's
+    algorithm in float32 with fused multiply-adds, ``reference.resize.openvino``), ``tensorflow``
+    (TF's float32 resize ops as ``tf.image.resize`` runs them, one per method; the kernels are
+    TF's own, e.g. gaussian has radius 1.5 there; an unchanged size is resampled, see
+    ``reference.resize.tensorflow``). ``weights_dtype``: ``float64`` or ``float32`` coefficients (ONNX's
     reference computes cubic weights in float32). ``rounding``: how the final value becomes an
     integer (``half_up``, ``half_even``, ``half_away``, ``truncate``); ignored for float images.
     ``pass_order``: ``hv`` (horizontal first), ``vh``, or ``pillow13`` (Pillow 13's rule: vertical
@@ -321,7 +323,9 @@ class Resize(Step):
     (n fixed taps around x = ``coords``(i), ONNX): ``centered`` (the ONNX spec: taps
     floor(x)−n/2+1 .. floor(x)+n/2, an integer x anchored one to the left), ``onnx_reference``
     (onnx.reference's placement from x + n/2 rounded in float64, which moves the window one pixel
-    left when x is within an ulp above an integer). Details: ``reference.resize.convolution`` and
+    left when x is within an ulp above an integer), ``openvino`` (``centered`` around x computed
+    in float32 from a float32 scale d/s, as OpenVINO's CPU plugin: a nearest pick differs from
+    float64 where x lands across k + 0.5). Details: ``reference.resize.convolution`` and
     ``reference.resize.interpolation``.
     ``unchanged_axis``: an axis whose length does not change is ``skip``ped (Pillow, ONNX,
     fast_image_resize) or ``resample``d anyway (the image crate always runs both passes; its
@@ -369,7 +373,7 @@ class Resize(Step):
     pass_order: str = knob("hv", "order of the 1-D passes", ("hv", "vh", "pillow13"))
     intermediate: str = knob("exact", "values between passes", ("exact", "uint8", "float32"))
     window: str = knob("pillow", "tap window (and resampler family)",
-                       ("pillow", "floor_ceil", "centered", "onnx_reference"))
+                       ("pillow", "floor_ceil", "centered", "onnx_reference", "openvino"))
     unchanged_axis: str = knob("skip", "axis of unchanged length", ("skip", "resample"))
     hamming_constants: str = knob("float32", "Hamming window constants", ("float32", "float64"))
     sum_order: str = knob("sequential", "order of the sums over taps", ("sequential", "numpy_pairwise"))
@@ -544,19 +548,29 @@ class Color(Step):
       ``arithmetic``: ``float`` (float64, then ``rounding``), ``pillow_fixed`` (Pillow's
       (19595·R + 38470·G + 7471·B + 0x8000) >> 16), ``opencv_fixed`` (OpenCV 5's cvtColor:
       (9798·R + 19235·G + 3735·B + 2^14) >> 15), ``image_f32`` (the Rust image crate's
-      to_luma8: float32 BT.709 from moxcms's derived coefficients, reference.color.image_luma). Fixed forms exist only for bt601,
-      except image_f32 (bt709 only).
+      to_luma8: float32 BT.709 from moxcms's derived coefficients, reference.color.image_luma),
+      ``openvino_f32`` (OpenVINO's convert_color(GRAY): float32 fused multiply-adds,
+      reference.color.openvino_luma). Fixed forms exist only for bt601, except image_f32
+      (bt709 only).
     - ``gray_to_rgb``: replicate the channel.
     - ``rgba_to_rgb``: drop alpha (``alpha="drop"``) or composite over ``background``.
     - ``rgb_to_ycbcr`` / ``ycbcr_to_rgb``: JPEG (JFIF) full-range, float64, then ``rounding``.
+    - ``nv12_to_rgb`` / ``nv12_to_bgr`` / ``i420_to_rgb`` / ``i420_to_bgr``: a YUV 4:2:0 frame held
+      as one uint8 plane (H·3/2, W, 1) (a ``tensor`` input, e.g. OpenVINO's single-plane NV12
+      tensor (1, H·3/2, W, 1) read with layout ``nhwc``) to (H, W, 3): chroma replicated over
+      2×2 blocks, BT.601 limited range (R = 1.164(Y−16) + 1.596(V−128), ...; reference.color), computed per
+      ``arithmetic`` ``float`` (float64) or ``openvino_f32`` (OpenVINO CPU plugin's float32
+      order), then ``rounding``.
     """
 
     op: ClassVar[str] = "color"
     conversion: str = knob("rgb_to_bgr", "what to convert",
                            ("rgb_to_bgr", "bgr_to_rgb", "rgb_to_gray", "bgr_to_gray", "gray_to_rgb",
-                            "rgba_to_rgb", "rgb_to_ycbcr", "ycbcr_to_rgb"))
+                            "rgba_to_rgb", "rgb_to_ycbcr", "ycbcr_to_rgb", "nv12_to_rgb", "nv12_to_bgr",
+                            "i420_to_rgb", "i420_to_bgr"))
     gray_coefficients: str = knob("bt601", "luma weights", ("bt601", "bt709"))
-    arithmetic: str = knob("float", "luma arithmetic", ("float", "pillow_fixed", "opencv_fixed", "image_f32"))
+    arithmetic: str = knob("float", "luma / YUV arithmetic",
+                           ("float", "pillow_fixed", "opencv_fixed", "image_f32", "openvino_f32"))
     rounding: str = knob("half_up", "float results to integers", ("half_up", "half_even", "truncate"))
     alpha: str = knob("drop", "rgba_to_rgb: drop or composite", ("drop", "composite"))
     background: tuple = knob((255, 255, 255), "rgba_to_rgb composite background")

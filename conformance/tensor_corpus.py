@@ -10,7 +10,10 @@ Each tensor is chosen for a trap of the float -> pixel conversion:
   beyond int32, 1e30), exact k/255, −0.0, a subnormal, NaN, +inf and −inf;
 - the photograph in float16 (CHW) and float64 (NHWC) for the layouts and dtypes;
 - hostile files a tensor reader must refuse (expect="error"): a header that lies about the
-  length, an object array (pickle), a format version from the future, a truncated header.
+  length, an object array (pickle), a format version from the future, a truncated header;
+- YUV 4:2:0 camera frames (NV12 and I420, one uint8 plane of H·3/2 rows, the (1, H·3/2, W, 1)
+  tensor OpenVINO's PrePostProcessor takes): a photograph, every byte value as noise (Y and
+  chroma beyond the video range, so R, G and B clip at both ends) and a 2x2 frame.
 
 Deterministic: values come from the corpus photographs (scikit-image) and fixed formulas.
 """
@@ -78,7 +81,51 @@ def tensor_inputs() -> list[InputFile]:
                 ("tensor_nhwc",)),
         _tensor("tensor.ties.unit.f64.hwc", ties(np.float64)[0].transpose(1, 2, 0),
                 "every tie (k + 0.5)/255, float64 HWC, 1 channel", ("tensor_hwc",)),
-    ]
+    ] + yuv420_inputs()
+
+
+def yuv420_plane(rgb: np.ndarray, layout: str) -> np.ndarray:
+    """(1, H·3/2, W, 1) uint8 single-plane NV12 or I420 frame of an (H, W, 3) uint8 image (H, W
+    even): BT.601 limited-range forward transform (Y = 16 + 0.257R + 0.504G + 0.098B, U = 128 −
+    0.148R − 0.291G + 0.439B, V = 128 + 0.439R − 0.368G − 0.071B), chroma the mean of each 2×2
+    block, rounded half up and clipped. Only an input generator: the oracle is the other way."""
+    x = rgb.astype(np.float64)
+    r, g, b = x[..., 0], x[..., 1], x[..., 2]
+    y = 16 + 0.257 * r + 0.504 * g + 0.098 * b
+    u = 128 - 0.148 * r - 0.291 * g + 0.439 * b
+    v = 128 + 0.439 * r - 0.368 * g - 0.071 * b
+    h, w = y.shape
+
+    def q(a):
+        return np.clip(np.floor(a + 0.5), 0, 255).astype(np.uint8)
+
+    def block(c):
+        return c.reshape(h // 2, 2, w // 2, 2).mean(axis=(1, 3))
+    u, v = q(block(u)), q(block(v))
+    if layout == "nv12":
+        chroma = np.stack([u, v], axis=-1).reshape(h // 2, w)
+    else:
+        chroma = np.concatenate([u.reshape(-1), v.reshape(-1)]).reshape(h // 2, w)
+    return np.concatenate([q(y), chroma])[None, :, :, None]
+
+
+def yuv420_inputs() -> list[InputFile]:
+    """NV12 and I420 frames (tags ``yuv_nv12`` / ``yuv_i420``), three of each."""
+    photo_rgb = photo("chelsea", 10)[:30, :44]
+    noise = np.random.default_rng(420).integers(0, 256, (1, 18, 16, 1), dtype=np.uint8)
+    out = []
+    for layout in ("nv12", "i420"):
+        tag = (f"yuv_{layout}",)
+        out += [
+            _tensor(f"tensor.photo.{layout}.u8.nhwc", yuv420_plane(photo_rgb, layout),
+                    f"chelsea 30x44 as a {layout.upper()} single-plane frame, uint8 (1, 45, 44, 1)", tag),
+            _tensor(f"tensor.noise.{layout}.u8.nhwc", noise,
+                    f"every byte value as a 12x16 {layout.upper()} frame (clips at both ends), uint8", tag),
+            _tensor(f"tensor.tiny.{layout}.u8.nhwc",
+                    np.array([16, 235, 0, 255, 240, 16], dtype=np.uint8).reshape(1, 3, 2, 1),
+                    f"a 2x2 {layout.upper()} frame: video black and white, 0 and 255 luma, extreme chroma", tag),
+        ]
+    return out
 
 
 def _npy_header(descr: str, shape: tuple, version: int = 1, pad_to: int = 64) -> bytes:

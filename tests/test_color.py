@@ -95,3 +95,43 @@ def test_wrong_channel_count_is_a_clear_error():
     from conformance.errors import SpecError
     with pytest.raises(SpecError, match="needs 3 channel"):
         color(np.zeros((2, 2, 1), np.uint8), make_step({"op": "color", "conversion": "rgb_to_bgr"}))
+
+
+# --- YUV 4:2:0 single-plane frames (OpenVINO's NV12 / I420 inputs; its library oracle is
+# --- tests/test_harness_openvino.py) ---------------------------------------------------------
+
+def test_yuv420_planes_read_as_documented():
+    """A 4x4 frame by hand: Y = 16 + index, NV12 pairs (U, V) per 2x2 block; I420 U then V."""
+    y = (16 + np.arange(16, dtype=np.uint8)).reshape(4, 4)
+    nv12 = np.concatenate([y, np.array([[128, 128, 200, 60], [40, 220, 128, 128]], np.uint8)])[..., None]
+    rgb = color(nv12, make_step({"op": "color", "preset": "openvino.nv12_to_rgb"}))
+    assert list(rgb[0, 0]) == [0, 0, 0]  # Y = 16, neutral chroma: black
+    # pixel (0, 2), block (0, 1): Y = 18, U = 200, V = 60: R = 1.164·2 + 1.596·(−68) < 0,
+    # G = 1.164·2 − 0.391·72 + 0.813·68 = 29.46, B = 1.164·2 + 2.018·72 = 147.62
+    assert list(rgb[0, 2]) == [0, 29, 148]
+    i420 = np.concatenate([y, np.array([[128, 200, 40, 128], [128, 60, 220, 128]], np.uint8)])[..., None]
+    assert np.array_equal(color(i420, make_step({"op": "color", "preset": "openvino.i420_to_rgb"})), rgb)
+
+
+def test_yuv420_nv12_and_i420_are_the_same_frame_packed_twice():
+    rng = np.random.default_rng(420)
+    y = rng.integers(0, 256, (6, 8), dtype=np.uint8)
+    u, v = rng.integers(0, 256, (2, 3, 4), dtype=np.uint8)
+    nv12 = np.concatenate([y, np.stack([u, v], -1).reshape(3, 8)])[..., None]
+    i420 = np.concatenate([y, np.concatenate([u.ravel(), v.ravel()]).reshape(3, 8)])[..., None]
+    for arithmetic in ("float", "openvino_f32"):
+        a = color(nv12, make_step({"op": "color", "conversion": "nv12_to_bgr", "arithmetic": arithmetic}))
+        b = color(i420, make_step({"op": "color", "conversion": "i420_to_rgb", "arithmetic": arithmetic}))
+        assert np.array_equal(a, b[..., ::-1])
+
+
+def test_yuv420_needs_one_plane_of_even_sizes():
+    from conformance.errors import SpecError
+    step = make_step({"op": "color", "conversion": "nv12_to_rgb"})
+    for bad in (np.zeros((6, 4, 3), np.uint8), np.zeros((5, 4, 1), np.uint8), np.zeros((6, 3, 1), np.uint8),
+                np.zeros((6, 4, 1), np.float32)):
+        with pytest.raises(SpecError):
+            color(bad, step)
+    with pytest.raises(SpecError, match="openvino_f32"):
+        color(np.zeros((2, 2, 3), np.uint8), make_step({"op": "color", "conversion": "rgb_to_bgr",
+                                                        "arithmetic": "openvino_f32"}))

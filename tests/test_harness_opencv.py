@@ -252,3 +252,21 @@ def test_centre_offsets_by_integer_division():
     out = h.run(box, img)
     assert out.shape == (8, 4, 1) and np.all(out[:1] == 9) and np.array_equal(out[1:6], img)
     assert np.all(out[6:] == 9)
+
+
+def test_yuv420_conversions_clamp_luma_below_video_black():
+    """cv2.cvtColor(COLOR_YUV2RGB_NV12/_I420) is BT.601 limited range in 20-bit fixed point with
+    Y - 16 clamped at 0: within 1 level of the reference's float formula (OpenVINO's, rounded half
+    to even) on frames with Y >= 16, up to 19 levels where Y < 16 (known-divergences.toml)."""
+    rng = np.random.default_rng(420)
+    harness = load("opencv")
+    for conv in ("nv12_to_rgb", "nv12_to_bgr", "i420_to_rgb", "i420_to_bgr"):
+        step = make_step({"op": "color", "conversion": conv, "arithmetic": "openvino_f32", "rounding": "half_even"})
+        plane = rng.integers(0, 256, (24 * 3 // 2, 20, 1), dtype=np.uint8)
+        video = plane.copy()
+        video[:24] = np.maximum(video[:24], 16)
+        assert harness.describe(step.knobs()).startswith("cv2.cvtColor(img, cv2.COLOR_YUV2")
+        d_video = np.abs(harness.run(step.knobs(), video).astype(int) - run_step(step, video).astype(int))
+        d_full = np.abs(harness.run(step.knobs(), plane).astype(int) - run_step(step, plane).astype(int))
+        assert d_video.max() <= 1
+        assert 1 < d_full.max() <= 19

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from conformance.errors import SpecError
-from conformance.presets import all_preset_names
+from conformance.presets import all_preset_names, preset_knobs
 from conformance.reference.resize import resize
 from conformance.reference.resize.separable import axis_taps, resize_separable, weights_for
 from conformance.spec import make_step
@@ -25,7 +25,10 @@ SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[Healt
 # float32, so neither identity nor the generic resizer's fast paths apply; TF itself pins them
 # (tests/test_resize_tensorflow.py)
 RESIZE_PRESETS = [p for p in all_preset_names()["resize"] if not p.startswith("tf.")]
-GENERIC_PRESETS = [p for p in RESIZE_PRESETS if not p.startswith("opencv.")]
+# the presets the generic separable resizer runs (opencv.* and openvino.*_pillow have their own
+# arithmetic modules: reference.resize.opencv, reference.resize.openvino)
+GENERIC_PRESETS = [p for p in RESIZE_PRESETS if not p.startswith("opencv.")
+                   and preset_knobs("resize", p)["arithmetic"] != "openvino"]
 
 
 def step(preset=None, h=1, w=1, **knobs):

@@ -134,3 +134,27 @@ def test_tolerance_overrides_need_a_known_target_a_number_and_a_reason():
         with pytest.raises(SpecError, match=words) as e:
             pipeline_from_dict({**base, "tolerances": tol})
         assert e.value.field.startswith("tolerances.")
+
+
+def test_openvino_resize_knobs_are_checked_before_any_input():
+    """arithmetic="openvino" models OpenVINO's Pillow modes only; window="openvino" has no
+    half_pixel_symmetric form: both are refused naming the field (no OpenVINO needed)."""
+    import numpy as np
+
+    from conformance.reference.pipeline import check_pipeline
+    from conformance.reference.resize import resize
+
+    ok = pipeline_from_dict({"id": "ov", "steps": [{"op": "resize", "preset": "openvino.bicubic_pillow",
+                                                    "height": 4, "width": 4}]})
+    check_pipeline(ok)
+    for knobs, field in (({"filter": "lanczos"}, "filter"), ({"pass_order": "vh"}, "pass_order"),
+                         ({"cubic_a": -0.75}, "cubic_a")):
+        bad = pipeline_from_dict({"id": "ov", "steps": [{"op": "resize", "preset": "openvino.bicubic_pillow",
+                                                         "height": 4, "width": 4, **knobs}]})
+        with pytest.raises(SpecError) as e:
+            check_pipeline(bad)
+        assert e.value.field == field
+    step = pipeline_from_dict({"id": "ov", "steps": [{"op": "resize", "preset": "openvino.linear", "height": 4,
+                                                      "width": 4, "coords": "half_pixel_symmetric"}]}).steps[0]
+    with pytest.raises(SpecError, match="no OpenVINO"):
+        resize(np.zeros((3, 3, 1), np.uint8), step)

@@ -27,6 +27,8 @@ BUILTIN: dict[str, str] = {
     "torchvision-float": "conformance.harnesses.torchvision:TorchvisionFloatHarness",
     # TensorFlow's decoders (the [tensorflow] extra)
     "tensorflow": "conformance.harnesses.tensorflow:TensorFlowHarness",
+    # OpenVINO's PrePostProcessor on the CPU plugin (the [openvino] extra)
+    "openvino": "conformance.harnesses.openvino:OpenVINOHarness",
 }
 
 

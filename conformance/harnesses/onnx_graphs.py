@@ -382,6 +382,12 @@ def check_step(step: dict[str, Any]) -> str | None:
     if op == "decode":
         return ("ONNX has no image decoder op in the default domain; decode with a library and "
                 "feed the array to the graph")
+    if op == "color" and step["conversion"].split("_to_")[0] in ("nv12", "i420"):
+        return ("no ONNX graph for a YUV 4:2:0 (NV12/I420) frame here (the default domain has no "
+                "colour-conversion op; OpenVINO's NV12toRGB-8 is its own opset)")
+    if op == "color" and step.get("arithmetic") == "openvino_f32":
+        return ("no ONNX graph reproduces OpenVINO's float32 fused multiply-add luma (ONNX has no "
+                "fused multiply-add op); arithmetic 'float' is within 1 level of it")
     if op == "encode":
         return ENCODE_UNSUPPORTED
     if op == "resize":

@@ -492,7 +492,12 @@ _CVT = {"rgb_to_bgr": ("COLOR_RGB2BGR", cv2.COLOR_RGB2BGR),
         "gray_to_rgb": ("COLOR_GRAY2RGB", cv2.COLOR_GRAY2RGB),
         "rgba_to_rgb": ("COLOR_RGBA2RGB", cv2.COLOR_RGBA2RGB),
         "rgb_to_ycbcr": ("COLOR_RGB2YCrCb", cv2.COLOR_RGB2YCrCb),
-        "ycbcr_to_rgb": ("COLOR_YCrCb2RGB", cv2.COLOR_YCrCb2RGB)}
+        "ycbcr_to_rgb": ("COLOR_YCrCb2RGB", cv2.COLOR_YCrCb2RGB),
+        # a YUV 4:2:0 frame as one (H*3/2, W) plane (the (H*3/2, W, 1) array is that Mat)
+        "nv12_to_rgb": ("COLOR_YUV2RGB_NV12", cv2.COLOR_YUV2RGB_NV12),
+        "nv12_to_bgr": ("COLOR_YUV2BGR_NV12", cv2.COLOR_YUV2BGR_NV12),
+        "i420_to_rgb": ("COLOR_YUV2RGB_I420", cv2.COLOR_YUV2RGB_I420),
+        "i420_to_bgr": ("COLOR_YUV2BGR_I420", cv2.COLOR_YUV2BGR_I420)}
 
 # cv2's YCrCb channel order <-> the knob's Y, Cb, Cr (the permutation is its own inverse).
 SWAP_CB_CR = [0, 2, 1]

@@ -193,6 +193,9 @@ class PillowHarness(Harness):
         op = step.get("op")
         if op not in OPS:
             return f"the pillow harness has no op {op!r}"
+        if op == "color" and step["conversion"].split("_to_")[0] in ("nv12", "i420"):
+            return ("Pillow has no YUV 4:2:0 (NV12/I420) image mode; convert the frame with cv2.cvtColor "
+                    "(COLOR_YUV2RGB_NV12/_I420) or the reference")
         if op == "resize":
             if step["filter"] in RESIZE_UNSUPPORTED:
                 return RESIZE_UNSUPPORTED[step["filter"]]

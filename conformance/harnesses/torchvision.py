@@ -137,6 +137,9 @@ TENSOR_UNSUPPORTED = {
                "PIL images: use torchvision-pil",
 }
 COLOR_UNSUPPORTED = {
+    **{f"{yuv}_to_{rgb}": "torchvision has no YUV 4:2:0 (NV12/I420) conversion; convert the frame with "
+                          "cv2.cvtColor (COLOR_YUV2RGB_NV12/_I420) or the reference"
+       for yuv in ("nv12", "i420") for rgb in ("rgb", "bgr")},
     "rgb_to_ycbcr": "torchvision has no YCbCr conversion (PIL's convert('YCbCr') is Pillow: use the "
                     "pillow harness)",
     "ycbcr_to_rgb": "torchvision has no YCbCr conversion (PIL's convert('RGB') from YCbCr is Pillow: "

@@ -86,10 +86,12 @@ def check_pipeline(pipeline: Pipeline) -> None:
     OpenCV arithmetic with an antialiased kernel): SpecError naming the pipeline, step and field.
     Input-dependent problems (a crop larger than the image) can only be found per case."""
     from .resize.opencv import check_opencv_step
+    from .resize.openvino import check_openvino_step
     from .resize.separable import check_step
     from .resize.tensorflow import check_tensorflow_step
 
-    checks = {"opencv": check_opencv_step, "tensorflow": check_tensorflow_step}
+    checks = {"opencv": check_opencv_step, "openvino": check_openvino_step,
+              "tensorflow": check_tensorflow_step}
 
     for index, step in enumerate(pipeline.steps):
         if not isinstance(step, Resize):

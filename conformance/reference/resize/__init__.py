@@ -7,7 +7,8 @@ Dispatch (every branch chosen by the step's knobs):
    identity axes).
 2. ``arithmetic="tensorflow"`` (before 1: TF resamples an unchanged size too): TF's float32 ops,
    :func:`.tensorflow.resize_tensorflow`.
-3. ``arithmetic="opencv"``: OpenCV's own fixed-point schemes, :func:`.opencv.resize_opencv`.
+3. ``arithmetic="opencv"``: OpenCV's own fixed-point schemes, :func:`.opencv.resize_opencv`;
+   ``arithmetic="openvino"``: OpenVINO's float32 Pillow modes, :func:`.openvino.resize_openvino`.
 4. Everything else: the generic separable resizer, :func:`.separable.resize_separable`
    (convolution windows, coordinate transforms, nearest index rules; float64 / float32 /
    fixed:BITS / fixed_dynamic:BITS arithmetic).
@@ -54,6 +55,9 @@ def resize(image: np.ndarray, step: Resize) -> np.ndarray:
     elif step.arithmetic == "opencv":
         from .opencv import resize_opencv  # written separately; imported only when needed
         out = resize_opencv(image, out_h, out_w, step)
+    elif step.arithmetic == "openvino":
+        from .openvino import resize_openvino
+        out = resize_openvino(image, out_h, out_w, step)
     else:
         from .separable import resize_separable
         out = resize_separable(image, out_h, out_w, step)

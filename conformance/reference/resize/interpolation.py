@@ -54,6 +54,10 @@ computes it from ``sizes``), ``output_width`` = scale · s (float64; not always 
      above an integer: the addition rounds x_pad to that integer and the window moves one pixel
      left (the weights do not move). Measured: 3/300 linear, 6/300 cubic, 8/300 antialias random
      cases change by > 1 LSB against the spec window.
+   - ``openvino`` (OpenVINO's CPU plugin, ``InterpolateExecutorBase::coordTransToInput``): the
+     ``centered`` window around x computed in float32 (:func:`source_coordinates_f32`) instead of
+     float64. A nearest pick flips wherever the float32 x lands on the other side of k + 0.5
+     (22 of the 39 × 39 size pairs 1..39 differ in at least one index from float64 half_pixel).
 
 6. Borders (``border``): ``clamp`` (exclude_outside = 0) reads the edge pixel for taps outside
    0..s−1; ``renormalize`` (exclude_outside = 1) sets their weights to 0 and divides by the
@@ -75,7 +79,7 @@ from ...errors import SpecError
 from .taps import AxisTaps, pairwise_sum
 
 COORDS = ("half_pixel", "pytorch_half_pixel", "asymmetric", "align_corners", "half_pixel_symmetric")
-WINDOWS = ("centered", "onnx_reference")
+WINDOWS = ("centered", "onnx_reference", "openvino")
 NEAREST_ROUNDING = ("floor", "ceil", "round_prefer_floor", "round_prefer_ceil")
 
 F32 = np.float32
@@ -105,6 +109,40 @@ def source_coordinates(in_size: int, out_size: int, coords: str) -> np.ndarray:
         offset = center * (1 - adjustment)
         return offset + (y + 0.5) / scale - 0.5
     raise SpecError(f"unknown coordinate transform {coords!r}", field="coords", value=coords)
+
+
+def source_coordinates_f32(in_size: int, out_size: int, coords: str) -> np.ndarray:
+    """``x_original`` as OpenVINO's CPU plugin computes it (``coordTransToInput``, float32
+    throughout, the scale a float32 quotient of the sizes; held in float64, exactly):
+
+    - scale = f32(d) / f32(s)
+    - ``half_pixel``          x = (f32(y) + 0.5f) / scale − 0.5f
+    - ``pytorch_half_pixel``  the same if d > 1, else 0
+    - ``asymmetric``          x = f32(y) / scale
+    - ``align_corners``       x = f32(y) · (f32(s − 1) / f32(d − 1)) if d > 1, else 0
+
+    (``half_pixel_symmetric`` has no OpenVINO form: SpecError.) An axis with s == d reads x = y;
+    the resizer skips such an axis anyway (``unchanged_axis="skip"``).
+    """
+    s, d = int(in_size), int(out_size)
+    y = np.arange(d, dtype=F32)
+    if s == d:
+        return y.astype(np.float64)
+    scale = F32(d) / F32(s)
+    half = F32(0.5)
+    if coords == "half_pixel" or (coords == "pytorch_half_pixel" and d > 1):
+        x = (y + half) / scale - half
+    elif coords == "pytorch_half_pixel":
+        x = np.zeros(d, dtype=F32)
+    elif coords == "asymmetric":
+        x = y / scale
+    elif coords == "align_corners":
+        x = y * (F32(s - 1) / F32(d - 1)) if d > 1 else np.zeros(d, dtype=F32)
+    else:
+        raise SpecError(f"coordinate transform {coords!r} has no OpenVINO (window 'openvino') form",
+                        field="coords", value=coords)
+    assert x.dtype == F32
+    return x.astype(np.float64)
 
 
 def split_coordinate(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -222,7 +260,7 @@ def interpolation_taps(in_size: int, out_size: int, *, filter: str, coords: str,
     if window not in WINDOWS:
         raise SpecError(f"window {window!r} is not a coordinate-transform window", field="window",
                         value=window)
-    x = source_coordinates(s, d, coords)
+    x = source_coordinates_f32(s, d, coords) if window == "openvino" else source_coordinates(s, d, coords)
     i0, ratio = split_coordinate(x)
     scale = d / s
     if filter == "nearest":
@@ -243,7 +281,7 @@ def interpolation_taps(in_size: int, out_size: int, *, filter: str, coords: str,
                         field="weights_dtype", value=weights_dtype)
     n = w.shape[1]
     assert n % 2 == 0 and st == 1 - n // 2, (n, st)
-    if window == "centered":
+    if window in ("centered", "openvino"):
         start = i0 - n // 2 + 1
     else:
         x_pad = x + n // 2
