@@ -552,6 +552,10 @@ def test_default_bundle_way_back_cases():
         for s in case["steps"]:
             i, step = s["index"], steps[s["index"]]
             value = data if i == 0 else bundle.expected(case["steps"][i - 1])
+            if step["op"] == "color" and step["conversion"].startswith(("nv12_", "i420_")):
+                with pytest.raises(Unsupported, match="no colour conversion"):
+                    IMAGE.run(step, value)  # the image crate has no YUV 4:2:0 conversion
+                break
             got, expected = IMAGE.run(step, value), bundle.expected(s)
             if step["op"] == "quantize" and step.get("preset") in INT32_PRESETS:
                 with np.errstate(all="ignore"):
