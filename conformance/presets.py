@@ -59,6 +59,15 @@ _TORCH_UINT8 = dict(antialias=True, coords="half_pixel", border="renormalize",
                     intermediate="uint8", window="pillow", cubic_a=-0.5, lobes=3,
                     nearest_index="coords", weights_dtype="float64", unchanged_axis="skip")
 
+# libvips 8.18 vips_resize(scale, vscale=, kernel=) downsizing (pyvips-binary 8.18.7 measured in
+# tests/test_harness_libvips.py, 0 LSB on uint8, 1/3/4 bands): per axis, vertical first, a box
+# pre-shrink by floor(in/out/gap) (gap 2.0, vips_resize's default) then vips_reduceh/v: centred
+# kernel on a 1/64-pixel grid, edge pixels repeated, 12-bit truncated weights, (acc + 2048) >> 12,
+# uint8 between the axes (reference.resize.vips). Upsizing (vips_affine) is not modelled.
+_VIPS = dict(window="vips", antialias=True, coords="half_pixel", border="clamp", arithmetic="fixed:12",
+             weight_rounding="truncate", rounding="half_up", pass_order="vh", intermediate="uint8",
+             cubic_a=-0.5, lobes=3, reducing_gap=2.0, nearest_index="coords", weights_dtype="float64")
+
 RESIZE_PRESETS: dict[str, dict[str, Any]] = {
     "pillow.nearest": {**_PILLOW_CONV, "filter": "nearest", "nearest_index": "accumulate",
                        "antialias": False},
@@ -81,6 +90,10 @@ RESIZE_PRESETS: dict[str, dict[str, Any]] = {
     "torchvision.tensor.bilinear": {**_TORCH_UINT8, "filter": "triangle"},
     "torchvision.tensor.bicubic": {**_TORCH_UINT8, "filter": "cubic"},
     "torchvision.tensor.lanczos": {**_TORCH_UINT8, "filter": "lanczos"},
+    "libvips.lanczos3": {**_VIPS, "filter": "lanczos"},
+    "libvips.cubic": {**_VIPS, "filter": "cubic"},
+    "libvips.linear": {**_VIPS, "filter": "triangle"},
+    "libvips.nearest": {**_VIPS, "filter": "nearest", "antialias": False},
 }
 
 ONNX_MODES = {"nearest": "nearest", "linear": "triangle", "cubic": "cubic"}

@@ -313,6 +313,21 @@ class Resize(Step):
     along a contiguous axis; it applies to the horizontal pass (the innermost axis of NCHW), to the
     vertical pass only when the image is 1 pixel wide, and to the exclude_outside weight sums;
     identical to sequential below 8 taps). Definition: ``reference.resize.taps.pairwise_sum``.
+    ``weight_rounding``: how ``fixed:BITS`` turns a weight w into an integer: ``half_away``
+    (``(int)(w·2^BITS ± 0.5)``, Pillow) or ``truncate`` (``(int)(w·2^BITS)``, C's cast toward
+    zero: libvips).
+
+    libvips (``window="vips"``, uint8 only, downsizing only): ``vips_resize``'s own resampler,
+    ``reference.resize.vips``: per axis (vertical first) an optional integer box pre-shrink, then
+    ``vips_reduceh/v``: n = 2·rint(support·scale) + 1 taps around centres
+    (i + 0.5)·r − 0.5 − (d·r − s)/2 with r = 1/(d/s), kernel positions rounded to 1/64 pixel,
+    edge pixels repeated (``border="clamp"``), 12-bit truncated weights (``arithmetic="fixed:12"``,
+    ``weight_rounding="truncate"``), ``(acc + 2048) >> 12`` (``rounding="half_up"``) and uint8
+    between the axes (``intermediate="uint8"``). ``reducing_gap`` g (libvips' ``gap``; 0 = off,
+    else >= 1; ``vips_resize`` defaults to 2.0): the axis is first box-shrunk by the integer
+    k = floor(in / out / g) (``vips_shrinkh/v``: ceil(in/k) means of k pixels, the last block padded
+    with the edge pixel, libvips' multiply-shift rounding), ``filter="nearest"`` subsamples
+    (every k-th pixel) instead.
     """
 
     op: ClassVar[str] = "resize"
@@ -344,10 +359,12 @@ class Resize(Step):
     pass_order: str = knob("hv", "order of the 1-D passes", ("hv", "vh", "pillow13"))
     intermediate: str = knob("exact", "values between passes", ("exact", "uint8", "float32"))
     window: str = knob("pillow", "tap window (and resampler family)",
-                       ("pillow", "floor_ceil", "centered", "onnx_reference"))
+                       ("pillow", "floor_ceil", "centered", "onnx_reference", "vips"))
     unchanged_axis: str = knob("skip", "axis of unchanged length", ("skip", "resample"))
     hamming_constants: str = knob("float32", "Hamming window constants", ("float32", "float64"))
     sum_order: str = knob("sequential", "order of the sums over taps", ("sequential", "numpy_pairwise"))
+    weight_rounding: str = knob("half_away", "fixed:BITS weights to integers", ("half_away", "truncate"))
+    reducing_gap: float = knob(0.0, "window vips: box pre-shrink by floor(in/out/gap); 0 = none")
 
     def validate(self, where: dict) -> None:
         super().validate(where)
@@ -375,6 +392,9 @@ class Resize(Step):
             raise SpecError("must be a finite number", field="cubic_a", value=self.cubic_a, **where)
         if not (isinstance(self.lobes, int) and 1 <= self.lobes <= 8):
             raise SpecError("must be an integer 1..8", field="lobes", value=self.lobes, **where)
+        if not (_is_number(self.reducing_gap) and (self.reducing_gap == 0 or self.reducing_gap >= 1)):
+            raise SpecError("must be 0 (no pre-shrink) or a number >= 1", field="reducing_gap",
+                            value=self.reducing_gap, **where)
         if not (isinstance(self.arithmetic, str) and _valid_resize_arithmetic(self.arithmetic)):
             raise SpecError("must be one of " + ", ".join(RESIZE_ARITHMETIC_FORMS),
                             field="arithmetic", value=self.arithmetic, **where)
@@ -829,7 +849,7 @@ def _coerce(values: dict[str, Any]) -> dict[str, Any]:
         v = values[key]
         if v is not None:
             values[key] = tuple(v) if isinstance(v, (list, tuple)) else (v,)
-    for key in ("cubic_a", "scale", "divisor"):  # quantize/denormalize scale too
+    for key in ("cubic_a", "scale", "divisor", "reducing_gap"):  # quantize/denormalize scale too
         if isinstance(values.get(key), int) and not isinstance(values.get(key), bool):
             values[key] = float(values[key])
     return values

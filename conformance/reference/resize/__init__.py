@@ -6,7 +6,8 @@ Dispatch (every branch chosen by the step's knobs):
    modelled copies: Pillow ``Image.copy``, OpenCV ``dsize == ssize``, the image crate, ONNX's
    identity axes).
 2. ``arithmetic="opencv"``: OpenCV's own fixed-point schemes, :func:`.opencv.resize_opencv`.
-3. Everything else: the generic separable resizer, :func:`.separable.resize_separable`
+3. ``window="vips"``: libvips' vips_resize downsizing, :func:`.vips.resize_vips`.
+4. Everything else: the generic separable resizer, :func:`.separable.resize_separable`
    (convolution windows, coordinate transforms, nearest index rules; float64 / float32 /
    fixed:BITS / fixed_dynamic:BITS arithmetic).
 
@@ -45,5 +46,8 @@ def resize(image: np.ndarray, step: Resize) -> np.ndarray:
     if step.arithmetic == "opencv":
         from .opencv import resize_opencv  # written separately; imported only when needed
         return resize_opencv(image, out_h, out_w, step)
+    if step.window == "vips":
+        from .vips import resize_vips  # libvips' shrink + reduce
+        return resize_vips(image, out_h, out_w, step)
     from .separable import resize_separable
     return resize_separable(image, out_h, out_w, step)
