@@ -27,6 +27,8 @@ BUILTIN: dict[str, str] = {
     "torchvision-float": "conformance.harnesses.torchvision:TorchvisionFloatHarness",
     # TensorFlow's decoders (the [tensorflow] extra)
     "tensorflow": "conformance.harnesses.tensorflow:TensorFlowHarness",
+    # libvips through pyvips (the [libvips] extra): decoders, vips_resize, colourspace
+    "libvips": "conformance.harnesses.libvips:LibvipsHarness",
 }
 
 
