@@ -223,6 +223,18 @@ DECODE_PRESETS: dict[str, dict[str, Any]] = {
                                 depth16="shift", depth16_gray="same", **LIBJPEG_TURBO_JPEG, cmyk_rgb="pillow",
                                 jpeg_gray="y_plane", gray_coefficients="bt601", gray_arithmetic="libpng_fixed",
                                 orientation_source="exif", apng_frame="default", lossless_color="output_space"),
+    # pyvips (libvips 8.18, pyvips-binary 8.18.7) Image.new_from_buffer(data, "") as an RGB
+    # pipeline writes it: no EXIF rotation unless autorot() (orientation="apply"), alpha dropped
+    # with extract_band, 16-bit by cast(shift=True) (v >> 8), gray files replicated by
+    # colourspace("srgb"); output gray is colourspace("b-w"): libvips' linear-light BT.709 luma
+    # (vips_linear) of the decoded RGB. JPEG: mozjpeg 5.0 (libjpeg-turbo's decoder) with its
+    # defaults, ISLOW and fancy upsampling. Checked on every corpus PNG, JPEG and WebP
+    # (tests/test_harness_libvips.py); CMYK JPEGs go through lcms and a built-in CMYK profile in
+    # libvips, which no cmyk_rgb formula reproduces.
+    "libvips": dict(output="rgb", orientation="ignore", alpha="drop", trns="ignore", depth16="shift",
+                    depth16_gray="same", **LIBJPEG_TURBO_JPEG, cmyk_rgb="pillow", jpeg_gray="from_rgb",
+                    gray_coefficients="bt709", gray_arithmetic="vips_linear", orientation_source="exif",
+                    apng_frame="default", lossless_color="file_space"),
     # Rust image: ImageReader::decode()?.to_rgb8(): no rotation, alpha dropped, (v+128)/257;
     # JPEG through zune-jpeg; to_luma8 = the crate's float32 BT.709 luma (image_f32). Matched bit for bit
     # by the rust-image harness on every decode.image case (tests/test_harness_rust.py).
@@ -238,6 +250,9 @@ COLOR_PRESETS: dict[str, dict[str, Any]] = {
     "opencv.gray": dict(conversion="rgb_to_gray", gray_coefficients="bt601", arithmetic="opencv_fixed"),
     # Rust image: DynamicImage::to_luma8(), float32 BT.709 (reference.color.image_luma).
     "image.gray": dict(conversion="rgb_to_gray", gray_coefficients="bt709", arithmetic="image_f32"),
+    # libvips colourspace("b-w") of an sRGB image: linear-light BT.709 luma through libvips'
+    # float32 tables (reference.color.vips_luma; all 2^24 triples, tests/test_harness_libvips.py).
+    "libvips.gray": dict(conversion="rgb_to_gray", gray_coefficients="bt709", arithmetic="vips_linear"),
 }
 
 # --- normalize --------------------------------------------------------------------------------

@@ -61,7 +61,7 @@ def _valid_resize_arithmetic(v: str) -> bool:
 
 # The luma coefficients each fixed-point luma arithmetic is defined for (reference.color).
 FIXED_LUMA_COEFFICIENTS = {"pillow_fixed": "bt601", "opencv_fixed": "bt601", "libpng_fixed": "bt601",
-                           "image_f32": "bt709"}
+                           "image_f32": "bt709", "vips_linear": "bt709"}
 
 
 @dataclass(frozen=True)
@@ -117,8 +117,9 @@ class Decode(Step):
       3737 over 2^15), applied to the colour samples at the file's native depth, *before* the
       16 -> 8 rule and before compositing: 8-bit (9797R + 19234G + 3737B) >> 15 (truncating),
       16-bit (9797R + 19234G + 3737B + 2^14) >> 15. ``image_f32`` is the Rust image crate's
-      to_luma8 (float32, reference.color.IMAGE_LUMA_F32). Fixed forms exist only for bt601,
-      except image_f32 (bt709 only).
+      to_luma8 (float32, reference.color.IMAGE_LUMA_F32). ``vips_linear`` is libvips'
+      colourspace("b-w") (linear light, reference.color.vips_luma; 8-bit only). Fixed forms
+      exist only for bt601, except image_f32 and vips_linear (bt709 only).
     JPEG reconstruction (no effect on PNG; formulas on the modules of ``reference/jpeg/``):
     - ``idct``: ``islow`` (libjpeg-turbo jidctint.c, 13-bit LL&M: Pillow, OpenCV), ``ifast``
       (libjpeg-turbo jidctfst.c, 8-bit AA&N, truncating: TensorFlow's decode_jpeg default), ``float``
@@ -193,7 +194,8 @@ class Decode(Step):
     depth16_gray: str = knob("same", "16-bit gray rule", ("same", "shift", "round", "clip", "keep"))
     gray_coefficients: str = knob("bt601", "luma weights for output=gray", ("bt601", "bt709"))
     gray_arithmetic: str = knob("pillow_fixed", "luma arithmetic for output=gray",
-                                ("float", "pillow_fixed", "opencv_fixed", "libpng_fixed", "image_f32"))
+                                ("float", "pillow_fixed", "opencv_fixed", "libpng_fixed", "image_f32",
+                                 "vips_linear"))
     idct: str = knob("islow", "JPEG inverse DCT", ("islow", "ifast", "float", "zune"))
     range_limit: str = knob("saturate", "JPEG islow output clamp", ("saturate", "wrap"))
     upsampling: str = knob("fancy", "JPEG chroma upsampling", ("fancy", "nearest", "zune"))
@@ -538,8 +540,10 @@ class Color(Step):
       ``arithmetic``: ``float`` (float64, then ``rounding``), ``pillow_fixed`` (Pillow's
       (19595·R + 38470·G + 7471·B + 0x8000) >> 16), ``opencv_fixed`` (OpenCV 5's cvtColor:
       (9798·R + 19235·G + 3735·B + 2^14) >> 15), ``image_f32`` (the Rust image crate's
-      to_luma8: float32 BT.709 from moxcms's derived coefficients, reference.color.image_luma). Fixed forms exist only for bt601,
-      except image_f32 (bt709 only).
+      to_luma8: float32 BT.709 from moxcms's derived coefficients, reference.color.image_luma),
+      ``vips_linear`` (libvips' colourspace("b-w"): linear light through libvips' float32 sRGB
+      tables, BT.709 weights, back through its interpolated table, reference.color.vips_luma;
+      uint8). Fixed forms exist only for bt601, except image_f32 and vips_linear (bt709 only).
     - ``gray_to_rgb``: replicate the channel.
     - ``rgba_to_rgb``: drop alpha (``alpha="drop"``) or composite over ``background``.
     - ``rgb_to_ycbcr`` / ``ycbcr_to_rgb``: JPEG (JFIF) full-range, float64, then ``rounding``.
@@ -550,7 +554,8 @@ class Color(Step):
                            ("rgb_to_bgr", "bgr_to_rgb", "rgb_to_gray", "bgr_to_gray", "gray_to_rgb",
                             "rgba_to_rgb", "rgb_to_ycbcr", "ycbcr_to_rgb"))
     gray_coefficients: str = knob("bt601", "luma weights", ("bt601", "bt709"))
-    arithmetic: str = knob("float", "luma arithmetic", ("float", "pillow_fixed", "opencv_fixed", "image_f32"))
+    arithmetic: str = knob("float", "luma arithmetic", ("float", "pillow_fixed", "opencv_fixed", "image_f32",
+                                                         "vips_linear"))
     rounding: str = knob("half_up", "float results to integers", ("half_up", "half_even", "truncate"))
     alpha: str = knob("drop", "rgba_to_rgb: drop or composite", ("drop", "composite"))
     background: tuple = knob((255, 255, 255), "rgba_to_rgb composite background")

@@ -193,12 +193,16 @@ def _decode(step: dict[str, Any], data: bytes) -> np.ndarray:
     elif has_alpha and alpha == "drop":
         image = image.extract_band(0, n=colour)
         has_alpha = False
+    if image.format == "ushort" and step["depth16"] != "keep":
+        # 16 -> 8 first (the spec's order: luma after the 16-bit rule); cast keeps the
+        # interpretation, so name the 8-bit one colourspace expects
+        interpretation = {"grey16": "b-w", "rgb16": "srgb"}.get(image.interpretation,
+                                                                image.interpretation)
+        image = image.cast("uchar", shift=True).copy(interpretation=interpretation)
     if output in ("rgb", "bgr") and image.interpretation in ("b-w", "grey16", "cmyk"):
         image = image.colourspace("srgb")
     elif output == "gray" and colour >= 3:
         image = image.colourspace("b-w")
-    if image.format == "ushort" and step["depth16"] != "keep":
-        image = image.cast("uchar", shift=True)
     out = from_vips(image)
     if output == "bgr":
         n = 3
