@@ -51,6 +51,8 @@ JPEG_DECODE_PIPELINES = [
     # dct_method="INTEGER_ACCURATE": islow as Pillow and cv2, on the files TF's libjpeg-turbo 2.1.4
     # decodes otherwise (smoothing of incomplete progressive files, CMYK)
     ("decode.tensorflow.accurate", [{"op": "decode", "preset": "tensorflow.accurate"}]),
+    # pyvips new_from_buffer: libjpeg-turbo's defaults (mozjpeg), lossless JPEGs in the file's space
+    ("decode.libvips", [{"op": "decode", "preset": "libvips"}]),
     ("decode.jpeg.upsampling_nearest", [{"op": "decode", "preset": "libjpeg-turbo",
                                          "upsampling": "nearest"}]),
     ("decode.jpeg.ycc_float", [{"op": "decode", "preset": "libjpeg-turbo", "ycc": "float"}]),
@@ -59,6 +61,7 @@ JPEG_DECODE_PIPELINES = [
                                  "output": "unchanged"}]),
 ]
 JPEG_DECODE_TAGS = {"decode.jpeg.smoothing_off": ("partial_scans",), "decode.jpeg.cmyk_plain": ("cmyk",),
+                    "decode.libvips": ("jpeg_knobs", "16bit"),
                     "decode.tensorflow.accurate": ("partial_scans", "cmyk")}
 JPEG_KNOB_TAGS = ("jpeg_knobs",)
 # JPEG inputs up to this many pixels run through the knob pipelines and (photographs) the
@@ -140,6 +143,8 @@ END_TO_END = [
      [RGB_DECODE, {"op": "color", "preset": "opencv.gray"}]),
     ("color.gray.image_f32", "the Rust image crate's to_luma8 (float32 BT.709)",
      [RGB_DECODE, {"op": "color", "preset": "image.gray"}]),
+    ("color.gray.vips_linear", "libvips colourspace('b-w'): linear-light BT.709 through its tables",
+     [RGB_DECODE, {"op": "color", "preset": "libvips.gray"}]),
     ("color.gray.bt709.float.half_even", "float BT.709 luma",
      [RGB_DECODE, {"op": "color", "conversion": "rgb_to_gray", "gray_coefficients": "bt709",
                    "rounding": "half_even"}]),
@@ -196,6 +201,14 @@ RESIZE_TARGETS = [("down23x31", {"height": 23, "width": 31}, "main"),
                   ("up53x67", {"height": 53, "width": 67}, "small"),
                   ("short24", {"shorter_side": 24}, "main")]
 EDGE_TARGETS = [("edge7x5", {"height": 7, "width": 5})]
+# Presets the reference defines for downsizing only (libvips: vips_resize enlarges with
+# vips_affine, not modelled): no upscale target, and an edge target that only shrinks
+# (1x67, 53x1, 3x150, 150x3 to one pixel: the largest factors, all in the box pre-shrink).
+DOWN_ONLY_EDGE_TARGETS = [("edge1x1", {"height": 1, "width": 1})]
+
+
+def _down_only(preset: str) -> bool:
+    return RESIZE_PRESETS.get(preset, {}).get("window") == "vips"
 
 
 def _pipeline(pid: str, steps: list[dict], description: str = "") -> Pipeline:
@@ -214,11 +227,13 @@ def default_pipelines() -> tuple[list[Pipeline], dict[str, tuple[str, ...]]]:
         selection[pid] = JPEG_DECODE_TAGS.get(pid, JPEG_KNOB_TAGS)
     for preset in list(RESIZE_PRESETS) + onnx_preset_names():
         for name, target, tag in RESIZE_TARGETS:
+            if _down_only(preset) and name.startswith("up"):
+                continue
             pid = f"resize.{preset}.{name}"
             pipelines.append(_pipeline(pid, [RGB_DECODE, {"op": "resize", "preset": preset, **target}],
                                        f"resize with preset {preset}"))
             selection[pid] = (f"onnx_{tag}",) if preset.startswith("onnx.") else (tag,)
-        for name, target in EDGE_TARGETS:
+        for name, target in (DOWN_ONLY_EDGE_TARGETS if _down_only(preset) else EDGE_TARGETS):
             pid = f"resize.{preset}.{name}"
             pipelines.append(_pipeline(pid, [RGB_DECODE, {"op": "resize", "preset": preset, **target}],
                                        f"resize with preset {preset}: 1xN, Nx1, 1x1, extreme ratios"))

@@ -26,6 +26,9 @@ decode — ``pyvips.Image.new_from_buffer(data, "", access="sequential")`` (JPEG
     tRNS chunk into alpha always (``trns`` is behaviour).
   - ``depth16`` (behaviour, exposed as the output format): ``keep`` -> ``ushort`` as loaded;
     otherwise ``Image.cast("uchar", shift=True)`` (v >> 8, the ``shift`` rule).
+  - ``max_pixels``: checked on the header (width × height) before any pixel is decoded: libvips
+    has no limit of its own (a 100000 × 100000 PNG header kept its gray conversion busy for over
+    60 s before it failed, measured).
   - ``dct_scale`` other than 1 (JPEG shrink-on-load, ``jpegload(shrink=N)``, what
     ``vips_thumbnail`` uses): **unsupported** until the reference's DCT-scaled decode lands.
   - idct, upsampling, block smoothing, CMYK conventions, damaged data: libjpeg's defaults.
@@ -179,6 +182,11 @@ def _kernel(step: dict[str, Any]) -> str:
 
 def _decode(step: dict[str, Any], data: bytes) -> np.ndarray:
     image = pyvips.Image.new_from_buffer(data, "", access="sequential")
+    if image.width * image.height > int(step["max_pixels"]):
+        # libvips has no pixel limit: on a PNG header declaring 100000 x 100000 pixels its gray
+        # conversion ran past 60 s before failing (measured); a deployment checks the header
+        raise ValueError(f"{image.width} x {image.height} pixels is over max_pixels "
+                         f"{step['max_pixels']} (checked on the header, before decoding)")
     if step["orientation"] == "apply":
         image = image.autorot()
     has_alpha = image.hasalpha()

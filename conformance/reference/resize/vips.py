@@ -105,9 +105,10 @@ def n_points(filter_name: str, r: float, lobes: int) -> int:
     return 2 * int(np.rint(support * r)) + 1
 
 
-def check_vips_step(step, dtype: np.dtype) -> None:
-    """The knob values the vips window is defined with (SpecError names the field otherwise)."""
-    if dtype != np.uint8:
+def check_vips_step(step, dtype: np.dtype | None = None) -> None:
+    """The knob values the vips window is defined with (SpecError names the field otherwise);
+    with ``dtype``, also the image's (uint8 only)."""
+    if dtype is not None and dtype != np.uint8:
         raise SpecError(f"window 'vips' is defined for uint8 images (libvips' uchar paths), got "
                         f"{dtype.name}", field="window", value="vips")
     if step.filter not in FILTERS:
