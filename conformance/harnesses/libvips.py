@@ -270,7 +270,7 @@ def build_facts() -> dict[str, str]:
             if facts["libpng"] == "unknown":
                 found = re.search(rb"\x00(1\.6\.[0-9]+)\x00", m)  # libpng's PNG_LIBPNG_VER_STRING
                 if found:
-                    facts["libpng"] = "libpng " + found.group(1).decode()
+                    facts["libpng"] = found.group(1).decode()
     except (OSError, ValueError):
         pass
     try:
