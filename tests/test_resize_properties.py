@@ -22,7 +22,9 @@ from conformance.spec import make_step
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 RESIZE_PRESETS = all_preset_names()["resize"]
-GENERIC_PRESETS = [p for p in RESIZE_PRESETS if not p.startswith("opencv.")]
+# the presets of the generic separable resizer: not OpenCV's (reference.resize.opencv) nor
+# libvips' (reference.resize.vips: uint8 downsizing only, tests/test_harness_libvips.py)
+GENERIC_PRESETS = [p for p in RESIZE_PRESETS if not p.startswith(("opencv.", "libvips."))]
 
 
 def step(preset=None, h=1, w=1, **knobs):
