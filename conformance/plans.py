@@ -201,8 +201,8 @@ RESIZE_TARGETS = [("down23x31", {"height": 23, "width": 31}, "main"),
                   ("up53x67", {"height": 53, "width": 67}, "small"),
                   ("short24", {"shorter_side": 24}, "main")]
 EDGE_TARGETS = [("edge7x5", {"height": 7, "width": 5})]
-# Presets the reference defines for downsizing only (libvips: vips_resize enlarges with
-# vips_affine, not modelled): no upscale target, and an edge target that never enlarges
+# Presets the reference defines for downsizing only (libvips.linear and libvips.nearest: their
+# vips_affine upsizing is not modelled): no upscale target, and an edge target that never enlarges
 # (3x150 -> 1x50, 150x3 -> 50x1; the 1-pixel-wide inputs stay as they are). Not 1x1: torch 2.15's
 # antialiased uint8 kernel fails an internal assert on a 1x1 output of a vertical reduction
 # (53x1, 3x150, 150x3 -> 1x1), which the torchvision-tensor harness would report as an error.
@@ -210,7 +210,8 @@ DOWN_ONLY_EDGE_TARGETS = [("edge_short1", {"shorter_side": 1})]
 
 
 def _down_only(preset: str) -> bool:
-    return RESIZE_PRESETS.get(preset, {}).get("window") == "vips"
+    knobs = RESIZE_PRESETS.get(preset, {})
+    return knobs.get("window") == "vips" and knobs.get("filter") in ("triangle", "nearest")
 
 
 def _pipeline(pid: str, steps: list[dict], description: str = "") -> Pipeline:

@@ -63,7 +63,9 @@ _TORCH_UINT8 = dict(antialias=True, coords="half_pixel", border="renormalize",
 # tests/test_harness_libvips.py, 0 LSB on uint8, 1/3/4 bands): per axis, vertical first, a box
 # pre-shrink by floor(in/out/gap) (gap 2.0, vips_resize's default) then vips_reduceh/v: centred
 # kernel on a 1/64-pixel grid, edge pixels repeated, 12-bit truncated weights, (acc + 2048) >> 12,
-# uint8 between the axes (reference.resize.vips). Upsizing (vips_affine) is not modelled.
+# uint8 between the axes (reference.resize.vips). Upsizing is vips_affine's bicubic interpolator
+# for cubic and lanczos3 (0 LSB, up/down mixes included); linear and nearest upsizing are not
+# modelled (the reference refuses them).
 _VIPS = dict(window="vips", antialias=True, coords="half_pixel", border="clamp", arithmetic="fixed:12",
              weight_rounding="truncate", rounding="half_up", pass_order="vh", intermediate="uint8",
              cubic_a=-0.5, lobes=3, reducing_gap=2.0, nearest_index="coords", weights_dtype="float64")

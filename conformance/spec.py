@@ -319,8 +319,11 @@ class Resize(Step):
     (``(int)(w·2^BITS ± 0.5)``, Pillow) or ``truncate`` (``(int)(w·2^BITS)``, C's cast toward
     zero: libvips).
 
-    libvips (``window="vips"``, uint8 only, downsizing only): ``vips_resize``'s own resampler,
-    ``reference.resize.vips``: per axis (vertical first) an optional integer box pre-shrink, then
+    libvips (``window="vips"``, uint8 only): ``vips_resize``'s own resampler,
+    ``reference.resize.vips``. Upsizing is ``vips_affine`` with the bicubic interpolator (cubic and
+    lanczos: x = j/scale − 0.5 on both axes, rows rounded unclipped, then columns; linear and
+    nearest upsizing are not modelled). Downsizing: per axis (vertical first) an optional integer
+    box pre-shrink, then
     ``vips_reduceh/v``: n = 2·rint(support·scale) + 1 taps around centres
     (i + 0.5)·r − 0.5 − (d·r − s)/2 with r = 1/(d/s), kernel positions rounded to 1/64 pixel,
     edge pixels repeated (``border="clamp"``), 12-bit truncated weights (``arithmetic="fixed:12"``,

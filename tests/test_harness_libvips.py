@@ -10,8 +10,9 @@ reference's ``libvips.*`` presets.
 2. ``colourspace("b-w")`` is ``arithmetic="vips_linear"`` on all 2^24 RGB triples.
 3. The ``libvips`` decode preset is what ``new_from_buffer`` returns on every corpus PNG, JPEG and
    WebP (rgb, gray, bgr with EXIF rotation), except the CMYK JPEG (named below).
-4. What is not modelled is pinned so that a change shows: the reference refuses upsizing, and
-   libvips' upsizing shifts an axis that keeps its size by half a pixel.
+4. Upsizing with cubic and lanczos3 (vips_affine + the bicubic interpolator) is the presets bit
+   for bit, mixes of enlarged, reduced and kept axes included; linear and nearest upsizing are
+   refused by the reference, and libvips' half-pixel shift of a kept axis is pinned.
 
 Metric: max abs difference per element; 0 unless a case is named.
 """
@@ -154,12 +155,46 @@ def test_simd_kernels_compute_what_the_c_paths_do(harness):
     assert all(_diff(a, b) == 0 for a, b in zip(simd, plain))
 
 
-def test_the_reference_refuses_upsizing_and_libvips_shifts_the_kept_axis(harness):
+@pytest.mark.parametrize("kernel", ("cubic", "lanczos3"))
+def test_upsizing_is_the_bicubic_affine(harness, kernel):
+    """vips_resize enlarges with vips_affine + VipsInterpolateBicubic (cubic and lanczos3 alike):
+    both axes enlarged, one enlarged and one reduced, one enlarged and one kept."""
+    rng = np.random.default_rng(9)
+    for n in range(36):
+        h, w, c = int(rng.integers(1, 50)), int(rng.integers(1, 50)), (1, 3, 4)[n % 3]
+        oh = int(rng.integers(h + 1, 3 * h + 2))
+        ow = (int(rng.integers(w + 1, 3 * w + 2)), int(rng.integers(1, w + 1)), w)[n % 3]
+        image = rng.integers(0, 256, (h, w, c), dtype=np.uint8)
+        got, want = _resize_both(harness, kernel, image, oh, ow)
+        assert _diff(got, want) == 0, (n, image.shape, oh, ow)
+
+
+def test_upsizing_keeps_the_rows_unclipped_between_the_passes(harness):
+    """bicubic_unsigned_int rounds each row sum without clipping: on a black/white edge the
+    Catmull-Rom overshoot (-1.6 % per side) survives the horizontal pass; clipping it there
+    changes the output (this pins that the reference does not)."""
+    image = np.zeros((4, 6, 1), dtype=np.uint8)
+    image[:, 3:] = 255
+    image[2:, :] = 255 - image[2:, :]
+    step = make_step({"op": "resize", "preset": "libvips.cubic", "height": 11, "width": 13})
+    got, want = harness.run(step.knobs(), image), resize(image, step)
+    assert _diff(got, want) == 0
+    from conformance.reference.resize.vips import affine_bicubic_taps
+    from conformance.reference.resize.taps import apply_taps
+    tx, ty = affine_bicubic_taps(6, 13, 13 / 6), affine_bicubic_taps(4, 11, 11 / 4)
+    rows = np.clip((apply_taps(image, tx, 1, acc_dtype=np.int64).astype(np.int64) + 2048) >> 12, 0, 255)
+    clipped = np.clip((apply_taps(rows, ty, 0, acc_dtype=np.int64).astype(np.int64) + 2048) >> 12, 0, 255)
+    assert _diff(got, clipped.astype(np.uint8)) != 0
+
+
+def test_linear_and_nearest_upsizing_are_refused_and_libvips_shifts_the_kept_axis(harness):
     image = np.zeros((9, 9, 1), dtype=np.uint8)
     image[4, 4, 0] = 255
     step = make_step({"op": "resize", "preset": "libvips.linear", "height": 9, "width": 18})
-    with pytest.raises(SpecError, match="vips_affine"):
+    with pytest.raises(SpecError, match="upsizing"):
         resize(image, step)
+    with pytest.raises(SpecError, match="upsizing"):
+        resize(image, make_step({"op": "resize", "preset": "libvips.nearest", "height": 13, "width": 9}))
     got = harness.run(step.knobs(), image)[:, :, 0]
     # vips_affine samples x = j/scale - 0.5 on both axes: the unchanged vertical axis is read
     # half a pixel up, so the impulse row is split over rows 4 and 5

@@ -39,9 +39,9 @@ resize — ``Image.resize(out_w / in_w, vscale=out_h / in_h, kernel=..., gap=red
   hamming, gaussian and area are **unsupported**: libvips' kernels are nearest, linear, cubic,
   mitchell, lanczos2/3 and mks2013/2021. ``reducing_gap`` (behaviour, exposed as ``gap``): 0
   turns the box pre-shrink off (a pure ``vips_reduce``), vips_resize's default is 2.0. Every
-  other behaviour knob is libvips': its downsizing is ``reference.resize.vips`` (the ``libvips.*``
-  presets); upsizing runs ``vips_affine`` with an interpolator (bicubic for cubic and lanczos),
-  which the reference does not model. The output size is libvips' (round(in · scale) per axis):
+  other behaviour knob is libvips': ``reference.resize.vips`` (the ``libvips.*`` presets) models
+  its downsizing, and its upsizing (``vips_affine`` with an interpolator) for cubic and lanczos
+  (the bicubic interpolator), not for linear and nearest. The output size is libvips' (round(in · scale) per axis):
   a difference from the size asked for is shown by the score. ``vips_thumbnail`` is not used: it
   is decode + shrink-on-load + resize in one call (see decode).
 

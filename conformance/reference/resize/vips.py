@@ -42,9 +42,20 @@ Kernels (``templates.h``, double): triangle ``1 − |x|`` for |x| < 1; cubic = M
 ``cubic_filter(x, B=0, C=1/2)`` (Catmull-Rom, the Keys cubic with a = −0.5) in libvips' own
 polynomial order; lanczos ``sinc(x)·sinc(x/a)`` on −a <= x <= a, ``sinc(x) = sin(πx)/(πx)``.
 
-Not modelled: upsizing. ``vips_resize`` enlarges with ``vips_affine`` and an interpolator
-(bicubic for cubic and lanczos kernels, bilinear, nearest) at x = j/scale − 0.5 on *both* axes
-(an axis that keeps its size is shifted by half a pixel); the reference raises SpecError.
+Upsizing (``resize.c``: any axis that enlarges): after the reduce of the shrinking axes,
+``vips_affine(scale_x, scale_y, idx=0.5, idy=0.5, extend=copy)`` with an interpolator on *both*
+axes, the enlarging axes at their scale d/s, the others at 1.0 (so an axis that keeps its size, or
+was just reduced, is resampled half a pixel up/left: x = j − 0.5). Output j of an axis reads
+source position ``x = j / scale − 0.5``; the input is embedded with ``window_offset + 1`` = 2 edge
+copies (``X = x + 2``), ``ix = (int) X − 2`` and the position is rounded to 1/64 as above.
+``filter="cubic"`` and ``"lanczos"`` use ``VipsInterpolateBicubic`` (``bicubic.cpp``,
+``templates.h``): Catmull-Rom weights ``calculate_coefficients_catmull(tx/64)`` truncated to 12
+bits, taps ix − 1 .. ix + 2 (edge copies); each of the 4 rows is summed horizontally and rounded
+``(acc + 2048) >> 12`` *without clipping*, then the 4 row values vertically, rounded the same way
+and clipped to 0..255 (``bicubic_unsigned_int``). Not modelled (SpecError): ``triangle``
+upsizing (``VipsInterpolateBilinear``: float32 2-D weights; the closest model here is 1 level off)
+and ``nearest`` upsizing at non-integer factors (``vips_affine`` with the nearest interpolator;
+integer factors are ``vips_zoom``).
 """
 
 from __future__ import annotations
@@ -225,18 +236,67 @@ def _axis(values: np.ndarray, axis: int, out_len: int, step) -> np.ndarray:
     return np.clip((acc + half) >> VIPS_INTERPOLATE_SHIFT, 0, 255).astype(np.uint8)
 
 
+def catmull(x: float) -> list[float]:
+    """templates.h ``calculate_coefficients_catmull``: Catmull-Rom weights of the 4 taps around
+    an offset x in [0, 1], in libvips' operation order."""
+    cr1 = 1.0 - x
+    cr2 = -0.5 * x
+    cr3 = cr1 * cr2
+    cone = cr1 * cr3
+    cfou = x * cr3
+    cr4 = cfou - cone
+    ctwo = cr1 - cone + cr4
+    cthr = x - cfou - cr4
+    return [cone, ctwo, cthr, cfou]
+
+
+AFFINE_EMBED = 2  # affine.c: the input embedded by window_offset + 1 (bicubic: 1 + 1) edge copies
+
+
+def affine_bicubic_taps(s: int, d: int, scale: float) -> AxisTaps:
+    """Integer taps of one axis of vips_affine + VipsInterpolateBicubic (module docstring)."""
+    index = np.zeros((d, 4), dtype=np.int64)
+    weight = np.zeros((d, 4), dtype=np.int64)
+    for j in range(d):
+        x_pos = j / scale - 0.5 + AFFINE_EMBED  # idx = 0.5; embedded coordinates, >= 0
+        ix = int(x_pos)
+        sx = int(x_pos * VIPS_TRANSFORM_SCALE * 2)
+        tx = ((sx & (VIPS_TRANSFORM_SCALE * 2 - 1)) + 1) >> 1
+        c = catmull(tx / VIPS_TRANSFORM_SCALE)
+        for k in range(4):
+            index[j, k] = min(max(ix - AFFINE_EMBED - 1 + k, 0), s - 1)
+            weight[j, k] = int(c[k] * (1 << VIPS_INTERPOLATE_SHIFT))  # (int): truncation
+    return AxisTaps(index=index, weight=weight, src_len=s)
+
+
+def _enlarge(image: np.ndarray, out_h: int, out_w: int, scale_y: float, scale_x: float,
+             step) -> np.ndarray:
+    """vips_affine with VipsInterpolateBicubic: rows first, rounded unclipped, then columns."""
+    if step.filter not in ("cubic", "lanczos"):
+        raise SpecError(f"window 'vips' does not model libvips' {step.filter!r} upsizing "
+                        "(vips_affine with the bilinear interpolator's float32 2-D weights, or "
+                        "with the nearest interpolator); cubic and lanczos (bicubic) are modelled",
+                        field="filter", value=step.filter)
+    half = 1 << (VIPS_INTERPOLATE_SHIFT - 1)
+    taps_x = affine_bicubic_taps(image.shape[1], out_w, scale_x)
+    taps_y = affine_bicubic_taps(image.shape[0], out_h, scale_y)
+    rows = apply_taps(image, taps_x, 1, acc_dtype=np.int64).astype(np.int64)
+    rows = (rows + half) >> VIPS_INTERPOLATE_SHIFT  # unsigned_fixed_round: no clip in between
+    out = apply_taps(rows, taps_y, 0, acc_dtype=np.int64).astype(np.int64)
+    return np.clip((out + half) >> VIPS_INTERPOLATE_SHIFT, 0, 255).astype(np.uint8)
+
+
 def resize_vips(image: np.ndarray, out_h: int, out_w: int, step) -> np.ndarray:
-    """``vips_resize`` of a uint8 (H, W, C) image to a size no larger on either axis."""
+    """``vips_resize`` of a uint8 (H, W, C) image (module docstring)."""
     check_vips_step(step, image.dtype)
     in_h, in_w = image.shape[:2]
-    if out_h > in_h or out_w > in_w:
-        raise SpecError(f"window 'vips' models libvips' downsizing only: {in_h}x{in_w} -> "
-                        f"{out_h}x{out_w} enlarges, which vips_resize does with vips_affine and an "
-                        "interpolator (not modelled)", field="window", value="vips")
     order = (0, 1) if step.pass_order == "vh" else (1, 0)
     out = image
     for axis in order:
         target = out_h if axis == 0 else out_w
-        if target != out.shape[axis]:
+        if target < out.shape[axis]:
             out = _axis(out, axis, target, step)
+    if out_h > in_h or out_w > in_w:
+        out = _enlarge(out, out_h, out_w, out_h / in_h if out_h > in_h else 1.0,
+                       out_w / in_w if out_w > in_w else 1.0, step)
     return np.ascontiguousarray(out)
