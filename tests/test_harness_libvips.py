@@ -167,6 +167,12 @@ def test_upsizing_is_the_bicubic_affine(harness, kernel):
         image = rng.integers(0, 256, (h, w, c), dtype=np.uint8)
         got, want = _resize_both(harness, kernel, image, oh, ow)
         assert _diff(got, want) == 0, (n, image.shape, oh, ow)
+    # sizes whose positions j/scale - 0.5 fall on odd 1/128 boundaries of the 1/64 grid, where
+    # an ulp in the position moves the kernel table by one entry
+    for s, d in ((3, 128), (5, 128), (7, 256), (6, 128), (9, 128)):
+        image = rng.integers(0, 256, (s, s, 3), dtype=np.uint8)
+        got, want = _resize_both(harness, kernel, image, d, d)
+        assert _diff(got, want) == 0, (s, d)
 
 
 def test_upsizing_keeps_the_rows_unclipped_between_the_passes(harness):
