@@ -122,6 +122,24 @@ def test_vips_resize_on_photos(harness, name):
             assert _diff(got, want) == 0, (kernel, oh, ow)
 
 
+def test_thumbnail_of_a_png_is_decode_then_resize():
+    """vips_thumbnail_buffer(size="force") of an opaque 8-bit PNG (no shrink-on-load: that is
+    JPEG's and WebP's) is the libvips decode then libvips.lanczos3, bit for bit."""
+    rng = np.random.default_rng(1)
+    decode = make_step({"op": "decode", "preset": "libvips"})
+    items = [i for i in builtin_corpus() if i.expect == "ok" and i.media_type == "image/png"
+             and (i.id.startswith("photo.") or i.id.startswith("png.rgb8_filter"))]
+    assert len(items) >= 6
+    for item in items:
+        image = decode_image(item.data, decode, source=item.id)
+        h, w = image.shape[:2]
+        oh, ow = int(rng.integers(1, h + 1)), int(rng.integers(1, w + 1))
+        got = from_vips(pyvips.Image.thumbnail_buffer(item.data, ow, height=oh, size="force"))
+        want = resize(image, make_step({"op": "resize", "preset": "libvips.lanczos3", "height": oh,
+                                        "width": ow}))
+        assert _diff(got, want) == 0, (item.id, oh, ow)
+
+
 def test_box_pre_shrink_is_vips_shrinkh_and_shrinkv():
     """(Σ + k/2)·⌊2^32/(256k)⌋ >> 24, edge-padded last block: e.g. k=7, Σ=1110 gives 158."""
     rng = np.random.default_rng(2)

@@ -43,7 +43,9 @@ resize — ``Image.resize(out_w / in_w, vscale=out_h / in_h, kernel=..., gap=red
   its downsizing, and its upsizing (``vips_affine`` with an interpolator) for cubic and lanczos
   (the bicubic interpolator), not for linear and nearest. The output size is libvips' (round(in · scale) per axis):
   a difference from the size asked for is shown by the score. ``vips_thumbnail`` is not used: it
-  is decode + shrink-on-load + resize in one call (see decode).
+  is decode + shrink-on-load + resize in one call (see decode); on an opaque 8-bit PNG, which
+  has no shrink-on-load, ``thumbnail_buffer(size="force")`` equals the ``libvips`` decode then
+  ``libvips.lanczos3`` bit for bit (tests/test_harness_libvips.py).
 
 color — rgb_to_gray -> ``colourspace("b-w")`` (libvips' linear-light luma; ``arithmetic``,
   ``gray_coefficients`` and ``rounding`` are behaviour), bgr_to_gray -> bands reversed first;
