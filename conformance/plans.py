@@ -59,6 +59,10 @@ JPEG_DECODE_PIPELINES = [
     ("decode.jpeg.smoothing_off", [{"op": "decode", "preset": "libjpeg-turbo", "block_smoothing": "off"}]),
     ("decode.jpeg.cmyk_plain", [{"op": "decode", "preset": "libjpeg-turbo", "cmyk": "plain",
                                  "output": "unchanged"}]),
+    # DCT-domain scaling: Image.draft / thumbnail at 1/2 (jidctred.c 4x4, 4:2:0 chroma through
+    # the full IDCT), cv2 IMREAD_REDUCED_COLOR_4 (2x2 blocks, upsampling at the reduced size)
+    ("decode.pillow.draft2", [{"op": "decode", "preset": "pillow", "dct_scale": 2}]),
+    ("decode.opencv.reduced4", [{"op": "decode", "preset": "opencv", "dct_scale": 4}]),
 ]
 JPEG_DECODE_TAGS = {"decode.jpeg.smoothing_off": ("partial_scans",), "decode.jpeg.cmyk_plain": ("cmyk",),
                     "decode.libvips": ("jpeg_knobs", "16bit"),
@@ -214,6 +218,22 @@ def _down_only(preset: str) -> bool:
     return knobs.get("window") == "vips" and knobs.get("filter") in ("triangle", "nearest")
 
 
+# TensorFlow's resizes return float32 (4 bytes a value): each tf.* preset runs the reduction and
+# the edge sizes, and the methods whose upscale differs in kind (bicubic's 1/1024 weight table,
+# Lanczos ringing) also the enlargement; shorter_side is the same size arithmetic for every preset
+TF_TARGETS = {"down23x31", "edge7x5"}
+TF_UPSCALED = {"tf.bicubic", "tf.lanczos3"}
+
+
+def _targets(preset: str) -> tuple[list, list]:
+    if _down_only(preset):
+        return [t for t in RESIZE_TARGETS if not t[0].startswith("up")], DOWN_ONLY_EDGE_TARGETS
+    if not preset.startswith("tf."):
+        return RESIZE_TARGETS, EDGE_TARGETS
+    keep = TF_TARGETS | ({"up53x67"} if preset in TF_UPSCALED else set())
+    return ([t for t in RESIZE_TARGETS if t[0] in keep], [t for t in EDGE_TARGETS if t[0] in keep])
+
+
 def _pipeline(pid: str, steps: list[dict], description: str = "") -> Pipeline:
     return pipeline_from_dict({"id": pid, "description": description, "steps": steps},
                               source=f"built-in pipeline {pid}")
@@ -229,14 +249,13 @@ def default_pipelines() -> tuple[list[Pipeline], dict[str, tuple[str, ...]]]:
         pipelines.append(_pipeline(pid, steps, "JPEG reconstruction knobs"))
         selection[pid] = JPEG_DECODE_TAGS.get(pid, JPEG_KNOB_TAGS)
     for preset in list(RESIZE_PRESETS) + onnx_preset_names():
-        for name, target, tag in RESIZE_TARGETS:
-            if _down_only(preset) and name.startswith("up"):
-                continue
+        targets, edges = _targets(preset)
+        for name, target, tag in targets:
             pid = f"resize.{preset}.{name}"
             pipelines.append(_pipeline(pid, [RGB_DECODE, {"op": "resize", "preset": preset, **target}],
                                        f"resize with preset {preset}"))
             selection[pid] = (f"onnx_{tag}",) if preset.startswith("onnx.") else (tag,)
-        for name, target in (DOWN_ONLY_EDGE_TARGETS if _down_only(preset) else EDGE_TARGETS):
+        for name, target in edges:
             pid = f"resize.{preset}.{name}"
             pipelines.append(_pipeline(pid, [RGB_DECODE, {"op": "resize", "preset": preset, **target}],
                                        f"resize with preset {preset}: 1xN, Nx1, 1x1, extreme ratios"))

@@ -3,7 +3,7 @@
 A preset is only shorthand: it expands to explicit knob values, which a pipeline may override.
 The values here are the measured behaviour of the versions pinned in ``pyproject.toml``
 (Pillow 13.0.0, opencv-python-headless 5.0.0, image 0.25.10 via the Rust harness, onnx 1.23.2,
-torch 2.15.0 for the torchvision.tensor.* resizes); each row says what
+torch 2.15.0 for the torchvision.tensor.* resizes, tensorflow-cpu 2.21.0 for tf.*); each row says what
 was matched and how closely in the tests named beside it.
 
 ONNX Resize presets form a family named ``onnx.<mode>[.<coords>][.<nearest_mode>][.antialias]
@@ -97,6 +97,29 @@ RESIZE_PRESETS: dict[str, dict[str, Any]] = {
     "libvips.linear": {**_VIPS, "filter": "triangle"},
     "libvips.nearest": {**_VIPS, "filter": "nearest", "antialias": False},
 }
+
+# TensorFlow 2.21 tf.image.resize(images, size, method, antialias) on CPU: one float32 op per
+# method (reference.resize.tensorflow), float32 output whatever the input (nearest keeps the
+# dtype), an unchanged size resampled too. The knobs TF fixes are set to the values that describe
+# it (rows first into a float32 buffer, float32 weights); border: ResizeBilinear clamps, the others
+# drop taps outside the image and renormalise. antialias changes bilinear and bicubic (another op)
+# and the kernels of ScaleAndTranslate; TF ignores it for nearest and area (no .antialias preset).
+# Checked against TensorFlow in tests/test_resize_tensorflow.py.
+_TF = dict(arithmetic="tensorflow", coords="half_pixel", output_dtype="float32", weights_dtype="float32",
+           intermediate="float32", pass_order="vh", unchanged_axis="resample", border="renormalize",
+           window="floor_ceil", rounding="half_even", cubic_a=-0.5, lobes=3, sum_order="sequential")
+TF_METHODS = {  # tf.image.ResizeMethod -> the reference's filter knobs
+    "bilinear": dict(filter="triangle"), "nearest": dict(filter="nearest"),
+    "bicubic": dict(filter="cubic"), "area": dict(filter="area"),
+    "lanczos3": dict(filter="lanczos", lobes=3), "lanczos5": dict(filter="lanczos", lobes=5),
+    "gaussian": dict(filter="gaussian"), "mitchellcubic": dict(filter="mitchell"),
+}
+for _method, _knobs in TF_METHODS.items():
+    RESIZE_PRESETS[f"tf.{_method}"] = {**_TF, **_knobs, "antialias": False}
+    if _method not in ("nearest", "area"):
+        RESIZE_PRESETS[f"tf.{_method}.antialias"] = {**_TF, **_knobs, "antialias": True}
+RESIZE_PRESETS["tf.bilinear"]["border"] = "clamp"  # ResizeBilinear: lower/upper clamped to the edge
+RESIZE_PRESETS["tf.nearest"].update(output_dtype="input", nearest_rounding="round_prefer_ceil")  # floor(x + 0.5)
 
 ONNX_MODES = {"nearest": "nearest", "linear": "triangle", "cubic": "cubic"}
 ONNX_COORDS = ("half_pixel", "pytorch_half_pixel", "asymmetric", "align_corners", "half_pixel_symmetric")

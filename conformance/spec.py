@@ -42,11 +42,11 @@ def _is_number(v: Any) -> bool:
 
 # Arithmetic knob grammar of the resize step: fixed-point widths are part of the value.
 RESIZE_ARITHMETIC_FORMS = ("float64", "float32", "fixed:BITS (1..30)", "fixed_dynamic:BITS (1..30)",
-                           "opencv")
+                           "opencv", "tensorflow")
 
 
 def _valid_resize_arithmetic(v: str) -> bool:
-    if v in ("float64", "float32", "opencv"):
+    if v in ("float64", "float32", "opencv", "tensorflow"):
         return True
     for prefix in ("fixed:", "fixed_dynamic:"):
         if v.startswith(prefix) and v[len(prefix):].isdigit():
@@ -127,7 +127,8 @@ class Decode(Step):
       12-bit stb_image transform: Rust image).
     - ``range_limit``: clamp of islow's output: ``saturate`` (the SIMD kernels of the Pillow and
       OpenCV wheels) or ``wrap`` (libjpeg's C table, mod 1024 beyond ±512; a build without SIMD).
-      Only crafted coefficients reach the difference.
+      Only crafted coefficients reach the difference. With ``dct_scale`` 8 every 1x1 block wraps
+      (libjpeg-turbo has no SIMD 1x1 kernel: the C table runs in every build).
     - ``upsampling``: ``fancy`` (libjpeg-turbo's triangle filter for 2x ratios on the real
       samples, replication otherwise), ``nearest`` (replication; = libjpeg with
       do_fancy_upsampling FALSE, merged upsampler included), ``zune`` (zune-jpeg's filter on
@@ -165,6 +166,17 @@ class Decode(Step):
       coefficient 63 stored at 63, a bad Huffman code read as symbol 0; rules in
       ``reference.jpeg.reader``). Data ending at the end of the file and broken markers stay
       errors either way.
+    - ``dct_scale``: decode a JPEG at 1/``dct_scale`` of its size in the DCT domain (libjpeg's
+      scale_num = 1, scale_denom = 1, 2, 4, 8: Pillow's ``Image.draft``/``thumbnail``, OpenCV's
+      ``IMREAD_REDUCED_*``, TensorFlow's ``decode_jpeg(ratio=...)``): output ceil(W/s) ×
+      ceil(H/s); each component is inverse-transformed to 8/s samples per block by
+      libjpeg-turbo's reduced IDCTs (jidctred.c 4x4, 2x2, 1x1, whatever ``idct`` says), or, for
+      a subsampled chroma component, at a larger block size up to 8 (then ``idct`` applies)
+      so that it needs less or no upsampling (jdmaster.c); the remaining upsampling runs at the
+      reduced size, always replicating at 1/8 (jdsample.c: no fancy upsampling when the
+      smallest block is 1 sample). 1 = no scaling. No effect on PNG, WebP or lossless JPEG
+      (libjpeg-turbo does not scale lossless frames); not with ``upsampling="zune"``.
+      Rules: ``reference.jpeg.reconstruct``.
     - ``lossless_color``: a lossless JPEG (SOF3) whose output needs a colour conversion:
       ``convert`` (the reference converts as for DCT files: JFIF YCbCr to RGB, gray replicated)
       or libjpeg-turbo's refusal (jdcolor.c: no colour conversion of lossless data,
@@ -214,6 +226,7 @@ class Decode(Step):
                                ("convert", "file_space", "output_space"))
     webp_upsampling: str = knob("fancy", "WebP lossy chroma upsampling", ("fancy", "nearest"))
     webp_gray: str = knob("from_rgb", "WebP output=gray rule", ("from_rgb", "opencv_fixed"))
+    dct_scale: int = knob(1, "JPEG DCT-domain scaling denominator", (1, 2, 4, 8))
 
     def validate(self, where: dict) -> None:
         super().validate(where)
@@ -226,6 +239,9 @@ class Decode(Step):
             raise SpecError(f"gray_arithmetic {self.gray_arithmetic!r} exists only for {needs} coefficients "
                             f"(got gray_coefficients {self.gray_coefficients!r})",
                             field="gray_arithmetic", value=self.gray_arithmetic, **where)
+        if self.dct_scale != 1 and self.upsampling == "zune":
+            raise SpecError("zune-jpeg has no DCT scaling: upsampling 'zune' needs dct_scale 1",
+                            field="dct_scale", value=self.dct_scale, **where)
         if not (isinstance(self.max_pixels, int) and self.max_pixels > 0):
             raise SpecError("must be a positive integer", field="max_pixels",
                             value=self.max_pixels, **where)
@@ -253,8 +269,9 @@ class Resize(Step):
     Kernel:
     - ``filter``: ``nearest``, ``box``, ``triangle`` (bilinear), ``cubic`` (Keys, ``cubic_a``),
       ``lanczos`` (``lobes``), ``gaussian`` (sigma 0.5, support 3, the image crate's), ``hamming``
-      (``hamming_constants``), ``area`` (OpenCV INTER_AREA's pixel-area cells; only with
-      ``arithmetic="opencv"``).
+      (``hamming_constants``), ``area`` (OpenCV INTER_AREA's pixel-area cells with
+      ``arithmetic="opencv"``, TF's ResizeArea with ``arithmetic="tensorflow"``), ``mitchell``
+      (Mitchell–Netravali B = C = 1/3, TF's mitchellcubic; only with ``arithmetic="tensorflow"``).
     - ``hamming_constants``: the Hamming window's 0.54/0.46 as ``float32`` literals (Pillow's
       0.54f/0.46f, order sin(t)/t·(0.54f + 0.46f·cos t)) or ``float64`` (fast_image_resize:
       (0.54 + 0.46·cos t)·sin t / t).
@@ -289,7 +306,9 @@ class Resize(Step):
     image crate: all in f32), ``fixed:BITS`` (weights rounded to BITS fractional bits, integer
     accumulation: Pillow uses 22), ``fixed_dynamic:BITS`` (fast_image_resize: per-axis precision up to
     BITS), ``opencv`` (OpenCV's own per-interpolation fixed-point schemes, see
-    ``reference.resize.opencv``). ``weights_dtype``: ``float64`` or ``float32`` coefficients (ONNX's
+    ``reference.resize.opencv``), ``tensorflow`` (TF's float32 resize ops as ``tf.image.resize``
+    runs them, one per method; the kernels are TF's own, e.g. gaussian has radius 1.5 there; an
+    unchanged size is resampled, see ``reference.resize.tensorflow``). ``weights_dtype``: ``float64`` or ``float32`` coefficients (ONNX's
     reference computes cubic weights in float32). ``rounding``: how the final value becomes an
     integer (``half_up``, ``half_even``, ``half_away``, ``truncate``); ignored for float images.
     ``pass_order``: ``hv`` (horizontal first), ``vh``, or ``pillow13`` (Pillow 13's rule: vertical
@@ -309,6 +328,11 @@ class Resize(Step):
     ``unchanged_axis``: an axis whose length does not change is ``skip``ped (Pillow, ONNX,
     fast_image_resize) or ``resample``d anyway (the image crate always runs both passes; its
     kernels are not all identities at scale 1, e.g. Gaussian).
+    ``output_dtype``: ``input`` (integer images are rounded per ``rounding`` and clipped back to
+    their type, float images keep theirs) or ``float32`` (the values as computed, neither rounded
+    nor clipped, as float32: ``tf.image.resize`` returns float32 whatever the input, and a Lanczos
+    or cubic result may then lie below 0 or above 255; with float64 arithmetic the exact value is
+    rounded once to float32). Fixed-point and OpenCV arithmetic produce integers: ``input`` only.
     ``sum_order``: the order of every sum over the taps of one output (weighted values, and the
     weights when renormalising): ``sequential`` (tap 0, 1, 2, ...: Pillow, OpenCV, the Rust crates)
     or ``numpy_pairwise`` (onnx.reference: numpy's pairwise summation, which ``ndarray.sum`` uses
@@ -346,7 +370,8 @@ class Resize(Step):
                              ("product", "ratio"))
     max_size: int | None = knob(None, "shorter_side only: cap of the longer side")
     filter: str = knob("triangle", "resampling kernel",
-                       ("nearest", "box", "triangle", "cubic", "lanczos", "gaussian", "hamming", "area"))
+                       ("nearest", "box", "triangle", "cubic", "lanczos", "gaussian", "hamming", "area",
+                        "mitchell"))
     cubic_a: float = knob(-0.75, "Keys cubic parameter a")
     lobes: int = knob(3, "Lanczos lobes")
     antialias: bool = knob(True, "widen support on downscale", (True, False))
@@ -370,6 +395,7 @@ class Resize(Step):
     sum_order: str = knob("sequential", "order of the sums over taps", ("sequential", "numpy_pairwise"))
     weight_rounding: str = knob("half_away", "fixed:BITS weights to integers", ("half_away", "truncate"))
     reducing_gap: float = knob(0.0, "window vips: box pre-shrink by floor(in/out/gap); 0 = none")
+    output_dtype: str = knob("input", "dtype of the result", ("input", "float32"))
 
     def validate(self, where: dict) -> None:
         super().validate(where)

@@ -128,7 +128,7 @@ def test_whole_bundle_runs_without_harness_errors(bundle, everything):
     steps = {(r.pipeline, r.index) for r in results if r.verdict == "unsupported"}
     asked = {(s["op"], s.get("filter")) for s in (bundle.manifest["pipelines"][p]["steps"][i]
                                                   for p, i in steps)}
-    assert asked == {("resize", "gaussian"), ("resize", "hamming")}
+    assert asked == {("resize", "gaussian"), ("resize", "hamming"), ("resize", "mitchell")}
 
 
 # Negative vectors cv2.imdecode decodes anyway: libjpeg-turbo only warns "Corrupt JPEG data: bad

@@ -36,7 +36,7 @@ from harness_isolated import library_pipelines, run_isolated, summary
 BUNDLE = "vectors/default"
 LIBRARY_PREFIXES = ("pillow", "torchvision")
 # presets of other libraries (torchvision.tensor.*: torch's uint8 kernel, not Pillow's)
-FOREIGN_PREFIXES = ("opencv", "image", "onnx", "torchvision.tensor",
+FOREIGN_PREFIXES = ("opencv", "image", "onnx", "torchvision.tensor", "tf.",
                     # the way back: other libraries' float -> pixel rules (Pillow's is pillow.f_to_l)
                     "torchvision.to_", "basicsr", "numpy", "rust")
 # Negative vectors Pillow 13 decodes without complaint (its PNG reader does not check the IDAT
@@ -130,7 +130,7 @@ def test_whole_bundle_runs_without_harness_errors(bundle, everything):
     steps = {(r.pipeline, r.index) for r in results if r.verdict == "unsupported"}
     asked = {(s["op"], s.get("filter") or s.get("mode"))
              for s in (bundle.manifest["pipelines"][p]["steps"][i] for p, i in steps)}
-    assert asked == {("resize", "area"), ("resize", "gaussian"), ("pad", "edge"), ("pad", "reflect"),
+    assert asked == {("resize", "area"), ("resize", "gaussian"), ("resize", "mitchell"), ("pad", "edge"), ("pad", "reflect"),
                      ("quantize", None), ("encode", None)}  # Pillow has no 16-bit quantize, no 16-bit RGB
 
 

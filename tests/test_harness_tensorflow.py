@@ -135,9 +135,12 @@ def test_the_harness_names_its_calls_and_what_it_cannot_do(harness):
     assert "INTEGER_FAST" in harness.describe(step) and "[..., ::-1]" in harness.describe(step)
     accurate = make_step({"op": "decode", "preset": "tensorflow.accurate"}).knobs()
     assert "INTEGER_ACCURATE" in harness.describe(accurate)
-    resize = make_step({"op": "resize", "preset": "pillow.bilinear", "height": 4, "width": 4}).knobs()
-    assert "tf.image.resize returns float32" in harness.check(resize)
-    assert "decode only" in harness.check(make_step({"op": "crop", "mode": "center", "height": 2,
-                                                      "width": 2}).knobs())
+    resize = make_step({"op": "resize", "preset": "tf.lanczos5.antialias", "height": 4, "width": 4}).knobs()
+    assert harness.check(resize) is None
+    assert "method='lanczos5', antialias=True" in harness.describe(resize)
+    assert "hamming" in harness.check(make_step({"op": "resize", "preset": "pillow.hamming", "height": 4,
+                                                 "width": 4}).knobs())
+    assert "decode and resize" in harness.check(make_step({"op": "crop", "mode": "center", "height": 2,
+                                                            "width": 2}).knobs())
     v = harness.versions()
     assert v["tensorflow"] == tf.__version__ and v["libjpeg-turbo"].count(".") == 2

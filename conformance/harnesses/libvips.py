@@ -37,7 +37,9 @@ resize — ``Image.resize(out_w / in_w, vscale=out_h / in_h, kernel=..., gap=red
   (``vips_resize``). ``filter`` (intent): nearest -> ``nearest``, triangle -> ``linear``, cubic
   -> ``cubic`` (Catmull-Rom), lanczos -> ``lanczos3`` (``lanczos2`` with ``lobes = 2``). box,
   hamming, gaussian and area are **unsupported**: libvips' kernels are nearest, linear, cubic,
-  mitchell, lanczos2/3 and mks2013/2021. ``reducing_gap`` (behaviour, exposed as ``gap``): 0
+  mitchell, lanczos2/3 and mks2013/2021. ``output_dtype`` (intent): ``float32`` casts the image
+  to float first (libvips then resizes with its float path and returns float32).
+  ``reducing_gap`` (behaviour, exposed as ``gap``): 0
   turns the box pre-shrink off (a pure ``vips_reduce``), vips_resize's default is 2.0. Every
   other behaviour knob is libvips': ``reference.resize.vips`` (the ``libvips.*`` presets) models
   its downsizing, and its upsizing (``vips_affine`` with an interpolator) for cubic and lanczos
@@ -226,6 +228,8 @@ def _resize(step: dict[str, Any], image: np.ndarray) -> np.ndarray:
     if (out_h, out_w) == (in_h, in_w):
         return image.copy()
     vimage = to_vips(image)
+    if step.get("output_dtype", "input") == "float32" and image.dtype != np.float32:
+        vimage = vimage.cast("float")  # intent: a float32 result (libvips then resizes in float)
     resized = vimage.resize(out_w / in_w, vscale=out_h / in_h, kernel=_kernel(step),
                             gap=float(step.get("reducing_gap", 0.0)))
     return from_vips(resized)

@@ -217,6 +217,7 @@ RESIZE_UNSUPPORTED = {
     "gaussian": "ONNX Resize has no Gaussian filter (modes: nearest, linear, cubic)",
     "hamming": "ONNX Resize has no Hamming-windowed filter (modes: nearest, linear, cubic)",
     "area": "ONNX Resize has no pixel-area mode (OpenCV INTER_AREA; modes: nearest, linear, cubic)",
+    "mitchell": "ONNX Resize has no Mitchell-Netravali filter (modes: nearest, linear, cubic)",
 }
 
 # Rec. ITU-R BT.601 and BT.709 luma weights (kr, kg, kb).

@@ -38,6 +38,13 @@ decode — ``cv2.imdecode(buf, flags)``, then ``cv2.cvtColor`` to the asked chan
   - ``max_pixels``: cv2's own limit (CV_IO_MAX_IMAGE_PIXELS, 2^30, an environment setting, not a
     per-call one). ``cmyk``/``idct``/``upsampling``: imdecode exposes none (libjpeg-turbo
     defaults: ISLOW IDCT, fancy upsampling); cv2's behaviour runs.
+  - ``dct_scale`` (intent: the output size) s > 1 -> the ``IMREAD_REDUCED_COLOR_s`` /
+    ``IMREAD_REDUCED_GRAYSCALE_s`` flag in place of IMREAD_COLOR / IMREAD_GRAYSCALE (with
+    IMREAD_ANYCOLOR, the scale bit alone): libjpeg's scale_denom = s (grfmt_jpeg.cpp), then the
+    EXIF orientation as usual. JPEG only: on other formats imdecode decodes at full size and
+    shrinks to (W // s, H // s) with ``cv2.resize(INTER_LINEAR_EXACT)`` (measured on 5.0.0:
+    0 LSB against that resize of the full decode), not what the knob means (it leaves them alone): **unsupported**, as is
+    ``alpha="keep"`` (IMREAD_UNCHANGED is -1 and carries no scale bit).
   - imdecode returning None (libpng/libjpeg rejected the file) raises :class:`DecodeError`:
     rejecting a negative vector is conforming.
 
@@ -118,6 +125,8 @@ from .base import (Harness, Unsupported, crop_padding, float_input, package_vers
 # Luma weights (kr, kg, kb) of the float path (cv2.transform): Rec. ITU-R BT.601 / BT.709.
 GRAY_COEFFICIENTS = {"bt601": (0.299, 0.587, 0.114), "bt709": (0.2126, 0.7152, 0.0722)}
 
+JPEG_SOI = b"\xff\xd8\xff"  # T.81 B.1.1.3: SOI, then the first marker's 0xFF (what imdecode sniffs)
+
 # 16-bit -> 8-bit shift of libpng's png_set_strip_16, the rule imdecode applies (notes §4.2).
 STRIP_16_SHIFT = 8
 
@@ -138,6 +147,8 @@ RESIZE_UNSUPPORTED = {
                 "or the reference",
     "hamming": "cv2.resize has no Hamming-windowed filter (Pillow's HAMMING); use Pillow or the "
                "reference",
+    "mitchell": "cv2.resize has no Mitchell-Netravali filter (TF's mitchellcubic); use TensorFlow "
+                "or the reference",
 }
 
 PAD_BORDERS = {"constant": ("BORDER_CONSTANT", cv2.BORDER_CONSTANT),
@@ -174,7 +185,8 @@ class OpenCVHarness(Harness):
     def capabilities(self) -> dict[str, str]:
         return {
             "decode": "cv2.imdecode: IMREAD_COLOR/GRAYSCALE/ANYCOLOR/UNCHANGED, ANYDEPTH, "
-                      "IGNORE_ORIENTATION; no gray+alpha; 16->8 always v>>8; no compositing",
+                      "IGNORE_ORIENTATION, REDUCED_COLOR/GRAYSCALE_2/4/8 (JPEG only); no gray+alpha; "
+                      "16->8 always v>>8; no compositing",
             "resize": "cv2.resize: INTER_NEAREST(_EXACT), LINEAR, CUBIC, LANCZOS4, AREA (also for "
                       "box); no gaussian, no hamming; never antialiased",
             "crop": "slicing, centre offset by integer division; if_smaller=pad via "
@@ -203,6 +215,9 @@ class OpenCVHarness(Harness):
         if op == "decode" and step["output"] == "gray" and step["alpha"] == "keep":
             return ("cv2 has no gray+alpha image: IMREAD_GRAYSCALE drops alpha and "
                     "IMREAD_UNCHANGED returns gray+alpha files as BGRA")
+        if op == "decode" and step.get("dct_scale", 1) != 1 and step["alpha"] == "keep":
+            return ("alpha='keep' needs IMREAD_UNCHANGED (-1, every bit set), which cannot carry an "
+                    "IMREAD_REDUCED_* scale: decode with alpha='drop' for dct_scale > 1")
         if op == "quantize" and step["absolute"] and step["dtype"] != "uint8":
             return "cv2.convertScaleAbs writes 8-bit only; an absolute value to 16 bits has no cv2 call"
         if op == "resize":
@@ -329,6 +344,13 @@ def _decode_plan(step: dict[str, Any]) -> _DecodePlan:
         gray_via = "cvtColor" if step["gray_arithmetic"] == "opencv_fixed" else "transform"
     else:
         names.append("IMREAD_GRAYSCALE")
+    scale = step.get("dct_scale", 1)
+    if scale != 1:  # the REDUCED flags are IMREAD_COLOR / IMREAD_GRAYSCALE plus a scale bit
+        names = [f"IMREAD_REDUCED_COLOR_{scale}" if n == "IMREAD_COLOR" else
+                 f"IMREAD_REDUCED_GRAYSCALE_{scale}" if n == "IMREAD_GRAYSCALE" else n
+                 for n in names]
+        if names == ["IMREAD_ANYCOLOR"]:
+            names.append(f"IMREAD_REDUCED_GRAYSCALE_{scale}")  # the scale bit alone
     if step["depth16"] == "keep":
         names.append("IMREAD_ANYDEPTH")
     if step["orientation"] == "ignore":
@@ -352,7 +374,12 @@ def _decode_plan(step: dict[str, Any]) -> _DecodePlan:
 
 def _decode(step: dict[str, Any], data: bytes | np.ndarray) -> np.ndarray:
     plan = _decode_plan(step)
-    buf = np.frombuffer(bytes(data), dtype=np.uint8)
+    data = bytes(data)
+    if step.get("dct_scale", 1) != 1 and data[:3] != JPEG_SOI:
+        raise Unsupported("IMREAD_REDUCED_* on a non-JPEG file decodes it at full size and shrinks "
+                          "it with cv2.resize(INTER_LINEAR_EXACT) (loadsave.cpp), where dct_scale "
+                          "leaves non-JPEG files alone: decode with dct_scale 1 and resize instead")
+    buf = np.frombuffer(data, dtype=np.uint8)
     img = cv2.imdecode(buf, plan.flags)  # oversized headers raise cv2.error themselves
     if img is None:
         raise DecodeError(f"cv2.imdecode({plan.flag_names}) returned None: the decoder rejected "

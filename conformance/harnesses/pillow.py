@@ -40,10 +40,15 @@ decode — ``Image.open(io.BytesIO(data))`` then ``im.load()`` (inside :meth:`ru
     (Pillow's float matrix path, rounded half up); every other value -> ``convert("L")``
     (Pillow's (19595·R + 38470·G + 7471·B + 0x8000) >> 16, i.e. ``pillow_fixed``). BT.709
     exists only with ``float`` (spec rule).
+  - ``dct_scale`` (intent: the output size) on a JPEG -> ``im.draft(im.mode, (W // s, H // s))``
+    before ``load()`` (what ``Image.thumbnail`` calls). draft picks the largest scale in 8, 4, 2,
+    1 with ``min(W // w, H // h) >= scale``; with w = W // s that minimum lies in [s, 2s), so it
+    picks exactly s, and the box draft returns confirms it (else Unsupported). A JPEG smaller
+    than s on a side cannot be drafted at 1/s: Unsupported. Pillow 13's draft keeps ISLOW and
+    fancy upsampling (its draft flag stays 0). Other formats: draft does nothing, as the knob.
   - ``max_pixels``: Pillow's own limit (``Image.MAX_IMAGE_PIXELS``, a process-wide setting;
     DecompressionBombError beyond twice it). ``idct``/``upsampling``/``cmyk``: Pillow's JPEG
-    decoder runs libjpeg-turbo's defaults (ISLOW, fancy upsampling); ``draft()`` would switch
-    to IFAST without fancy upsampling only together with DCT scaling, so it is not a match.
+    decoder runs libjpeg-turbo's defaults (ISLOW, fancy upsampling), also under ``draft()``.
 
 resize — ``Image.resize((w, h), resample=..., reducing_gap=None)``; size from
   :func:`.base.resize_target`. ``filter`` (intent): nearest -> NEAREST, box -> BOX, triangle ->
@@ -131,6 +136,8 @@ RESIZE_UNSUPPORTED = {
             "downscales); use OpenCV or the reference",
     "gaussian": "Pillow's resize has no Gaussian filter (ImageFilter.GaussianBlur is a blur, not a "
                 "resampler); use the image crate, fast_image_resize or the reference",
+    "mitchell": "Pillow's resize has no Mitchell-Netravali filter (TF's mitchellcubic); use "
+                "TensorFlow or the reference",
 }
 
 # Modes of uint8 images by channel count (Image.fromarray's own choice).
@@ -161,7 +168,7 @@ class PillowHarness(Harness):
     def capabilities(self) -> dict[str, str]:
         return {
             "decode": "Image.open + load, ImageOps.exif_transpose, convert RGB/L/RGBA/LA, "
-                      "alpha_composite; 16-bit only as I;16 (gray)",
+                      "alpha_composite; 16-bit only as I;16 (gray); JPEG dct_scale via Image.draft",
             "resize": "Image.resize NEAREST/BOX/BILINEAR/HAMMING/BICUBIC/LANCZOS, reducing_gap=None; "
                       "no area, no gaussian; always antialiased",
             "crop": "Image.crop; centre offset round((H - h) / 2) as torchvision CenterCrop; "
@@ -321,6 +328,10 @@ def _fills(value: list, images: list[Image.Image], channels: int) -> list:
 
 def _decode_description(step: dict[str, Any]) -> str:
     parts = ["Image.open(io.BytesIO(data)).load()"]
+    if step.get("dct_scale", 1) != 1:
+        s = step["dct_scale"]
+        parts = [f"Image.open(io.BytesIO(data)), JPEG: im.draft(im.mode, (W // {s}, H // {s})) "
+                 f"(scale 1/{s}), .load()"]
     if step["orientation"] == "apply":
         parts.append("ImageOps.exif_transpose")
     out, alpha = step["output"], step["alpha"]
@@ -365,8 +376,25 @@ def _gray(im: Image.Image, step: dict[str, Any]) -> Image.Image:
     return im.convert("RGB").convert("L", matrix=(kr, kg, kb, 0.0))
 
 
+def _draft(im: Image.Image, scale: int) -> None:
+    """``dct_scale`` > 1 on a JPEG: ``im.draft(im.mode, size)`` with the size that makes Pillow
+    pick exactly ``scale`` (module docstring); Unsupported where no size can."""
+    w, h = im.size
+    if w < scale or h < scale:
+        raise Unsupported(f"Image.draft picks the largest scale s in 8, 4, 2, 1 with W // w and "
+                          f"H // h >= s: a {w}x{h} JPEG cannot be drafted at 1/{scale}")
+    # min(W // (W // s), H // (H // s)) is in [s, 2s), so draft picks s
+    drafted = im.draft(im.mode, (w // scale, h // scale))
+    got = round(w / drafted[1][2]) if drafted else 1  # box = (0, 0, W / scale, H / scale)
+    if got != scale:
+        raise Unsupported(f"Image.draft chose scale 1/{got} instead of 1/{scale}")
+
+
 def _decode(step: dict[str, Any], data: bytes | np.ndarray) -> np.ndarray:
     im = Image.open(io.BytesIO(bytes(data)))
+    scale = step.get("dct_scale", 1)
+    if scale != 1 and im.format == "JPEG":  # draft() does nothing to other formats
+        _draft(im, scale)
     im.load()  # decode now: a truncated or corrupt file raises here
     if step["orientation"] == "apply":
         im = ImageOps.exif_transpose(im)

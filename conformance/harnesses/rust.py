@@ -61,6 +61,14 @@ def _step_json(step: dict[str, Any]) -> str:
     return json.dumps(step, sort_keys=True)
 
 
+def _no_dct_scaling(step: dict[str, Any], data: bytes) -> None:
+    """Unsupported for a decode step with ``dct_scale`` > 1 on a JPEG: zune-jpeg (the image
+    crate's decoder) has no DCT-domain scaling. Other formats: the knob has no effect."""
+    if step.get("op") == "decode" and step.get("dct_scale", 1) != 1 and data[:3] == b"\xff\xd8\xff":
+        raise Unsupported("zune-jpeg (the image crate's JPEG decoder) has no DCT scaling "
+                          "(libjpeg's scale_denom): decode at full size and resize")
+
+
 class _RustEngineHarness(Harness):
     """A step engine of the extension (``engine`` = "image" or "fir")."""
 
@@ -78,6 +86,7 @@ class _RustEngineHarness(Harness):
     def run(self, step: dict[str, Any], value: bytes | np.ndarray) -> np.ndarray:
         if not isinstance(value, np.ndarray):
             value = bytes(value)
+            _no_dct_scaling(step, value)
         try:
             return native.run_step(self.engine, _step_json(step), value)
         except native.UnsupportedStep as e:
@@ -86,6 +95,8 @@ class _RustEngineHarness(Harness):
     def run_chain(self, steps: list[dict[str, Any]], data: bytes) -> np.ndarray:
         """A whole pipeline (decode first) on the encoded ``data`` inside Rust, in one call (no
         crossing back to Python between steps, as a Rust deployment runs it); the last output."""
+        if steps:
+            _no_dct_scaling(steps[0], bytes(data))
         try:
             return native.run_chain(self.engine, json.dumps(steps, sort_keys=True), bytes(data))
         except native.UnsupportedStep as e:

@@ -18,14 +18,33 @@ decode — ``tf.io.decode_jpeg`` for JPEG and ``tf.io.decode_png`` for PNG (what
   - ``depth16`` (behaviour, exposed as the output ``dtype``): ``keep`` -> ``dtype=tf.uint16``
     for a 16-bit PNG (an 8-bit one stays ``tf.uint8``: uint16 would scale it by 257);
     otherwise ``tf.uint8`` and TensorFlow's own 16 -> 8 rule (the high byte).
+  - ``dct_scale`` (intent: the output size) -> ``ratio`` (1, 2, 4, 8: libjpeg's scale_denom).
+    A PNG has no DCT: decode_png ignores it, as the knob does.
   - EXIF orientation, CMYK conversion, block smoothing, the range limit, damaged data: TF's
     fixed behaviour (no parameter); the score shows where it differs from the step's knobs.
   - WebP: **unsupported** (TF has no WebP decoder). Lossless (SOF3) and 12-bit JPEGs: TF's
     libjpeg-turbo 2.1.4 refuses them (a decode error: the score shows it).
 
-Other ops are **unsupported**: ``tf.image.resize`` returns float32 whatever the input and needs
-reference presets of its own (``tf.<method>[.antialias]``, not written yet), and TF has no call
-for the other steps that a numpy line would not express better.
+resize — ``tf.image.resize(image, (h, w), method, antialias)``; size from
+  :func:`.base.resize_target`.
+
+  - ``filter`` (intent) -> ``method``: nearest -> NEAREST_NEIGHBOR, triangle -> BILINEAR, cubic ->
+    BICUBIC, area -> AREA, lanczos with ``lobes`` 3 or 5 -> LANCZOS3 / LANCZOS5, gaussian ->
+    GAUSSIAN, mitchell -> MITCHELLCUBIC; box, hamming and other Lanczos radii are
+    **unsupported** (TF's resize has no such method).
+  - ``antialias`` (intent) -> ``antialias``.
+  - ``coords``: TF 2 samples at half-pixel centres only; any other value is **unsupported**
+    (``tf.compat.v1.image.resize(align_corners=True)`` is TF 1's API).
+  - ``output_dtype`` (intent): ``float32`` keeps TF's float32 result (nearest returns the input's
+    dtype, as TF does); ``input`` turns it back into an integer input's dtype the way a TF
+    pipeline writes it, ``tf.saturate_cast(rounded, dtype)`` with the step's ``rounding``
+    (half_even -> ``tf.round``, half_up -> ``tf.floor(x + 0.5)``, half_away -> sign·floor(|x| +
+    0.5), truncate -> none: the cast truncates).
+  - Everything else (arithmetic, border, window, pass order, cubic_a, weights): TF's fixed
+    behaviour, which the ``tf.*`` presets describe (reference.resize.tensorflow); the score shows
+    where another library's preset differs.
+
+Other ops are **unsupported**: TF has no call for them that a numpy line would not express better.
 """
 
 from __future__ import annotations
@@ -36,7 +55,7 @@ from typing import Any
 
 import numpy as np
 
-from .base import Harness, Unsupported, package_versions
+from .base import Harness, Unsupported, package_versions, resize_target
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # no C++ INFO/WARNING lines on stderr
 
@@ -60,7 +79,10 @@ _llvm_users_first()
 
 import tensorflow as tf  # noqa: E402 - after the log level and triton
 
-OPS = ("decode",)
+OPS = ("decode", "resize")
+METHODS = {"nearest": "nearest", "triangle": "bilinear", "cubic": "bicubic", "area": "area",
+           "gaussian": "gaussian", "mitchell": "mitchellcubic"}
+LANCZOS = {3: "lanczos3", 5: "lanczos5"}
 DCT_METHOD = {"islow": "INTEGER_ACCURATE", "ifast": "INTEGER_FAST"}
 CHANNELS = {("rgb", False): 3, ("bgr", False): 3, ("gray", False): 1, ("unchanged", False): 0,
             ("rgb", True): 4, ("bgr", True): 4, ("gray", True): 2, ("unchanged", True): 0}
@@ -71,7 +93,7 @@ class TensorFlowHarness(Harness):
     """TensorFlow's decoders (``tf.io.decode_jpeg`` / ``decode_png``); see the module docstring."""
 
     name = "tensorflow"
-    summary = "TensorFlow (tensorflow-cpu): tf.io.decode_jpeg / decode_png"
+    summary = "TensorFlow (tensorflow-cpu): tf.io.decode_jpeg / decode_png, tf.image.resize"
 
     def __init__(self) -> None:
         # one intra-op and inter-op thread: the harness pool is the parallelism
@@ -87,38 +109,48 @@ class TensorFlowHarness(Harness):
         return out
 
     def capabilities(self) -> dict[str, str]:
-        return {"decode": "tf.io.decode_jpeg (dct_method from idct, fancy_upscaling from upsampling) "
+        return {"decode": "tf.io.decode_jpeg (dct_method from idct, fancy_upscaling from upsampling, "
+                          "ratio from dct_scale) "
                           "and tf.io.decode_png (dtype uint8/uint16); no BGR (channels reversed), "
-                          "no EXIF orientation, no WebP"}
+                          "no EXIF orientation, no WebP",
+                "resize": "tf.image.resize bilinear/nearest/bicubic/area/lanczos3/lanczos5/gaussian/"
+                          "mitchellcubic, antialias; float32 output (or saturate_cast back)"}
 
     def check(self, step: dict[str, Any]) -> str | None:
         op = step.get("op")
-        if op == "resize":
-            return ("tf.image.resize returns float32 whatever the input; the reference has no "
-                    "tf.<method> presets yet, so compare TF's resize through the onnx.* presets "
-                    "(half_pixel) meanwhile")
         if op not in OPS:
-            return f"the tensorflow harness covers decode only (tf.io.decode_*), not {op!r}"
+            return f"the tensorflow harness covers decode and resize (tf.io.decode_*, tf.image.resize), not {op!r}"
+        if op == "resize":
+            return _resize_problem(step)
         return None
 
     def describe(self, step: dict[str, Any]) -> str:
+        if step["op"] == "resize":
+            cast = "" if step.get("output_dtype") == "float32" else " then tf.saturate_cast(rounded, input dtype)"
+            return (f"tf.image.resize(image, size, method={_method(step)!r}, "
+                    f"antialias={bool(step['antialias'])}){cast}")
         channels = CHANNELS[(step["output"], step["alpha"] == "keep")]
         dct = DCT_METHOD.get(step["idct"], "")
         fancy = step["upsampling"] != "nearest"
         dtype = "tf.uint16" if step["depth16"] == "keep" else "tf.uint8"
         flip = " then [..., ::-1]" if step["output"] == "bgr" else ""
-        return (f"tf.io.decode_jpeg(channels={channels}, dct_method={dct!r}, fancy_upscaling={fancy}) | "
+        ratio = f", ratio={step['dct_scale']}" if step.get("dct_scale", 1) != 1 else ""
+        return (f"tf.io.decode_jpeg(channels={channels}, dct_method={dct!r}, fancy_upscaling={fancy}"
+                f"{ratio}) | "
                 f"tf.io.decode_png(channels={channels}, dtype={dtype}){flip}")
 
     def run(self, step: dict[str, Any], value: bytes | np.ndarray) -> np.ndarray:
         reason = self.check(step)
         if reason:
             raise Unsupported(reason)
+        if step["op"] == "resize":
+            return _resize(step, value)
         data = bytes(value)
         channels = CHANNELS[(step["output"], step["alpha"] == "keep")]
         if data[:2] == JPEG_SOI:
             image = tf.io.decode_jpeg(data, channels=channels, dct_method=DCT_METHOD.get(step["idct"], ""),
-                                      fancy_upscaling=step["upsampling"] != "nearest")
+                                      fancy_upscaling=step["upsampling"] != "nearest",
+                                      ratio=step.get("dct_scale", 1))
         elif data[:8] == PNG_SIGNATURE:
             # IHDR's bit depth (byte 24): a 16-bit file kept 16-bit is dtype=tf.uint16; an
             # 8-bit file stays uint8 (tf.uint16 would scale it by 257)
@@ -133,6 +165,42 @@ class TensorFlowHarness(Harness):
         if step["output"] == "bgr":
             out = np.ascontiguousarray(out[..., [2, 1, 0, 3][:out.shape[2]]])
         return out
+
+
+def _method(step: dict[str, Any]) -> str | None:
+    if step.get("filter") == "lanczos":
+        return LANCZOS.get(step.get("lobes"))
+    return METHODS.get(step.get("filter"))
+
+
+def _resize_problem(step: dict[str, Any]) -> str | None:
+    if _method(step) is None:
+        what = (f"lanczos with lobes={step.get('lobes')!r}" if step.get("filter") == "lanczos"
+                else f"filter {step.get('filter')!r}")
+        return (f"tf.image.resize has no {what} (its methods: bilinear, nearest, bicubic, area, "
+                "lanczos3, lanczos5, gaussian, mitchellcubic)")
+    if step.get("coords", "half_pixel") != "half_pixel":
+        return (f"tf.image.resize samples at half-pixel centres only; coords={step.get('coords')!r} "
+                "is TF 1's tf.compat.v1.image.resize(align_corners=...)")
+    if step.get("output_dtype", "input") == "input" and step.get("rounding") not in ROUNDINGS:
+        return f"no TF rounding for rounding={step.get('rounding')!r}"
+    return None
+
+
+ROUNDINGS = {"half_even": tf.round, "half_up": lambda x: tf.floor(x + 0.5),
+             "half_away": lambda x: tf.sign(x) * tf.floor(tf.abs(x) + 0.5), "truncate": lambda x: x}
+
+
+def _resize(step: dict[str, Any], value: np.ndarray) -> np.ndarray:
+    image = np.asarray(value)
+    if image.ndim != 3:
+        raise Unsupported(f"resize needs an (H, W, C) image, got shape {image.shape}")
+    size = resize_target(step, *image.shape[:2])
+    out = tf.image.resize(image, size, method=_method(step), antialias=bool(step["antialias"]))
+    if step.get("output_dtype", "input") == "input" and out.dtype != image.dtype:
+        out = ROUNDINGS[step["rounding"]](out)
+        out = tf.saturate_cast(out, tf.as_dtype(image.dtype))
+    return np.asarray(out.numpy())
 
 
 @functools.cache

@@ -45,9 +45,10 @@ decode — tensor harnesses: ``torchvision.io.decode_image(data, mode=..., apply
   IDAT: CRC error" / "invalid block type") on the bundle's neg.bad_crc and neg.bad_zlib in every
   mode, and on neg.huge_header (a 30 GB allocation) with ``ImageReadMode.GRAY`` (RGB and
   UNCHANGED raise RuntimeError): the runner records a harness crash.
-  ``torchvision-pil``: ``PIL.Image.open`` + ``ImageOps.exif_transpose`` (per ``orientation``) +
-  ``convert``, exactly the Pillow harness's decode (:mod:`.pillow`): that is how a torchvision
-  PIL pipeline opens files.
+  ``dct_scale`` > 1 on a JPEG (intent: the output size): **unsupported**, decode_image has no
+  DCT scaling. ``torchvision-pil``: ``PIL.Image.open`` + ``ImageOps.exif_transpose`` (per
+  ``orientation``) + ``convert``, exactly the Pillow harness's decode (:mod:`.pillow`, with
+  ``Image.draft`` for ``dct_scale``): that is how a torchvision PIL pipeline opens files.
 
 resize — ``F.resize(img, [h, w], interpolation=..., antialias=...)``, size from
   :func:`.base.resize_target` (``max_size`` and the rounding of the derived side are intent and
@@ -404,6 +405,10 @@ class _TorchvisionBase(Harness):
     # --- tensor ops ---------------------------------------------------------------------------
 
     def _decode(self, step: dict[str, Any], data: bytes | np.ndarray) -> np.ndarray:
+        if step.get("dct_scale", 1) != 1 and bytes(data[:3]) == b"\xff\xd8\xff":
+            raise Unsupported("torchvision.io.decode_jpeg has no DCT scaling (libjpeg's scale_denom): "
+                              "use the torchvision-pil harness (Image.draft) or decode at full size "
+                              "and resize")
         buf = torch.frombuffer(bytearray(bytes(data)), dtype=torch.uint8)
         exif = step["orientation"] == "apply"
         output, keep_alpha = step["output"], step["alpha"] == "keep"

@@ -132,6 +132,8 @@ RESIZE_UNSUPPORTED = {
             "closest on integer downscales); use OpenCV or the reference",
     "gaussian": "transformers resizes with PIL, which has no Gaussian resampler; use the image "
                 "crate, fast_image_resize or the reference",
+    "mitchell": "transformers resizes with PIL, which has no Mitchell-Netravali resampler (TF's "
+                "mitchellcubic); use TensorFlow or the reference",
 }
 WHITE = (255, 255, 255)  # convert_to_rgb composites on white only
 PAD_MODES = {"constant": image_transforms.PaddingMode.CONSTANT,
@@ -309,6 +311,9 @@ def _decode_description(step: dict[str, Any]) -> str:
 
 def _decode(step: dict[str, Any], data: bytes | np.ndarray) -> np.ndarray:
     im = Image.open(io.BytesIO(bytes(data)))
+    if step.get("dct_scale", 1) != 1 and im.format == "JPEG":
+        raise Unsupported("transformers' load_image opens files at full size (no Image.draft): "
+                          "DCT scaling is not what a processor does; use the pillow harness")
     im.load()  # decode now: a truncated or corrupt file raises here
     if step["alpha"] == "drop":
         # transformers.image_utils.load_image: exif_transpose then convert("RGB")

@@ -207,7 +207,7 @@ SIZE_KNOBS = {"resize": ("height", "width", "shorter_side", "longer_side", "size
 #: Knobs that say *what* a step computes (the rule of conformance.harnesses.base: a harness maps
 #: them to a library call or reports the step unsupported), kept from the pipeline in the third
 #: way a preset is applied: the library's behaviour for the pipeline's intent.
-INTENT_KNOBS = {"decode": ("output", "alpha", "background"),
+INTENT_KNOBS = {"decode": ("output", "alpha", "background", "dct_scale"),
                 "resize": ("height", "width", "shorter_side", "longer_side", "size_rounding",
                            "size_formula", "max_size", "filter"),
                 "color": ("conversion", "alpha", "background"),

@@ -62,7 +62,7 @@ The conversion is a fixed sequence of small steps; each knob acts in exactly one
    Orientation is a pixel permutation, so applying it last equals applying it first.
 
 The JPEG knobs (``idct``, ``range_limit``, ``upsampling``, ``ycc``, ``block_smoothing``,
-``cmyk``, ``cmyk_rgb``, ``jpeg_gray``) do not affect PNG input.
+``cmyk``, ``cmyk_rgb``, ``jpeg_gray``, ``dct_scale``) do not affect PNG input.
 
 Library presets (conformance/presets.py DECODE_PRESETS), checked to 0 difference in
 tests/test_decode.py on every colour type, bit depth, size, interlace and tRNS variant of the
@@ -137,13 +137,18 @@ Damaged JPEG data (``on_corrupt``): ``reject`` raises the strict reader's Decode
 a colour conversion: ``lossless_color`` (``convert``, or libjpeg-turbo's refusal per the colour
 space each library asks for: UnsupportedFeature).
 
+DCT-domain scaling (``dct_scale``, :mod:`.jpeg.reconstruct`): Pillow's ``draft()``/``thumbnail()``,
+OpenCV's ``IMREAD_REDUCED_*`` and TensorFlow's ``decode_jpeg(ratio=...)`` are the library
+presets with ``dct_scale`` set (0 LSB, tests/test_jpeg_dct_scale.py). Pillow 13's ``draft``
+passes ``decoderconfig = (scale, 0)``: the draft flag of JpegDecode.c, which would select the
+ifast IDCT and plain upsampling, stays 0, so a ``draft`` keeps islow and fancy upsampling, and
+at scale 1 equals the ``pillow`` preset (measured).
+
 Library behaviours for JPEG these knobs do not express: OpenCV ``IMREAD_UNCHANGED`` returns a
-CMYK JPEG as 3-channel BGR (converted) where ``unchanged`` gives the 4 ink channels; Pillow's
-``draft()``/``thumbnail()`` decode with DCT scaling (libjpeg's scaled IDCTs, and OpenCV's
-IMREAD_REDUCED_* likewise). Pillow 13's ``draft`` passes ``decoderconfig = (scale, 0)``: the
-draft flag of JpegDecode.c, which would select the ifast IDCT and plain upsampling, stays 0, so
-a ``draft`` at scale 1 equals the ``pillow`` preset (measured); zune-jpeg rejects an Adobe
-transform other than 0..2, which libjpeg reads as YCbCr/YCCK.
+CMYK JPEG as 3-channel BGR (converted) where ``unchanged`` gives the 4 ink channels; OpenCV's
+``IMREAD_REDUCED_*`` on a non-JPEG file decodes it at full size and shrinks it with
+``cv2.resize(INTER_LINEAR_EXACT)`` (``dct_scale`` leaves non-JPEG files alone); zune-jpeg
+rejects an Adobe transform other than 0..2, which libjpeg reads as YCbCr/YCCK.
 """
 
 from __future__ import annotations
@@ -311,7 +316,7 @@ def jpeg_to_array(image: JpegImage, step: Decode, *, source: str = "<jpeg>") -> 
     lossless_refusal(image, step, source)
     knobs = dict(idct=step.idct, range_limit=step.range_limit, upsampling=step.upsampling,
                  ycc=step.ycc, cmyk=step.cmyk, cmyk_rgb=step.cmyk_rgb,
-                 block_smoothing=step.block_smoothing, source=source)
+                 block_smoothing=step.block_smoothing, dct_scale=step.dct_scale, source=source)
     if step.output == "gray":
         if step.jpeg_gray == "y_plane" or jpeg_color_space(image, source) == "gray":
             out = reconstruct(image, colour="gray", **knobs)

@@ -87,7 +87,10 @@ def check_pipeline(pipeline: Pipeline) -> None:
     Input-dependent problems (a crop larger than the image) can only be found per case."""
     from .resize.opencv import check_opencv_step
     from .resize.separable import check_step
+    from .resize.tensorflow import check_tensorflow_step
     from .resize.vips import check_vips_step
+
+    checks = {"opencv": check_opencv_step, "tensorflow": check_tensorflow_step}
 
     for index, step in enumerate(pipeline.steps):
         if not isinstance(step, Resize):
@@ -95,10 +98,8 @@ def check_pipeline(pipeline: Pipeline) -> None:
         try:
             if step.window == "vips":
                 check_vips_step(step)
-            elif step.arithmetic == "opencv":
-                check_opencv_step(step)
             else:
-                check_step(step)
+                checks.get(step.arithmetic, check_step)(step)
         except SpecError as e:
             raise SpecError(e.reason, source=f"pipeline {pipeline.id}", step=index, field=e.field,
                             value=e.value) from None

@@ -19,7 +19,8 @@
 //! - `depth16`: `keep` (intent: uint16 samples) -> the 16-bit conversions (`into_rgb16()`, ...) for
 //!   16-bit files; any other value gets the crate's 16->8 rule, `(v + 128) / 257`.
 //! - JPEG knobs (`idct`, `upsampling`, `ycc`, `block_smoothing`, ...) are behaviour: zune-jpeg
-//!   runs its own (the reference's `image` decode preset models them).
+//!   runs its own (the reference's `image` decode preset models them). `dct_scale` > 1 (intent:
+//!   the output size) on a JPEG is unsupported: zune-jpeg has no DCT-domain scaling.
 
 use std::io::Cursor;
 
@@ -107,6 +108,13 @@ pub fn run(step: &Step, data: &[u8]) -> Result<Tensor> {
         return Err(unsupported!(
             "the image crate's JPEG decoder (zune-jpeg) has no arithmetic decoding (SOF 0x{marker:02X}, T.81 Annex D); \
              libjpeg-turbo (Pillow, OpenCV) and the reference decode it"
+        ));
+    }
+    if step.has("dct_scale") && step.usize("dct_scale")? != 1 && data.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        // an intent knob (the output size) the crate cannot express; other formats: no effect
+        return Err(unsupported!(
+            "zune-jpeg (the image crate's JPEG decoder) has no DCT scaling (libjpeg's scale_denom, \
+             Pillow's draft, cv2's IMREAD_REDUCED_*): decode at full size and resize"
         ));
     }
     if data.len() >= 12 && &data[0..4] == b"RIFF" && &data[8..12] == b"WEBP" {

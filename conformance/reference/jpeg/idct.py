@@ -78,6 +78,15 @@ samples s[y][x] after the level shift +128 (T.81 A.3.1: 2^(P−1) for P = 8) and
 
   (:func:`zune_1d` is K12; from the project notes on zune-jpeg, which reproduce ``image``
   0.25.10 to 0 LSB; not checked here, as this test environment has no Rust.)
+
+- :func:`reduced` — libjpeg-turbo ``jidctred.c`` (``jpeg_idct_4x4``, ``jpeg_idct_2x2``,
+  ``jpeg_idct_1x1``): the reduced-size transforms of DCT-domain scaling (module
+  :mod:`.reconstruct`, ``dct_scale``), 8x8 coefficients to 4x4, 2x2 or 1x1 samples, each a
+  1-D LL&M step whose outputs are averaged in pairs (quads), formulas on :func:`reduced_core`.
+  The x86-64 SIMD kernels of 4x4 and 2x2 (``jidctred-sse2.asm``) give the same samples as
+  this C arithmetic on every file we tried (Pillow, OpenCV and TensorFlow wheels, 0 LSB) and
+  saturate like islow's (``range_limit``); 1x1 has no SIMD kernel, so it always wraps through
+  the C table (:data:`RANGE_LIMIT_1X1`; crafted DC values show it in both wheels).
 """
 
 from __future__ import annotations
@@ -389,3 +398,148 @@ def float_idct(coefficients: np.ndarray, quant: np.ndarray) -> np.ndarray:
     s = float_core(dequantise(coefficients, quant))
     return np.clip(np.floor(s + 0.5) + CENTERJSAMPLE, 0, MAXJSAMPLE).astype(np.uint8)
 
+
+
+# ---------------------------------------------------------------------------------------------
+# Reduced-size IDCTs: DCT-domain scaling (libjpeg-turbo jidctred.c)
+# ---------------------------------------------------------------------------------------------
+
+# jidctred.c constants, FIX(x) = round(x · 2^13) as the file hard-codes them for CONST_BITS = 13.
+# Each is √2 times a sum of cosines c_k = cos(kπ/16): the 8-to-4 (or 8-to-2) step is the LL&M
+# 8-point kernel followed by averaging adjacent outputs, simplified ("These steps were derived by
+# computing the corresponding values at the end of the normal LL&M code").
+FIX_0_211164243 = 1730  # √2·(c3 − c1)  (with its sign in the code)
+FIX_0_509795579 = 4176  # √2·(c7 − c5)
+FIX_0_601344887 = 4926  # √2·(c5 − c1)
+FIX_0_720959822 = 5906  # √2·(c7 − c5 + c3 − c1)
+FIX_0_850430095 = 6967  # √2·(−c1 + c3 + c5 + c7)
+FIX_1_061594337 = 8697  # √2·(c5 + c7)
+FIX_1_272758580 = 10426  # √2·(−c1 + c3 − c5 − c7)
+FIX_1_451774981 = 11893  # √2·(c3 + c7)
+FIX_2_172734803 = 17799  # √2·(−c1 − c5)
+FIX_3_624509785 = 29692  # √2·(c1 + c3 + c5 + c7)
+# FIX_1_847759065, FIX_0_765366865, FIX_0_899976223, FIX_2_562915447: the jidctint.c values above.
+
+#: Output block sizes of the reduced transforms, by scale denominator 1/2, 1/4, 1/8.
+REDUCED_SIZES = (4, 2, 1)
+
+
+def idct_4x4_1d(x0, x1, x2, x3, x5, x6, x7):
+    """jidctred.c's 8-to-4 kernel (``jpeg_idct_4x4``), before descaling: the four averages of
+    adjacent outputs of the 8-point LL&M IDCT. Input 4 is never read (it cancels in the
+    averages). Scaled by 2^(CONST_BITS + 1)."""
+    # Even part
+    tmp0 = x0 << (CONST_BITS + 1)
+    tmp2 = x2 * FIX_1_847759065 + x6 * (-FIX_0_765366865)
+    tmp10, tmp12 = tmp0 + tmp2, tmp0 - tmp2
+    # Odd part: z1..z4 = x7, x5, x3, x1 as the C code names them
+    z1, z2, z3, z4 = x7, x5, x3, x1
+    tmp0 = (z1 * (-FIX_0_211164243) + z2 * FIX_1_451774981 + z3 * (-FIX_2_172734803)
+            + z4 * FIX_1_061594337)
+    tmp2 = (z1 * (-FIX_0_509795579) + z2 * (-FIX_0_601344887) + z3 * FIX_0_899976223
+            + z4 * FIX_2_562915447)
+    # Final output stage: outputs 0, 1, 2, 3
+    return tmp10 + tmp2, tmp12 + tmp0, tmp12 - tmp0, tmp10 - tmp2
+
+
+def idct_2x2_1d(x0, x1, x3, x5, x7):
+    """jidctred.c's 8-to-2 kernel (``jpeg_idct_2x2``), before descaling: the two averages of
+    four adjacent outputs. Inputs 2, 4 and 6 are never read. Scaled by 2^(CONST_BITS + 2)."""
+    tmp10 = x0 << (CONST_BITS + 2)
+    tmp0 = (x7 * (-FIX_0_720959822) + x5 * FIX_0_850430095 + x3 * (-FIX_1_272758580)
+            + x1 * FIX_3_624509785)
+    return tmp10 + tmp0, tmp10 - tmp0
+
+
+def reduced_blocks(r: np.ndarray, size: int) -> np.ndarray:
+    """jidctred.c block by block, as the C code runs, *with* its zero shortcuts: ``r`` (N, 8, 8)
+    int64 dequantised [v][u] -> y (N, size, size) int64. The slow definition of
+    :func:`reduced_core` (tests prove them equal, so the shortcuts are proven redundant)."""
+    n_blocks = r.shape[0]
+    out = np.empty((n_blocks, size, size), dtype=np.int64)
+    for n in range(n_blocks):
+        if size == 1:  # jpeg_idct_1x1
+            out[n, 0, 0] = descale(int(r[n, 0, 0]), PASS2_EXTRA_BITS)
+            continue
+        ws = np.zeros((DCTSIZE, DCTSIZE), dtype=np.int64)
+        skip = (4,) if size == 4 else (2, 4, 6)  # columns the second pass never reads
+        odd_rows = (1, 2, 3, 5, 6, 7) if size == 4 else (1, 3, 5, 7)  # rows the first pass reads
+        for u in range(DCTSIZE):
+            if u in skip:
+                continue
+            col = [int(r[n, v, u]) for v in range(DCTSIZE)]
+            if all(col[v] == 0 for v in odd_rows):  # "AC terms all zero"
+                ws[:size, u] = col[0] << PASS1_BITS
+            elif size == 4:
+                o = idct_4x4_1d(col[0], col[1], col[2], col[3], col[5], col[6], col[7])
+                ws[:4, u] = [descale(v, CONST_BITS - PASS1_BITS + 1) for v in o]
+            else:
+                o = idct_2x2_1d(col[0], col[1], col[3], col[5], col[7])
+                ws[:2, u] = [descale(v, CONST_BITS - PASS1_BITS + 2) for v in o]
+        for row in range(size):
+            w = [int(v) for v in ws[row]]
+            if all(w[k] == 0 for k in odd_rows):  # NO_ZERO_ROW_TEST is not defined
+                out[n, row, :] = descale(w[0], PASS1_BITS + PASS2_EXTRA_BITS)
+            elif size == 4:
+                o = idct_4x4_1d(w[0], w[1], w[2], w[3], w[5], w[6], w[7])
+                out[n, row, :] = [descale(v, CONST_BITS + PASS1_BITS + PASS2_EXTRA_BITS + 1) for v in o]
+            else:
+                o = idct_2x2_1d(w[0], w[1], w[3], w[5], w[7])
+                out[n, row, :] = [descale(v, CONST_BITS + PASS1_BITS + PASS2_EXTRA_BITS + 2) for v in o]
+    return out
+
+
+def reduced_core(dequantised: np.ndarray, size: int) -> np.ndarray:
+    """jidctred.c on dequantised (N, 8, 8) [v][u] blocks: y (N, size, size) int64 [y][x] before
+    the level shift, for ``size`` 4 (``jpeg_idct_4x4``), 2 (``jpeg_idct_2x2``) or 1
+    (``jpeg_idct_1x1``)::
+
+        4x4: pass 1 (columns u ≠ 4): ws = DESCALE(K4(R column), CONST_BITS − PASS1_BITS + 1)  (>> 12)
+             pass 2 (rows 0..3):     y  = DESCALE(K4(ws row), CONST_BITS + PASS1_BITS + 3 + 1) (>> 19)
+        2x2: pass 1 (columns 0, 1, 3, 5, 7): ws = DESCALE(K2(R column), CONST_BITS − PASS1_BITS + 2) (>> 13)
+             pass 2 (rows 0, 1):     y  = DESCALE(K2(ws row), CONST_BITS + PASS1_BITS + 3 + 2) (>> 20)
+        1x1: y = DESCALE(R00, 3)    ("just take the DC coefficient divided by 8")
+
+    The extra +1 / +2 of each shift is the averaging of 2 / 4 outputs per 1-D stage. The C code's
+    shortcuts (a column whose AC inputs are zero: ws = R0 << PASS1_BITS; a row likewise:
+    DESCALE(ws0, PASS1_BITS + 3)) give what the full formulas give ((R0·2^14 + 2^11) >> 12 =
+    R0·4 and (w·2^14 + 2^18) >> 19 = (w + 16) >> 5; likewise for 2x2), so the full formulas run
+    on every block here; :func:`reduced_blocks` is the C loop with the shortcuts, and the tests
+    prove the two equal.
+    """
+    r = np.asarray(dequantised, dtype=np.int64)
+    if size == 1:
+        return descale(r[:, 0:1, 0:1], PASS2_EXTRA_BITS)
+    if size == 4:
+        by_row = np.ascontiguousarray(r.transpose(1, 0, 2))  # (v, N, u): input v of pass 1
+        ws = [descale(o, CONST_BITS - PASS1_BITS + 1)
+              for o in idct_4x4_1d(*by_row[[0, 1, 2, 3, 5, 6, 7]])]  # ws[k]: (N, u)
+        by_col = np.ascontiguousarray(np.stack(ws).transpose(2, 0, 1))  # (u, row, N)
+        y = [descale(o, CONST_BITS + PASS1_BITS + PASS2_EXTRA_BITS + 1)
+             for o in idct_4x4_1d(*by_col[[0, 1, 2, 3, 5, 6, 7]])]
+    elif size == 2:
+        by_row = np.ascontiguousarray(r.transpose(1, 0, 2))
+        ws = [descale(o, CONST_BITS - PASS1_BITS + 2) for o in idct_2x2_1d(*by_row[[0, 1, 3, 5, 7]])]
+        by_col = np.ascontiguousarray(np.stack(ws).transpose(2, 0, 1))
+        y = [descale(o, CONST_BITS + PASS1_BITS + PASS2_EXTRA_BITS + 2)
+             for o in idct_2x2_1d(*by_col[[0, 1, 3, 5, 7]])]
+    else:
+        raise ValueError(f"no reduced IDCT of size {size}; known: {', '.join(map(str, REDUCED_SIZES))}")
+    return np.stack(y).transpose(2, 1, 0)  # (x, row, N) -> (N, row, x)
+
+
+# jddctmgr.c: a 1x1 block always runs the C jpeg_idct_1x1 (libjpeg-turbo has no SIMD kernel for
+# it), so its range limit is the C table whatever the build: "wrap" even where the SIMD 4x4, 2x2
+# and 8x8 kernels saturate (measured: a DC of ±750 at 1/8 wraps in Pillow and OpenCV).
+RANGE_LIMIT_1X1 = "wrap"
+
+
+def reduced(coefficients: np.ndarray, quant: np.ndarray, size: int, *,
+            limit: str = "saturate") -> np.ndarray:
+    """libjpeg-turbo's reduced IDCT of (N, 64) quantised blocks -> (N, size, size) uint8
+    (:func:`reduced_core`), range-limited like :func:`islow` by ``limit`` (4x4 and 2x2: the
+    x86-64 SSE2 kernels saturate, the C code wraps) except 1x1, always :data:`RANGE_LIMIT_1X1`.
+    libjpeg-turbo runs these for a component whose scaled block size is 4, 2 or 1 whatever
+    ``dct_method`` says (``jddctmgr.c start_pass``: "jidctred uses islow-style table")."""
+    return range_limit(reduced_core(dequantise(coefficients, quant), size),
+                       RANGE_LIMIT_1X1 if size == 1 else limit)

@@ -5,14 +5,18 @@ Dispatch (every branch chosen by the step's knobs):
 1. The output size is ``step.output_size(H, W)``; an unchanged size returns a copy (every library
    modelled copies: Pillow ``Image.copy``, OpenCV ``dsize == ssize``, the image crate, ONNX's
    identity axes).
-2. ``arithmetic="opencv"``: OpenCV's own fixed-point schemes, :func:`.opencv.resize_opencv`.
-3. ``window="vips"``: libvips' vips_resize downsizing, :func:`.vips.resize_vips`.
-4. Everything else: the generic separable resizer, :func:`.separable.resize_separable`
+2. ``arithmetic="tensorflow"`` (before 1: TF resamples an unchanged size too): TF's float32 ops,
+   :func:`.tensorflow.resize_tensorflow`.
+3. ``arithmetic="opencv"``: OpenCV's own fixed-point schemes, :func:`.opencv.resize_opencv`.
+4. ``window="vips"``: libvips' vips_resize (box pre-shrink, reduce, bicubic affine),
+   :func:`.vips.resize_vips`.
+5. Everything else: the generic separable resizer, :func:`.separable.resize_separable`
    (convolution windows, coordinate transforms, nearest index rules; float64 / float32 /
    fixed:BITS / fixed_dynamic:BITS arithmetic).
 
-Images are (H, W, C) arrays of uint8, uint16, float32 or float64; the output has the input's dtype
-(integers rounded per ``rounding`` and clipped; floats never rounded).
+Images are (H, W, C) arrays of uint8, uint16, float32 or float64. With ``output_dtype="input"``
+the output has the input's dtype (integers rounded per ``rounding`` and clipped; floats never
+rounded); with ``output_dtype="float32"`` it is float32, neither rounded nor clipped.
 """
 
 from __future__ import annotations
@@ -41,13 +45,35 @@ def resize(image: np.ndarray, step: Resize) -> np.ndarray:
     out_h, out_w = step.output_size(in_h, in_w)
     from ..geometry import check_output_pixels
     check_output_pixels(out_h, out_w, "resize")
+    if step.arithmetic == "tensorflow":
+        from .tensorflow import resize_tensorflow
+        return _to_output_dtype(resize_tensorflow(image, out_h, out_w, step), image.dtype, step)
+    if step.output_dtype == "float32" and np.issubdtype(image.dtype, np.integer):
+        # exact values wanted: resample the integers as floats of the arithmetic's precision
+        image = image.astype(np.float32 if step.arithmetic == "float32" else np.float64)
     if (out_h, out_w) == (in_h, in_w):
-        return image.copy()
-    if step.arithmetic == "opencv":
+        out = image.copy()
+    elif step.arithmetic == "opencv":
         from .opencv import resize_opencv  # written separately; imported only when needed
-        return resize_opencv(image, out_h, out_w, step)
-    if step.window == "vips":
-        from .vips import resize_vips  # libvips' shrink + reduce
-        return resize_vips(image, out_h, out_w, step)
-    from .separable import resize_separable
-    return resize_separable(image, out_h, out_w, step)
+        out = resize_opencv(image, out_h, out_w, step)
+    elif step.window == "vips":
+        from .vips import resize_vips  # libvips' shrink + reduce, and affine for upsizing
+        out = resize_vips(image, out_h, out_w, step)
+    else:
+        from .separable import resize_separable
+        out = resize_separable(image, out_h, out_w, step)
+    return out.astype(np.float32) if step.output_dtype == "float32" else out
+
+
+def _to_output_dtype(out: np.ndarray, dtype: np.dtype, step: Resize) -> np.ndarray:
+    """A float32 result as ``output_dtype`` asks: kept, or rounded and clipped to an integer
+    input's type (an op that copies pixels, TF's nearest, already has the input's dtype)."""
+    if step.output_dtype == "float32":
+        return out.astype(np.float32)
+    if out.dtype == dtype:
+        return out
+    if np.issubdtype(dtype, np.integer):
+        from ..rounding import round_to_int
+        info = np.iinfo(dtype)
+        return np.clip(round_to_int(out, step.rounding), info.min, info.max).astype(dtype)
+    return out.astype(dtype)

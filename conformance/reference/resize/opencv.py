@@ -132,6 +132,7 @@ _FIXED_KNOBS = {
     "rounding": ("half_even", "its final roundings are fixed per interpolation: cvRound, "
                               "(v + 2^21) >> 22, (v + 2) >> 2, see opencv.py"),
     "weights_dtype": ("float32", "interpolation weights computed in float32"),
+    "output_dtype": ("input", "cv2.resize returns the input's depth"),
 }
 _OPENCV_FILTERS = ("nearest", "triangle", "cubic", "area", "lanczos")
 

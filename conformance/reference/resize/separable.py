@@ -71,10 +71,19 @@ def check_step(step: Resize) -> None:
     if step.arithmetic == "opencv":
         raise SpecError("arithmetic 'opencv' is handled by reference.resize.opencv",
                         field="arithmetic", value=step.arithmetic)
+    if step.arithmetic == "tensorflow":
+        raise SpecError("arithmetic 'tensorflow' is handled by reference.resize.tensorflow",
+                        field="arithmetic", value=step.arithmetic)
     if step.filter == "area":
-        raise SpecError("filter 'area' (OpenCV INTER_AREA cells) exists only with arithmetic "
-                        "'opencv'", field="filter", value="area")
+        raise SpecError("filter 'area' (OpenCV INTER_AREA cells, TF's ResizeArea) exists only with "
+                        "arithmetic 'opencv' or 'tensorflow'", field="filter", value="area")
+    if step.filter == "mitchell":
+        raise SpecError("filter 'mitchell' (TF's mitchellcubic) exists only with arithmetic "
+                        "'tensorflow'", field="filter", value="mitchell")
     kind, _ = parse_arithmetic(step.arithmetic)
+    if step.output_dtype == "float32" and kind.startswith("fixed"):
+        raise SpecError("output_dtype 'float32' needs float arithmetic: fixed-point weights "
+                        "produce integers", field="output_dtype", value="float32")
     if kind.startswith("fixed") and step.intermediate == "float32":
         raise SpecError("intermediate 'float32' has no meaning with fixed-point arithmetic (use "
                         "'exact' or 'uint8')", field="intermediate", value=step.intermediate)

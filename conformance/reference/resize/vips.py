@@ -131,7 +131,8 @@ def check_vips_step(step, dtype: np.dtype | None = None) -> None:
     if step.filter == "lanczos" and step.lobes not in (2, 3):
         raise SpecError("libvips has lanczos2 and lanczos3", field="lobes", value=step.lobes)
     expected = dict(arithmetic=f"fixed:{VIPS_INTERPOLATE_SHIFT}", weight_rounding="truncate",
-                    rounding="half_up", intermediate="uint8", border="clamp", coords="half_pixel")
+                    rounding="half_up", intermediate="uint8", border="clamp", coords="half_pixel",
+                    output_dtype="input")
     for name, value in expected.items():
         if getattr(step, name) != value:
             raise SpecError(f"window 'vips' is libvips' fixed-point reduce, defined with "
