@@ -28,7 +28,7 @@ pyvips = pytest.importorskip("pyvips")
 
 from conformance.corpus import builtin_corpus, photo  # noqa: E402
 from conformance.errors import SpecError  # noqa: E402
-from conformance.harnesses import load  # noqa: E402
+from conformance.harnesses import Unsupported, load  # noqa: E402
 from conformance.harnesses.libvips import _libvips_path, from_vips, to_vips  # noqa: E402
 from conformance.reference.color import vips_luma  # noqa: E402
 from conformance.reference.decode import decode_image  # noqa: E402
@@ -256,6 +256,36 @@ def test_decode_preset_is_new_from_buffer_on_the_corpus(harness, knobs):
     assert compared >= 140
     # 'unchanged' keeps the CMYK ink as loaded (libvips inverts Adobe CMYK, as adobe_inverted)
     assert set(differ) == (set() if knobs["output"] == "unchanged" else {CMYK_FILE}), differ
+
+
+@pytest.mark.parametrize("scale", [2, 4, 8])
+def test_shrink_on_load_is_dct_scale_cropped_to_whole_pixels(harness, scale):
+    """jpegload(shrink=N) is libjpeg's DCT scaling (the reference's dct_scale) on every corpus
+    colour JPEG, cropped to floor(W/N) x floor(H/N) where libjpeg keeps ceil(W/N) x ceil(H/N);
+    on a lossless JPEG (which libjpeg does not scale) it is the full image's top-left corner."""
+    step = make_step({"op": "decode", "preset": "libvips", "dct_scale": scale})
+    compared, cropped = 0, 0
+    for item in builtin_corpus():
+        if item.expect != "ok" or item.media_type != "image/jpeg" or ".cmyk." in item.id:
+            continue
+        try:
+            got = harness.run(step.knobs(), item.data)
+        except (Unsupported, pyvips.Error):
+            continue  # smaller than N pixels (libvips refuses), 12-bit
+        want = decode_image(item.data, step, source=item.id)
+        full = pyvips.Image.new_from_buffer(item.data, "")
+        h, w = got.shape[:2]
+        assert (h, w) == (full.height // scale, full.width // scale), item.id
+        if ".lossless." in item.id:
+            # libjpeg does not scale lossless frames (the reference: full size), and libvips
+            # still takes floor(W/N) x floor(H/N): the top-left corner of the full image
+            assert want.shape[:2] == (full.height, full.width), item.id
+        else:
+            assert want.shape[:2] == (-(-full.height // scale), -(-full.width // scale)), item.id
+        assert _diff(got, want[:h, :w]) == 0, item.id
+        compared += 1
+        cropped += (h, w) != want.shape[:2]
+    assert compared >= 40 and cropped >= 20
 
 
 def test_the_harness_names_its_calls_and_what_it_cannot_do(harness):

@@ -26,16 +26,23 @@ decode — ``pyvips.Image.new_from_buffer(data, "", access="sequential")`` (JPEG
     tRNS chunk into alpha always (``trns`` is behaviour).
   - ``depth16`` (behaviour, exposed as the output format): ``keep`` -> ``ushort`` as loaded;
     otherwise ``Image.cast("uchar", shift=True)`` (v >> 8, the ``shift`` rule).
+  - ``dct_scale`` (intent: decode at 1/N in the DCT domain) -> ``new_from_buffer(data, "",
+    shrink=N)`` for a JPEG (jpegload's shrink-on-load, what ``vips_thumbnail`` uses): libjpeg's
+    scale_denom, then libvips crops the result to floor(W/N) x floor(H/N) where libjpeg gives
+    ceil: on the kept area it is the reference's ``dct_scale`` decode bit for bit (every corpus
+    colour JPEG at 1/2, 1/4, 1/8), the last partial row/column is dropped, and a JPEG smaller
+    than N pixels on a side is refused by libvips (unsupported here). On a lossless JPEG, which
+    libjpeg does not scale, libvips still returns floor(W/N) x floor(H/N) pixels: the top-left
+    corner of the full image (measured). No effect on PNG/WebP.
   - ``max_pixels``: checked on the header (width × height) before any pixel is decoded: libvips
     has no limit of its own (a 100000 × 100000 PNG header kept its gray conversion busy for over
     60 s before it failed, measured).
-  - ``dct_scale`` other than 1 (JPEG shrink-on-load, ``jpegload(shrink=N)``, what
-    ``vips_thumbnail`` uses): **unsupported** until the reference's DCT-scaled decode lands.
   - idct, upsampling, block smoothing, CMYK conventions, damaged data: libjpeg's defaults.
 
 resize — ``Image.resize(out_w / in_w, vscale=out_h / in_h, kernel=..., gap=reducing_gap)``
   (``vips_resize``). ``filter`` (intent): nearest -> ``nearest``, triangle -> ``linear``, cubic
-  -> ``cubic`` (Catmull-Rom), lanczos -> ``lanczos3`` (``lanczos2`` with ``lobes = 2``). box,
+  -> ``cubic`` (Catmull-Rom), mitchell -> ``mitchell``, lanczos -> ``lanczos3`` (``lanczos2``
+  with ``lobes = 2``). box,
   hamming, gaussian and area are **unsupported**: libvips' kernels are nearest, linear, cubic,
   mitchell, lanczos2/3 and mks2013/2021. ``output_dtype`` (intent): ``float32`` casts the image
   to float first (libvips then resizes with its float path and returns float32).
@@ -72,7 +79,8 @@ import pyvips
 from .base import Harness, Unsupported, package_versions, resize_target
 
 OPS = ("decode", "resize", "color")
-KERNELS = {"nearest": "nearest", "triangle": "linear", "cubic": "cubic", "lanczos": "lanczos3"}
+KERNELS = {"nearest": "nearest", "triangle": "linear", "cubic": "cubic", "lanczos": "lanczos3",
+           "mitchell": "mitchell"}
 RESIZE_UNSUPPORTED = {
     "box": "vips_resize has no box kernel (vips_shrink averages boxes only for integer factors); "
            "use Pillow's BOX or the reference",
@@ -85,6 +93,7 @@ COLOR_UNSUPPORTED = {
     "rgb_to_ycbcr": "libvips has no JPEG (JFIF) YCbCr colourspace",
     "ycbcr_to_rgb": "libvips has no JPEG (JFIF) YCbCr colourspace",
 }
+JPEG_SOI = b"\xff\xd8"
 FORMATS = {np.dtype(np.uint8): "uchar", np.dtype(np.uint16): "ushort",
            np.dtype(np.float32): "float", np.dtype(np.float64): "double"}
 DTYPES = {v: k for k, v in FORMATS.items()}
@@ -133,8 +142,8 @@ class LibvipsHarness(Harness):
         return out
 
     def capabilities(self) -> dict[str, str]:
-        return {"decode": "new_from_buffer (jpeg/png/webpload), autorot, colourspace srgb/b-w, flatten, "
-                          "cast(shift) for 16 -> 8; no DCT shrink-on-load yet",
+        return {"decode": "new_from_buffer (jpeg/png/webpload; shrink=N for dct_scale), autorot, "
+                          "colourspace srgb/b-w, flatten, cast(shift) for 16 -> 8",
                 "resize": "vips_resize (nearest, linear, cubic, lanczos2/3; gap = reducing_gap)",
                 "color": "colourspace b-w/srgb, band reversal, flatten; uint8 only"}
 
@@ -143,11 +152,11 @@ class LibvipsHarness(Harness):
         if op not in OPS:
             return (f"the libvips harness covers decode, resize and color, not {op!r} (libvips' "
                     "calls for it are numpy one-liners in a deployment)")
-        if op == "decode" and step.get("dct_scale", 1) != 1:
-            return ("libvips' JPEG shrink-on-load (jpegload shrink=N, what vips_thumbnail uses) "
-                    "is not wired yet: the reference's DCT-scaled decode (dct_scale) is being added")
         if op == "resize" and step["filter"] in RESIZE_UNSUPPORTED:
             return RESIZE_UNSUPPORTED[step["filter"]]
+        if op == "resize" and step["filter"] not in KERNELS:
+            return (f"vips_resize has no {step['filter']!r} kernel (nearest, linear, cubic, mitchell, "
+                    "lanczos2/3, mks2013/2021)")
         if op == "color" and step["conversion"] in COLOR_UNSUPPORTED:
             return COLOR_UNSUPPORTED[step["conversion"]]
         return None
@@ -186,6 +195,13 @@ def _kernel(step: dict[str, Any]) -> str:
 
 def _decode(step: dict[str, Any], data: bytes) -> np.ndarray:
     image = pyvips.Image.new_from_buffer(data, "", access="sequential")
+    shrink = int(step.get("dct_scale", 1))
+    if shrink != 1 and data[:2] == JPEG_SOI:
+        if image.width < shrink or image.height < shrink:
+            raise Unsupported(f"libvips' jpegload shrink={shrink} keeps floor(W/{shrink}) x "
+                              f"floor(H/{shrink}) pixels and refuses a {image.width} x "
+                              f"{image.height} JPEG ('image has shrunk to nothing')")
+        image = pyvips.Image.new_from_buffer(data, "", access="sequential", shrink=shrink)
     if image.width * image.height > int(step["max_pixels"]):
         # libvips has no pixel limit: on a PNG header declaring 100000 x 100000 pixels its gray
         # conversion ran past 60 s before failing (measured); a deployment checks the header
