@@ -66,11 +66,14 @@ CRASHES = {"torchvision-tensor": TORCHVISION_IO_CRASHES, "torchvision-float": TO
 OWN_PRESETS = {"opencv": ("resize.opencv.", "decode.opencv"), "pillow": ("resize.pillow.", "decode.pillow"),
                "rust-image": ("resize.image.", "decode.image"), "rust-cli": ("resize.image.", "decode.image"),
                "torchvision-pil": ("resize.pillow.", "decode.pillow"), "transformers": ("resize.pillow.",),
-               "torchvision-tensor": ("resize.torchvision.tensor.",), "tensorflow": ("decode.tensorflow",),
+               "torchvision-tensor": ("resize.torchvision.tensor.",),
+               "tensorflow": ("decode.tensorflow", "resize.tf."),
                "libvips": ("resize.libvips.", "decode.libvips", "color.gray.vips_linear")}
 # How many own cases each has at least (vectors/default: 3 torchvision.tensor presets x 27 cases).
-OWN_CASES_AT_LEAST = {"torchvision-tensor": 80, "tensorflow": 35,  # tensorflow: decode.tensorflow on the JPEG knob inputs
-                      "libvips": 150}  # 4 libvips.* presets x 23 downsizing cases, decode.libvips, b-w
+# tensorflow: decode.tensorflow on the JPEG knob inputs, and the tf.* resizes (204 cases);
+# libvips: 4 libvips.* presets on the down, short, edge (and, cubic/lanczos3, up) targets,
+# decode.libvips on the JPEG knob and 16-bit inputs, the b-w luma (177 in a scratch bundle)
+OWN_CASES_AT_LEAST = {"torchvision-tensor": 80, "tensorflow": 200, "libvips": 150}
 # The image crate's float32 BT.709 luma (color.gray.image_f32) passes on these harnesses; opencv and
 # pillow differ (known divergences), the torchvision and transformers harnesses have no BT.709 luma.
 IMAGE_LUMA_PASSES = {"rust-image", "rust-fir", "rust-cli", "onnxruntime", "tract"}
@@ -137,7 +140,11 @@ def _own_exceptions(c) -> bool:
     """Own-preset cases a library is known not to pass, each measured and named: zune-jpeg has no
     arithmetic or lossless decoding and the Rust harness no WebP decoder (unsupported); OpenCV 5's APNG reader makes gray with cvtColor's weights
     (1 level from libpng's rgb_to_gray, known-divergences.toml); TensorFlow's libjpeg-turbo 2.1.4
-    (lossless, progressive smoothing, CMYK: known-divergences.toml)."""
+    (lossless, progressive smoothing, CMYK: known-divergences.toml); Pillow's draft at 1/2
+    (decode.pillow.draft2), unsupported on a lossless JPEG (libjpeg-turbo does not scale SOF3
+    frames, and Pillow's load() then fails) and on a JPEG smaller than the scale."""
+    if c.pipeline.startswith("decode.pillow.draft") and c.harness in ("pillow", "torchvision-pil"):
+        return c.verdict == "unsupported"
     if c.verdict == "unsupported" and (".arithmetic." in c.input or ".lossless." in c.input
                                        or c.input.startswith("webp.")):
         return True  # zune-jpeg: no arithmetic or lossless JPEG; the harness's image crate: no WebP

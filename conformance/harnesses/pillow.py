@@ -383,11 +383,39 @@ def _draft(im: Image.Image, scale: int) -> None:
     if w < scale or h < scale:
         raise Unsupported(f"Image.draft picks the largest scale s in 8, 4, 2, 1 with W // w and "
                           f"H // h >= s: a {w}x{h} JPEG cannot be drafted at 1/{scale}")
+    if _lossless_jpeg(im):
+        raise Unsupported("Image.draft of a lossless (SOF3) JPEG: Pillow expects the scaled size but "
+                          "libjpeg-turbo does not scale lossless frames, so load() fails ('broken "
+                          "data stream'); decode it at full size")
     # min(W // (W // s), H // (H // s)) is in [s, 2s), so draft picks s
     drafted = im.draft(im.mode, (w // scale, h // scale))
     got = round(w / drafted[1][2]) if drafted else 1  # box = (0, 0, W / scale, H / scale)
     if got != scale:
         raise Unsupported(f"Image.draft chose scale 1/{got} instead of 1/{scale}")
+
+
+def _lossless_jpeg(im: Image.Image) -> bool:
+    """Whether the JPEG's frame header is SOF3 (lossless; Pillow records no such flag): the markers
+    before the first scan, walked from the start of the file Pillow opened."""
+    fp = im.fp
+    at = fp.tell()
+    try:
+        fp.seek(0)
+        data = fp.read(1 << 20)  # the frame header precedes the first scan: within the first MB
+    finally:
+        fp.seek(at)
+    pos = 2
+    while pos + 4 <= len(data) and data[pos] == 0xFF:
+        marker = data[pos + 1]
+        if marker == 0xFF:  # fill byte
+            pos += 1
+            continue
+        if marker in (0xC3, 0xC7, 0xCB, 0xCF):  # SOF3, and its differential/arithmetic forms
+            return True
+        if marker in (0xC0, 0xC1, 0xC2, 0xC9, 0xCA, 0xDA):  # another frame type, or the first scan
+            return False
+        pos += 2 + int.from_bytes(data[pos + 2:pos + 4], "big")
+    return False
 
 
 def _decode(step: dict[str, Any], data: bytes | np.ndarray) -> np.ndarray:
