@@ -54,6 +54,8 @@ JPEG_DECODE_PIPELINES = [
     # dct_method="INTEGER_ACCURATE": islow as Pillow and cv2, on the files TF's libjpeg-turbo 2.1.4
     # decodes otherwise (smoothing of incomplete progressive files, CMYK)
     ("decode.tensorflow.accurate", [{"op": "decode", "preset": "tensorflow.accurate"}]),
+    # pyvips new_from_buffer: libjpeg-turbo's defaults (mozjpeg), lossless JPEGs in the file's space
+    ("decode.libvips", [{"op": "decode", "preset": "libvips"}]),
     ("decode.jpeg.upsampling_nearest", [{"op": "decode", "preset": "libjpeg-turbo",
                                          "upsampling": "nearest"}]),
     ("decode.jpeg.ycc_float", [{"op": "decode", "preset": "libjpeg-turbo", "ycc": "float"}]),
@@ -66,6 +68,7 @@ JPEG_DECODE_PIPELINES = [
     ("decode.opencv.reduced4", [{"op": "decode", "preset": "opencv", "dct_scale": 4}]),
 ]
 JPEG_DECODE_TAGS = {"decode.jpeg.smoothing_off": ("partial_scans",), "decode.jpeg.cmyk_plain": ("cmyk",),
+                    "decode.libvips": ("jpeg_knobs", "16bit"),
                     "decode.tensorflow.accurate": ("partial_scans", "cmyk")}
 JPEG_KNOB_TAGS = ("jpeg_knobs",)
 # JPEG inputs up to this many pixels run through the knob pipelines and (photographs) the
@@ -147,6 +150,8 @@ END_TO_END = [
      [RGB_DECODE, {"op": "color", "preset": "opencv.gray"}]),
     ("color.gray.image_f32", "the Rust image crate's to_luma8 (float32 BT.709)",
      [RGB_DECODE, {"op": "color", "preset": "image.gray"}]),
+    ("color.gray.vips_linear", "libvips colourspace('b-w'): linear-light BT.709 through its tables",
+     [RGB_DECODE, {"op": "color", "preset": "libvips.gray"}]),
     ("color.gray.bt709.float.half_even", "float BT.709 luma",
      [RGB_DECODE, {"op": "color", "conversion": "rgb_to_gray", "gray_coefficients": "bt709",
                    "rounding": "half_even"}]),
@@ -221,6 +226,19 @@ RESIZE_TARGETS = [("down23x31", {"height": 23, "width": 31}, "main"),
                   ("up53x67", {"height": 53, "width": 67}, "small"),
                   ("short24", {"shorter_side": 24}, "main")]
 EDGE_TARGETS = [("edge7x5", {"height": 7, "width": 5})]
+# Presets the reference defines for downsizing only (libvips.linear and libvips.nearest: their
+# vips_affine upsizing is not modelled): no upscale target, and an edge target that never enlarges
+# (3x150 -> 1x50, 150x3 -> 50x1; the 1-pixel-wide inputs stay as they are). Not 1x1: torch 2.15's
+# antialiased uint8 kernel fails an internal assert on a 1x1 output of a vertical reduction
+# (53x1, 3x150, 150x3 -> 1x1), which the torchvision-tensor harness would report as an error.
+DOWN_ONLY_EDGE_TARGETS = [("edge_short1", {"shorter_side": 1})]
+
+
+def _down_only(preset: str) -> bool:
+    knobs = RESIZE_PRESETS.get(preset, {})
+    return knobs.get("window") == "vips" and knobs.get("filter") in ("triangle", "nearest")
+
+
 # TensorFlow's resizes return float32 (4 bytes a value): each tf.* preset runs the reduction and
 # the edge sizes, and the methods whose upscale differs in kind (bicubic's 1/1024 weight table,
 # Lanczos ringing) also the enlargement; shorter_side is the same size arithmetic for every preset
@@ -229,6 +247,8 @@ TF_UPSCALED = {"tf.bicubic", "tf.lanczos3"}
 
 
 def _targets(preset: str) -> tuple[list, list]:
+    if _down_only(preset):
+        return [t for t in RESIZE_TARGETS if not t[0].startswith("up")], DOWN_ONLY_EDGE_TARGETS
     if not preset.startswith("tf."):
         return RESIZE_TARGETS, EDGE_TARGETS
     keep = TF_TARGETS | ({"up53x67"} if preset in TF_UPSCALED else set())

@@ -85,6 +85,16 @@ _OPENVINO_PILLOW = dict(antialias=True, coords="half_pixel", border="renormalize
                         rounding="half_even", pass_order="hv", intermediate="uint8", window="pillow",
                         unchanged_axis="skip", sum_order="sequential", cubic_a=-0.5, lobes=3,
                         nearest_index="coords", weights_dtype="float64")
+# libvips 8.18 vips_resize(scale, vscale=, kernel=) downsizing (pyvips-binary 8.18.7 measured in
+# tests/test_harness_libvips.py, 0 LSB on uint8, 1/3/4 bands): per axis, vertical first, a box
+# pre-shrink by floor(in/out/gap) (gap 2.0, vips_resize's default) then vips_reduceh/v: centred
+# kernel on a 1/64-pixel grid, edge pixels repeated, 12-bit truncated weights, (acc + 2048) >> 12,
+# uint8 between the axes (reference.resize.vips). Upsizing is vips_affine's bicubic interpolator
+# for cubic and lanczos3 (0 LSB, up/down mixes included); linear and nearest upsizing are not
+# modelled (the reference refuses them).
+_VIPS = dict(window="vips", antialias=True, coords="half_pixel", border="clamp", arithmetic="fixed:12",
+             weight_rounding="truncate", rounding="half_up", pass_order="vh", intermediate="uint8",
+             cubic_a=-0.5, lobes=3, reducing_gap=2.0, nearest_index="coords", weights_dtype="float64")
 
 RESIZE_PRESETS: dict[str, dict[str, Any]] = {
     "pillow.nearest": {**_PILLOW_CONV, "filter": "nearest", "nearest_index": "accumulate",
@@ -113,6 +123,10 @@ RESIZE_PRESETS: dict[str, dict[str, Any]] = {
     "openvino.cubic": {**_OPENVINO, "filter": "cubic"},
     "openvino.bilinear_pillow": {**_OPENVINO_PILLOW, "filter": "triangle"},
     "openvino.bicubic_pillow": {**_OPENVINO_PILLOW, "filter": "cubic"},
+    "libvips.lanczos3": {**_VIPS, "filter": "lanczos"},
+    "libvips.cubic": {**_VIPS, "filter": "cubic"},
+    "libvips.linear": {**_VIPS, "filter": "triangle"},
+    "libvips.nearest": {**_VIPS, "filter": "nearest", "antialias": False},
 }
 
 # TensorFlow 2.21 tf.image.resize(images, size, method, antialias) on CPU: one float32 op per
@@ -265,6 +279,18 @@ DECODE_PRESETS: dict[str, dict[str, Any]] = {
                                 depth16="shift", depth16_gray="same", **LIBJPEG_TURBO_JPEG, cmyk_rgb="pillow",
                                 jpeg_gray="y_plane", gray_coefficients="bt601", gray_arithmetic="libpng_fixed",
                                 orientation_source="exif", apng_frame="default", lossless_color="output_space"),
+    # pyvips (libvips 8.18, pyvips-binary 8.18.7) Image.new_from_buffer(data, "") as an RGB
+    # pipeline writes it: no EXIF rotation unless autorot() (orientation="apply"), alpha dropped
+    # with extract_band, 16-bit by cast(shift=True) (v >> 8), gray files replicated by
+    # colourspace("srgb"); output gray is colourspace("b-w"): libvips' linear-light BT.709 luma
+    # (vips_linear) of the decoded RGB. JPEG: mozjpeg 5.0 (libjpeg-turbo's decoder) with its
+    # defaults, ISLOW and fancy upsampling. Checked on every corpus PNG, JPEG and WebP
+    # (tests/test_harness_libvips.py); CMYK JPEGs go through lcms and a built-in CMYK profile in
+    # libvips, which no cmyk_rgb formula reproduces.
+    "libvips": dict(output="rgb", orientation="ignore", alpha="drop", trns="ignore", depth16="shift",
+                    depth16_gray="same", **LIBJPEG_TURBO_JPEG, cmyk_rgb="pillow", jpeg_gray="from_rgb",
+                    gray_coefficients="bt709", gray_arithmetic="vips_linear", orientation_source="exif",
+                    apng_frame="default", lossless_color="file_space"),
     # Rust image: ImageReader::decode()?.to_rgb8(): no rotation, alpha dropped, (v+128)/257;
     # JPEG through zune-jpeg; to_luma8 = the crate's float32 BT.709 luma (image_f32). Matched bit for bit
     # by the rust-image harness on every decode.image case (tests/test_harness_rust.py).
@@ -290,6 +316,9 @@ COLOR_PRESETS: dict[str, dict[str, Any]] = {
     **{f"openvino.{src}_to_{dst}": dict(conversion=f"{src}_to_{dst}", arithmetic="openvino_f32",
                                         rounding="half_even")
        for src in ("nv12", "i420") for dst in ("rgb", "bgr")},
+    # libvips colourspace("b-w") of an sRGB image: linear-light BT.709 luma through libvips'
+    # float32 tables (reference.color.vips_luma; all 2^24 triples, tests/test_harness_libvips.py).
+    "libvips.gray": dict(conversion="rgb_to_gray", gray_coefficients="bt709", arithmetic="vips_linear"),
 }
 
 # --- normalize --------------------------------------------------------------------------------

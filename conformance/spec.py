@@ -61,7 +61,7 @@ def _valid_resize_arithmetic(v: str) -> bool:
 
 # The luma coefficients each fixed-point luma arithmetic is defined for (reference.color).
 FIXED_LUMA_COEFFICIENTS = {"pillow_fixed": "bt601", "opencv_fixed": "bt601", "libpng_fixed": "bt601",
-                           "image_f32": "bt709", "openvino_f32": "bt601"}
+                           "image_f32": "bt709", "openvino_f32": "bt601", "vips_linear": "bt709"}
 
 
 @dataclass(frozen=True)
@@ -117,8 +117,9 @@ class Decode(Step):
       3737 over 2^15), applied to the colour samples at the file's native depth, *before* the
       16 -> 8 rule and before compositing: 8-bit (9797R + 19234G + 3737B) >> 15 (truncating),
       16-bit (9797R + 19234G + 3737B + 2^14) >> 15. ``image_f32`` is the Rust image crate's
-      to_luma8 (float32, reference.color.IMAGE_LUMA_F32). Fixed forms exist only for bt601,
-      except image_f32 (bt709 only).
+      to_luma8 (float32, reference.color.IMAGE_LUMA_F32). ``vips_linear`` is libvips'
+      colourspace("b-w") (linear light, reference.color.vips_luma; 8-bit only). Fixed forms
+      exist only for bt601, except image_f32 and vips_linear (bt709 only).
     JPEG reconstruction (no effect on PNG; formulas on the modules of ``reference/jpeg/``):
     - ``idct``: ``islow`` (libjpeg-turbo jidctint.c, 13-bit LL&M: Pillow, OpenCV), ``ifast``
       (libjpeg-turbo jidctfst.c, 8-bit AA&N, truncating: TensorFlow's decode_jpeg default), ``float``
@@ -205,7 +206,8 @@ class Decode(Step):
     depth16_gray: str = knob("same", "16-bit gray rule", ("same", "shift", "round", "clip", "keep"))
     gray_coefficients: str = knob("bt601", "luma weights for output=gray", ("bt601", "bt709"))
     gray_arithmetic: str = knob("pillow_fixed", "luma arithmetic for output=gray",
-                                ("float", "pillow_fixed", "opencv_fixed", "libpng_fixed", "image_f32"))
+                                ("float", "pillow_fixed", "opencv_fixed", "libpng_fixed", "image_f32",
+                                 "vips_linear"))
     idct: str = knob("islow", "JPEG inverse DCT", ("islow", "ifast", "float", "zune"))
     range_limit: str = knob("saturate", "JPEG islow output clamp", ("saturate", "wrap"))
     upsampling: str = knob("fancy", "JPEG chroma upsampling", ("fancy", "nearest", "zune"))
@@ -341,6 +343,24 @@ class Resize(Step):
     along a contiguous axis; it applies to the horizontal pass (the innermost axis of NCHW), to the
     vertical pass only when the image is 1 pixel wide, and to the exclude_outside weight sums;
     identical to sequential below 8 taps). Definition: ``reference.resize.taps.pairwise_sum``.
+    ``weight_rounding``: how ``fixed:BITS`` turns a weight w into an integer: ``half_away``
+    (``(int)(w·2^BITS ± 0.5)``, Pillow) or ``truncate`` (``(int)(w·2^BITS)``, C's cast toward
+    zero: libvips).
+
+    libvips (``window="vips"``, uint8 only): ``vips_resize``'s own resampler,
+    ``reference.resize.vips``. Upsizing is ``vips_affine`` with the bicubic interpolator (cubic and
+    lanczos: x = j/scale − 0.5 on both axes, rows rounded unclipped, then columns; linear and
+    nearest upsizing are not modelled). Downsizing: per axis (vertical first) an optional integer
+    box pre-shrink, then
+    ``vips_reduceh/v``: n = 2·rint(support·scale) + 1 taps around centres
+    (i + 0.5)·r − 0.5 − (d·r − s)/2 with r = 1/(d/s), kernel positions rounded to 1/64 pixel,
+    edge pixels repeated (``border="clamp"``), 12-bit truncated weights (``arithmetic="fixed:12"``,
+    ``weight_rounding="truncate"``), ``(acc + 2048) >> 12`` (``rounding="half_up"``) and uint8
+    between the axes (``intermediate="uint8"``). ``reducing_gap`` g (libvips' ``gap``; 0 = off,
+    else >= 1; ``vips_resize`` defaults to 2.0): the axis is first box-shrunk by the integer
+    k = floor(in / out / g) (``vips_shrinkh/v``: ceil(in/k) means of k pixels, the last block padded
+    with the edge pixel, libvips' multiply-shift rounding), ``filter="nearest"`` subsamples
+    (every k-th pixel) instead.
     """
 
     op: ClassVar[str] = "resize"
@@ -373,10 +393,12 @@ class Resize(Step):
     pass_order: str = knob("hv", "order of the 1-D passes", ("hv", "vh", "pillow13"))
     intermediate: str = knob("exact", "values between passes", ("exact", "uint8", "float32"))
     window: str = knob("pillow", "tap window (and resampler family)",
-                       ("pillow", "floor_ceil", "centered", "onnx_reference", "openvino"))
+                       ("pillow", "floor_ceil", "centered", "onnx_reference", "openvino", "vips"))
     unchanged_axis: str = knob("skip", "axis of unchanged length", ("skip", "resample"))
     hamming_constants: str = knob("float32", "Hamming window constants", ("float32", "float64"))
     sum_order: str = knob("sequential", "order of the sums over taps", ("sequential", "numpy_pairwise"))
+    weight_rounding: str = knob("half_away", "fixed:BITS weights to integers", ("half_away", "truncate"))
+    reducing_gap: float = knob(0.0, "window vips: box pre-shrink by floor(in/out/gap); 0 = none")
     output_dtype: str = knob("input", "dtype of the result", ("input", "float32"))
 
     def validate(self, where: dict) -> None:
@@ -405,6 +427,9 @@ class Resize(Step):
             raise SpecError("must be a finite number", field="cubic_a", value=self.cubic_a, **where)
         if not (isinstance(self.lobes, int) and 1 <= self.lobes <= 8):
             raise SpecError("must be an integer 1..8", field="lobes", value=self.lobes, **where)
+        if not (_is_number(self.reducing_gap) and (self.reducing_gap == 0 or self.reducing_gap >= 1)):
+            raise SpecError("must be 0 (no pre-shrink) or a number >= 1", field="reducing_gap",
+                            value=self.reducing_gap, **where)
         if not (isinstance(self.arithmetic, str) and _valid_resize_arithmetic(self.arithmetic)):
             raise SpecError("must be one of " + ", ".join(RESIZE_ARITHMETIC_FORMS),
                             field="arithmetic", value=self.arithmetic, **where)
@@ -550,8 +575,10 @@ class Color(Step):
       (9798·R + 19235·G + 3735·B + 2^14) >> 15), ``image_f32`` (the Rust image crate's
       to_luma8: float32 BT.709 from moxcms's derived coefficients, reference.color.image_luma),
       ``openvino_f32`` (OpenVINO's convert_color(GRAY): float32 fused multiply-adds,
-      reference.color.openvino_luma). Fixed forms exist only for bt601, except image_f32
-      (bt709 only).
+      reference.color.openvino_luma), ``vips_linear`` (libvips' colourspace("b-w"): linear light
+      through libvips' float32 sRGB tables, BT.709 weights, back through its interpolated table,
+      reference.color.vips_luma; uint8). Fixed forms exist only for bt601, except image_f32 and
+      vips_linear (bt709 only).
     - ``gray_to_rgb``: replicate the channel.
     - ``rgba_to_rgb``: drop alpha (``alpha="drop"``) or composite over ``background``.
     - ``rgb_to_ycbcr`` / ``ycbcr_to_rgb``: JPEG (JFIF) full-range, float64, then ``rounding``.
@@ -570,7 +597,8 @@ class Color(Step):
                             "i420_to_rgb", "i420_to_bgr"))
     gray_coefficients: str = knob("bt601", "luma weights", ("bt601", "bt709"))
     arithmetic: str = knob("float", "luma / YUV arithmetic",
-                           ("float", "pillow_fixed", "opencv_fixed", "image_f32", "openvino_f32"))
+                           ("float", "pillow_fixed", "opencv_fixed", "image_f32", "openvino_f32",
+                            "vips_linear"))
     rounding: str = knob("half_up", "float results to integers", ("half_up", "half_even", "truncate"))
     alpha: str = knob("drop", "rgba_to_rgb: drop or composite", ("drop", "composite"))
     background: tuple = knob((255, 255, 255), "rgba_to_rgb composite background")
@@ -869,7 +897,7 @@ def _coerce(values: dict[str, Any]) -> dict[str, Any]:
         v = values[key]
         if v is not None:
             values[key] = tuple(v) if isinstance(v, (list, tuple)) else (v,)
-    for key in ("cubic_a", "scale", "divisor"):  # quantize/denormalize scale too
+    for key in ("cubic_a", "scale", "divisor", "reducing_gap"):  # quantize/denormalize scale too
         if isinstance(values.get(key), int) and not isinstance(values.get(key), bool):
             values[key] = float(values[key])
     return values

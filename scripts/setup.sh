@@ -2,7 +2,7 @@
 # Set up everything on a fresh machine: a virtualenv in .venv with the package and its pinned
 # dependencies, and the Rust harness (PyO3 extension + protocol CLI, scripts/build_rust.sh).
 # Idempotent: a second run only checks, and rebuilds the harness crate itself (about 2 minutes).
-# Usage: bash scripts/setup.sh [--test] [--no-torch] [--no-tensorflow] [--no-openvino]
+# Usage: bash scripts/setup.sh [--test] [--no-torch] [--no-tensorflow] [--no-openvino] [--no-libvips]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3.11}
@@ -19,14 +19,17 @@ command -v "$PYTHON" >/dev/null || PYTHON=python3
 # openvino (the [openvino] extra) for the openvino harness (PrePostProcessor on CPU) and the oracle
 # of the openvino.* presets: 2.4 s from a cached 59 MB wheel, 186 MB on disk (measured).
 # --no-openvino leaves it out (its harness unavailable, tests skip).
-extras="torch,tensorflow,openvino"
+# pyvips + pyvips-binary (the [libvips] extra) for the libvips harness and the oracle of the
+# libvips.* presets: 5 s, 21 MB on disk (measured). --no-libvips leaves it out.
+extras="torch,tensorflow,openvino,libvips"
 for arg in "$@"; do
   case "$arg" in
     --test) extras="$extras,test" ;;
     --no-torch) extras="${extras/torch/}" ;;
     --no-tensorflow) extras="${extras/tensorflow/}" ;;
     --no-openvino) extras="${extras/openvino/}" ;;
-    *) echo "setup: unknown option $arg (use --test, --no-torch, --no-tensorflow, --no-openvino)" >&2; exit 2 ;;
+    --no-libvips) extras="${extras/libvips/}" ;;
+    *) echo "setup: unknown option $arg (use --test, --no-torch, --no-tensorflow, --no-openvino, --no-libvips)" >&2; exit 2 ;;
   esac
 done
 extras="$(echo "$extras" | sed 's/,,*/,/g; s/^,//; s/,$//')"

@@ -45,7 +45,11 @@ LENIENT = {"pillow": PILLOW_LENIENT, "torchvision-pil": PILLOW_LENIENT, "transfo
            "rust-image": ZUNE_LENIENT, "rust-fir": ZUNE_LENIENT, "rust-cli": ZUNE_LENIENT,
            "torchvision-tensor": TORCHVISION_IO_LENIENT, "torchvision-float": TORCHVISION_IO_LENIENT,
            # tf.io.decode_jpeg (TensorFlow 2.21's libjpeg-turbo 2.1.4) repairs as the others do
-           "tensorflow": {"neg.jpeg.invalid_huffman_code"} | DAMAGED}
+           "tensorflow": {"neg.jpeg.invalid_huffman_code"} | DAMAGED,
+           # pyvips' loaders default to fail_on="none": libpng's and libjpeg's errors are warnings
+           # and whatever was decoded is returned (pyvips-binary 8.18.7)
+           "libvips": {"neg.bad_crc", "neg.bad_zlib", "neg.no_iend", "neg.truncated", "neg.jpeg.no_eoi",
+                       "neg.jpeg.truncated_scan", "neg.jpeg.invalid_huffman_code"} | DAMAGED}
 # Hostile inputs that kill the harness process (measured with torchvision 0.29.2): on a PNG whose
 # IDAT CRC is wrong or whose zlib stream is corrupt, torchvision.io.decode_image prints libpng's
 # error ("IDAT: CRC error", "invalid block type") and dies with SIGSEGV in every mode, and on
@@ -63,10 +67,13 @@ OWN_PRESETS = {"opencv": ("resize.opencv.", "decode.opencv"), "pillow": ("resize
                "rust-image": ("resize.image.", "decode.image"), "rust-cli": ("resize.image.", "decode.image"),
                "torchvision-pil": ("resize.pillow.", "decode.pillow"), "transformers": ("resize.pillow.",),
                "torchvision-tensor": ("resize.torchvision.tensor.",),
-               "tensorflow": ("decode.tensorflow", "resize.tf.")}
+               "tensorflow": ("decode.tensorflow", "resize.tf."),
+               "libvips": ("resize.libvips.", "decode.libvips", "color.gray.vips_linear")}
 # How many own cases each has at least (vectors/default: 3 torchvision.tensor presets x 27 cases).
-# tensorflow: decode.tensorflow on the JPEG knob inputs, and the tf.* resizes (204 cases)
-OWN_CASES_AT_LEAST = {"torchvision-tensor": 80, "tensorflow": 200}
+# tensorflow: decode.tensorflow on the JPEG knob inputs, and the tf.* resizes (204 cases);
+# libvips: 4 libvips.* presets on the down, short, edge (and, cubic/lanczos3, up) targets,
+# decode.libvips on the JPEG knob and 16-bit inputs, the b-w luma (177 in a scratch bundle)
+OWN_CASES_AT_LEAST = {"torchvision-tensor": 80, "tensorflow": 200, "libvips": 150}
 # The image crate's float32 BT.709 luma (color.gray.image_f32) passes on these harnesses; opencv and
 # pillow differ (known divergences), the torchvision and transformers harnesses have no BT.709 luma.
 IMAGE_LUMA_PASSES = {"rust-image", "rust-fir", "rust-cli", "onnxruntime", "tract"}
@@ -141,6 +148,8 @@ def _own_exceptions(c) -> bool:
     if c.verdict == "unsupported" and (".arithmetic." in c.input or ".lossless." in c.input
                                        or c.input.startswith("webp.")):
         return True  # zune-jpeg: no arithmetic or lossless JPEG; the harness's image crate: no WebP
+    if c.harness == "libvips" and ".cmyk." in c.input:
+        return True  # libvips converts CMYK through lcms (known-divergences)
     if c.harness == "tensorflow":
         # TF 2.21's libjpeg-turbo 2.1.4: no lossless JPEG, 2.1's smoothing of the progressive files
         # whose low AC coefficients are never refined, and its own CMYK rounding (known-divergences)

@@ -25,9 +25,10 @@ SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[Healt
 # float32, so neither identity nor the generic resizer's fast paths apply; TF itself pins them
 # (tests/test_resize_tensorflow.py)
 RESIZE_PRESETS = [p for p in all_preset_names()["resize"] if not p.startswith("tf.")]
-# the presets the generic separable resizer runs (opencv.* and openvino.*_pillow have their own
-# arithmetic modules: reference.resize.opencv, reference.resize.openvino)
-GENERIC_PRESETS = [p for p in RESIZE_PRESETS if not p.startswith("opencv.")
+# the presets of the generic separable resizer: not OpenCV's or OpenVINO's Pillow modes (their own
+# arithmetic modules: reference.resize.opencv, reference.resize.openvino) nor libvips'
+# (reference.resize.vips: uint8 only, tests/test_harness_libvips.py)
+GENERIC_PRESETS = [p for p in RESIZE_PRESETS if not p.startswith(("opencv.", "libvips."))
                    and preset_knobs("resize", p)["arithmetic"] != "openvino"]
 
 

@@ -29,6 +29,8 @@ BUILTIN: dict[str, str] = {
     "tensorflow": "conformance.harnesses.tensorflow:TensorFlowHarness",
     # OpenVINO's PrePostProcessor on the CPU plugin (the [openvino] extra)
     "openvino": "conformance.harnesses.openvino:OpenVINOHarness",
+    # libvips through pyvips (the [libvips] extra): decoders, vips_resize, colourspace
+    "libvips": "conformance.harnesses.libvips:LibvipsHarness",
 }
 
 

@@ -397,6 +397,11 @@ def check_step(step: dict[str, Any]) -> str | None:
             return f"ONNX Resize has no {step.get('filter')!r} filter (modes: nearest, linear, cubic)"
         if not any(step.get(k) is not None for k in ("height", "shorter_side", "longer_side")):
             return "resize step gives no target size"
+    if op == "color" and step.get("conversion") in ("rgb_to_gray", "bgr_to_gray") \
+            and step.get("arithmetic") == "vips_linear":
+        return ("libvips' linear-light luma (arithmetic vips_linear) goes through its float32 sRGB "
+                "tables and an interpolated inverse table: no graph for it here (the libvips "
+                "harness or the reference)")
     return None
 
 

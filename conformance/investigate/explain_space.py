@@ -117,12 +117,13 @@ HARNESS_FAMILIES: dict[str, dict[str, tuple[str, ...]]] = {
     "rust-fir": {"resize": ("fir",), "*": ("image",)},
     "onnxruntime": {"*": ("onnx",)},
     "tract": {"*": ("onnx",)},
+    "libvips": {"*": ("libvips", "libjpeg-turbo")},
 }
 
 #: family -> the library's name in a sentence.
 LIBRARY_NAMES = {"opencv": "OpenCV", "pillow": "Pillow", "image": "the image crate",
                  "fir": "fast_image_resize", "onnx": "ONNX Resize", "libjpeg-turbo": "libjpeg-turbo",
-                 "torchvision": "torchvision"}
+                 "torchvision": "torchvision", "libvips": "libvips"}
 
 
 def harness_families(harness: str | None, op: str) -> tuple[str, ...]:

@@ -37,6 +37,61 @@ IMAGE_LUMA_F32 = (np.float32(0.21264784038066864), np.float32(0.7151792049407959
                   np.float32(0.07217303663492203))
 
 
+# libvips 8.18 colourspace("b-w") of an sRGB image (colour/sRGB2scRGB.c, LabQ2sRGB.c
+# vips_col_scRGB2BW), all float32 as libvips computes it, checked on all 2^24 RGB triples against
+# pyvips-binary 8.18.7 (tests/test_harness_libvips.py): 0 mismatches.
+#   1. linear light through a 256-entry table: f = f32(i) / 255f;
+#      v2Y[i] = f / 12.92f if f <= 0.04045f else powf((f + 0.055f) / 1.055f, 2.4f)
+#      (the C library's powf: numpy's float32 power differs in a few entries);
+#   2. Y = (0.2126f·R + 0.7152f·G) + 0.0722f·B, each product and sum rounded to float32;
+#   3. back to sRGB through a 256-entry table of integer codes, interpolated:
+#      Y2v[i] = rint(255·v(i/255)) with the sRGB curve v in double (Y2v[256] = Y2v[255]);
+#      Yf = clip(f32(Y·255), 0, 255), Yi = (int) Yf, g = rint(Y2v[Yi] + (Y2v[Yi+1] − Y2v[Yi])·(Yf − Yi))
+#      in float32, rint = half to even (VIPS_RINT).
+# Gray values map to themselves. The double-precision table (pow) instead of powf misses 103 triples,
+# BT.601 weights or linear-light-free formulas most of them.
+VIPS_LUMA_F32 = (np.float32(0.2126), np.float32(0.7152), np.float32(0.0722))
+
+
+def _vips_tables() -> tuple[np.ndarray, np.ndarray]:
+    """libvips' 8-bit sRGB tables (v2Y: code -> linear float32; Y2v: linear·255 -> code)."""
+    import ctypes
+    import ctypes.util
+
+    libm = ctypes.CDLL(ctypes.util.find_library("m") or "libm.so.6")
+    libm.powf.restype = ctypes.c_float
+    libm.powf.argtypes = [ctypes.c_float, ctypes.c_float]
+    f32 = np.float32
+    v2y = np.zeros(256, dtype=f32)
+    y2v = np.zeros(257, dtype=np.int64)
+    for i in range(256):
+        f = f32(f32(i) / f32(255))
+        v2y[i] = f / f32(12.92) if f <= f32(0.04045) else \
+            f32(libm.powf(float((f + f32(0.055)) / f32(1.055)), 2.4))
+        fd = float(f)
+        v = f32(12.92 * fd) if fd <= 0.0031308 else f32(1.055 * fd ** (1.0 / 2.4) - 0.055)
+        y2v[i] = int(np.rint(f32(255) * v))
+    y2v[256] = y2v[255]
+    return v2y, y2v
+
+
+def vips_luma(rgb: np.ndarray) -> np.ndarray:
+    """libvips' ``colourspace("b-w")`` of an (H, W, 3) uint8 sRGB array (:data:`VIPS_LUMA_F32`
+    and the comment above it), as (H, W, 1) uint8."""
+    if rgb.dtype != np.uint8:
+        raise SpecError(f"arithmetic 'vips_linear' is defined for uint8 input, got {rgb.dtype}",
+                        field="arithmetic", value="vips_linear")
+    f32 = np.float32
+    v2y, y2v = _vips_tables()
+    kr, kg, kb = VIPS_LUMA_F32
+    y = (kr * v2y[rgb[..., 0]] + kg * v2y[rgb[..., 1]]).astype(f32) + kb * v2y[rgb[..., 2]]
+    yf = np.clip(y.astype(f32) * f32(255), f32(0), f32(255)).astype(f32)
+    yi = yf.astype(np.int64)
+    lo, hi = y2v[yi].astype(f32), y2v[yi + 1].astype(f32)
+    v = (lo + ((hi - lo) * (yf - yi.astype(f32))).astype(f32)).astype(f32)
+    return np.rint(v).astype(np.uint8)[..., None]
+
+
 def rgb_to_gray(rgb: np.ndarray, coefficients: str = "bt601", arithmetic: str = "float",
                 rounding: str = "half_up", memory_order: str = "rgb") -> np.ndarray:
     """Y = kr·R + kg·G + kb·B of an (H, W, 3) array, returned as (H, W, 1) in the input dtype.
@@ -46,6 +101,7 @@ def rgb_to_gray(rgb: np.ndarray, coefficients: str = "bt601", arithmetic: str = 
     8-bit input only). ``image_f32`` (bt709): the Rust image crate's float32 luma
     (:data:`IMAGE_LUMA_F32`; uint8 or uint16 input). ``openvino_f32`` (bt601): OpenVINO's CPU
     plugin (convert_color to GRAY, 2026.4), :func:`openvino_luma`; uint8 or float32 input.
+    ``vips_linear`` (bt709): libvips' linear-light luma (:func:`vips_luma`; uint8 input).
     """
     if rgb.ndim != 3 or rgb.shape[2] != 3:
         raise SpecError(f"rgb_to_gray needs 3 channels, got shape {rgb.shape}", field="conversion")
@@ -67,6 +123,11 @@ def rgb_to_gray(rgb: np.ndarray, coefficients: str = "bt601", arithmetic: str = 
         if coefficients != "bt709":
             raise SpecError("arithmetic 'image_f32' exists only for bt709", field="arithmetic", value=arithmetic)
         return image_luma(rgb)
+    if arithmetic == "vips_linear":
+        if coefficients != "bt709":
+            raise SpecError("arithmetic 'vips_linear' exists only for bt709", field="arithmetic",
+                            value=arithmetic)
+        return vips_luma(rgb)
     if rgb.dtype != np.uint8:
         raise SpecError(f"arithmetic {arithmetic!r} is defined for uint8 input, got {rgb.dtype}",
                         field="arithmetic", value=arithmetic)

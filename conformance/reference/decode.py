@@ -160,7 +160,7 @@ import numpy as np
 
 from ..errors import DecodeError, SpecError, UnsupportedFeature
 from ..spec import FIXED_LUMA_COEFFICIENTS, Decode
-from .color import composite, fixed_luma, image_luma, rgb_to_gray
+from .color import composite, fixed_luma, image_luma, rgb_to_gray, vips_luma
 from .exif import read_orientation, strip_exif_identifier
 from .jpeg import JpegImage, read_jpeg, reconstruct
 from .jpeg import markers as jpeg_markers
@@ -439,6 +439,8 @@ def luma(rgb: np.ndarray, coefficients: str, arithmetic: str) -> np.ndarray:
         return rgb_to_gray(rgb, coefficients, arithmetic, "half_up")
     if arithmetic == "image_f32":
         return image_luma(rgb)
+    if arithmetic == "vips_linear":
+        return vips_luma(rgb)
     return fixed_luma(rgb, arithmetic)
 
 

@@ -89,6 +89,7 @@ def check_pipeline(pipeline: Pipeline) -> None:
     from .resize.openvino import check_openvino_step
     from .resize.separable import check_step
     from .resize.tensorflow import check_tensorflow_step
+    from .resize.vips import check_vips_step
 
     checks = {"opencv": check_opencv_step, "openvino": check_openvino_step,
               "tensorflow": check_tensorflow_step}
@@ -97,7 +98,10 @@ def check_pipeline(pipeline: Pipeline) -> None:
         if not isinstance(step, Resize):
             continue
         try:
-            checks.get(step.arithmetic, check_step)(step)
+            if step.window == "vips":
+                check_vips_step(step)
+            else:
+                checks.get(step.arithmetic, check_step)(step)
         except SpecError as e:
             raise SpecError(e.reason, source=f"pipeline {pipeline.id}", step=index, field=e.field,
                             value=e.value) from None

@@ -9,7 +9,9 @@ Dispatch (every branch chosen by the step's knobs):
    :func:`.tensorflow.resize_tensorflow`.
 3. ``arithmetic="opencv"``: OpenCV's own fixed-point schemes, :func:`.opencv.resize_opencv`;
    ``arithmetic="openvino"``: OpenVINO's float32 Pillow modes, :func:`.openvino.resize_openvino`.
-4. Everything else: the generic separable resizer, :func:`.separable.resize_separable`
+4. ``window="vips"``: libvips' vips_resize (box pre-shrink, reduce, bicubic affine),
+   :func:`.vips.resize_vips`.
+5. Everything else: the generic separable resizer, :func:`.separable.resize_separable`
    (convolution windows, coordinate transforms, nearest index rules; float64 / float32 /
    fixed:BITS / fixed_dynamic:BITS arithmetic).
 
@@ -58,6 +60,9 @@ def resize(image: np.ndarray, step: Resize) -> np.ndarray:
     elif step.arithmetic == "openvino":
         from .openvino import resize_openvino
         out = resize_openvino(image, out_h, out_w, step)
+    elif step.window == "vips":
+        from .vips import resize_vips  # libvips' shrink + reduce, and affine for upsizing
+        out = resize_vips(image, out_h, out_w, step)
     else:
         from .separable import resize_separable
         out = resize_separable(image, out_h, out_w, step)

@@ -89,6 +89,9 @@ def check_step(step: Resize) -> None:
                         "'exact' or 'uint8')", field="intermediate", value=step.intermediate)
     if uses_index_rule(step):
         return
+    if step.window == "vips":
+        raise SpecError("window 'vips' is handled by reference.resize.vips", field="window",
+                        value="vips")
     if step.window in CONVOLUTION_WINDOWS:
         if step.coords != "half_pixel":
             raise SpecError(f"window {step.window!r} centres output i at (i + 0.5)·in/out "
@@ -134,7 +137,8 @@ def axis_taps(in_len: int, out_len: int, step: Resize, axis: str = "y") -> AxisT
                               nearest_rounding=step.nearest_rounding, sum_order=step.sum_order)
 
 
-def weights_for(taps: AxisTaps, arithmetic: str, keep_zero_taps: bool = False) -> tuple[AxisTaps, int]:
+def weights_for(taps: AxisTaps, arithmetic: str, keep_zero_taps: bool = False,
+                weight_rounding: str = "half_away") -> tuple[AxisTaps, int]:
     """(taps with weights in the arithmetic's representation, precision bits p; 0 for floats).
     All-zero tap columns are dropped (exact for sequential sums) unless ``keep_zero_taps``
     (pairwise sums group taps by position)."""
@@ -144,7 +148,7 @@ def weights_for(taps: AxisTaps, arithmetic: str, keep_zero_taps: bool = False) -
     elif kind == "float32":
         out, p = AxisTaps(taps.index, taps.weight.astype(np.float32), taps.src_len), 0
     elif kind == "fixed":
-        out, p = quantize_fixed(taps, bits), bits
+        out, p = quantize_fixed(taps, bits, weight_rounding), bits
     else:
         out, p = quantize_fixed_dynamic(taps, bits)
     return (out if keep_zero_taps else drop_zero_taps(out)), p
@@ -221,7 +225,8 @@ def resize_separable(image: np.ndarray, out_h: int, out_w: int, step: Resize, *,
     taps = {}
     for a in axes:
         t = axis_taps(in_h if a == 0 else in_w, out_h if a == 0 else out_w, step, "y" if a == 0 else "x")
-        taps[a] = weights_for(t, step.arithmetic, keep_zero_taps=step.sum_order == "numpy_pairwise")
+        taps[a] = weights_for(t, step.arithmetic, keep_zero_taps=step.sum_order == "numpy_pairwise",
+                              weight_rounding=step.weight_rounding)
 
     # Fast path: every pass copies one source pixel per output (nearest) -> a gather. Equal to the
     # general path whenever the accumulator represents every input value exactly (tested).

@@ -221,15 +221,21 @@ def one_hot_index(taps: AxisTaps) -> np.ndarray:
 # images; see reference.resize.separable for the passes.
 
 
-def quantize_fixed(taps: AxisTaps, bits: int) -> AxisTaps:
-    """Pillow ``normalize_coeffs_8bpc``: ``k = (int)(w·2^bits + 0.5)`` for w >= 0,
-    ``(int)(w·2^bits − 0.5)`` for w < 0: the double sum is rounded first, then truncated toward
-    zero (round half away from zero except for sums that round in double). Pillow: bits = 22
-    (PRECISION_BITS = 32 − 8 − 2: 8 bits of output, 2 bits of headroom for kernels whose partial
-    sums leave [0, 1], in an int32 accumulator)."""
+def quantize_fixed(taps: AxisTaps, bits: int, rounding: str = "half_away") -> AxisTaps:
+    """``rounding="half_away"``: Pillow ``normalize_coeffs_8bpc``: ``k = (int)(w·2^bits + 0.5)``
+    for w >= 0, ``(int)(w·2^bits − 0.5)`` for w < 0: the double sum is rounded first, then
+    truncated toward zero (round half away from zero except for sums that round in double).
+    Pillow: bits = 22 (PRECISION_BITS = 32 − 8 − 2: 8 bits of output, 2 bits of headroom for
+    kernels whose partial sums leave [0, 1], in an int32 accumulator).
+    ``rounding="truncate"``: ``k = (int)(w·2^bits)``, toward zero (libvips' tables)."""
     w = taps.weight.astype(np.float64)
     scaled = w * float(1 << bits)
-    k = np.where(w < 0, np.trunc(-0.5 + scaled), np.trunc(0.5 + scaled))
+    if rounding == "truncate":
+        k = np.trunc(scaled)
+    elif rounding == "half_away":
+        k = np.where(w < 0, np.trunc(-0.5 + scaled), np.trunc(0.5 + scaled))
+    else:
+        raise ValueError(f"unknown weight rounding {rounding!r}")
     return AxisTaps(index=taps.index, weight=k.astype(np.int64), src_len=taps.src_len)
 
 
