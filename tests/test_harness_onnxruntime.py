@@ -291,9 +291,9 @@ def test_color_geometry_e2e_steps(bundle, harness, pipeline):
             raw, entry = steps[k], case["steps"][k]
             reason = harness.check(raw)
             if reason is not None:
-                # ONNX has no Lanczos, no YUV 4:2:0 conversion and no fused multiply-add luma
+                # ONNX has no Lanczos, no YUV 4:2:0 conversion, no fused multiply-add or linear-light luma
                 yuv_or_fma = raw["op"] == "color" and (raw["conversion"].startswith(("nv12_", "i420_"))
-                                                       or raw.get("arithmetic") == "openvino_f32")
+                                                       or raw.get("arithmetic") in ("openvino_f32", "vips_linear"))
                 assert (raw["op"] == "resize" and raw["filter"] == "lanczos") or yuv_or_fma, reason
                 with pytest.raises(Unsupported):
                     harness.run(raw, bundle.expected(case["steps"][k - 1]))

@@ -36,7 +36,7 @@ from harness_isolated import library_pipelines, run_isolated, summary
 BUNDLE = "vectors/default"
 LIBRARY_PREFIXES = ("pillow", "torchvision")
 # presets of other libraries (torchvision.tensor.*: torch's uint8 kernel, not Pillow's)
-FOREIGN_PREFIXES = ("opencv", "image", "onnx", "torchvision.tensor", "tf.", "openvino.",
+FOREIGN_PREFIXES = ("opencv", "image", "onnx", "torchvision.tensor", "tf.", "openvino.", "libvips",
                     # the way back: other libraries' float -> pixel rules (Pillow's is pillow.f_to_l)
                     "torchvision.to_", "basicsr", "numpy", "rust")
 # Negative vectors Pillow 13 decodes without complaint (its PNG reader does not check the IDAT

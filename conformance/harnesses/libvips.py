@@ -92,6 +92,9 @@ RESIZE_UNSUPPORTED = {
 COLOR_UNSUPPORTED = {
     "rgb_to_ycbcr": "libvips has no JPEG (JFIF) YCbCr colourspace",
     "ycbcr_to_rgb": "libvips has no JPEG (JFIF) YCbCr colourspace",
+    **{f"{src}_to_{dst}": f"libvips has no YUV 4:2:0 ({src.upper()}) image: a frame is one band of "
+                          "height H*3/2 to it; convert with cv2.cvtColor or the reference"
+       for src in ("nv12", "i420") for dst in ("rgb", "bgr")},
 }
 JPEG_SOI = b"\xff\xd8"
 FORMATS = {np.dtype(np.uint8): "uchar", np.dtype(np.uint16): "ushort",
