@@ -300,28 +300,12 @@ def test_range_limit_of_reduced_blocks_is_the_wheels():
     plus an AC term: at 1/2 and 1/4 the SSE2 kernels of the Pillow and OpenCV wheels saturate
     (range_limit="saturate"); at 1/8 libjpeg-turbo always runs the C jpeg_idct_1x1 and its table
     wraps (mod 1024), whatever range_limit says."""
-    jpeglib = pytest.importorskip("jpeglib")
-    import os
-    import tempfile
-
+    pytest.importorskip("jpeglib")
     import cv2
 
-    from conformance.encoders.jpeg import encode_pillow
+    from jpeg_crafted import out_of_range_gray_jpeg
 
-    flat = encode_pillow(np.full((16, 16), 128, np.uint8), quality=90, sampling="gray")
-    jpeglib.version.set("turbo210")
-    with tempfile.TemporaryDirectory() as d:
-        path = os.path.join(d, "flat.jpg")
-        with open(path, "wb") as f:
-            f.write(flat)
-        j = jpeglib.read_dct(path)
-        y = j.Y.copy()
-        y[0, 0, 0, 0], y[0, 1, 0, 0], y[1, 0, 0, 0], y[1, 1, 0, 0] = 1500, 2000, 600, -1400
-        y[0, 0, 0, 1] = 300
-        j.Y = y
-        j.write_dct(path)
-        with open(path, "rb") as f:
-            data = f.read()
+    data = out_of_range_gray_jpeg(ac=300)
     flags = {2: cv2.IMREAD_REDUCED_GRAYSCALE_2, 4: cv2.IMREAD_REDUCED_GRAYSCALE_4,
              8: cv2.IMREAD_REDUCED_GRAYSCALE_8}
     for s in SCALES:

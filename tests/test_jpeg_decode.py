@@ -33,12 +33,12 @@ from conformance.reference.decode import decode_image
 from conformance.reference.jpeg import read_jpeg, reconstruct
 from conformance.reference.jpeg.smoothing import smoothing_ok
 from conformance.spec import Decode
+from jpeg_crafted import JPEGLIB_VERSION, out_of_range_gray_jpeg  # libjpeg-turbo 2.1.0, C build
 
 PILLOW = Decode(**DECODE_PRESETS["pillow"], preset="pillow")
 LIBJPEG = Decode(**DECODE_PRESETS["libjpeg-turbo"], preset="libjpeg-turbo")
 OPENCV = Decode(**DECODE_PRESETS["opencv"], preset="opencv")
 OPENCV_GRAY = Decode(**DECODE_PRESETS["opencv.gray"], preset="opencv.gray")
-JPEGLIB_VERSION = "turbo210"  # libjpeg-turbo 2.1.0, C build (no SIMD): see test_range_limit
 # libjpeg's JDCT_FLOAT is float32 AAN, ours the exact float64 T.81 transform: each rounds once
 # after a slightly different real number, so a sample can differ by a few levels (measured 2).
 JDCT_FLOAT_MAX_DIFF = 2
@@ -355,20 +355,7 @@ def test_float_idct_against_libjpeg_jdct_float():
 def test_range_limit():
     """DC values of ±2000·Q/8 ≈ ±750 (Q = 3): the SIMD wheels saturate (255/0), libjpeg's C
     table wraps mod 1024 (0/255); jpeglib's build is the C one."""
-    flat = ej.encode_pillow(np.full((16, 16), 128, np.uint8), quality=90, sampling="gray")
-    jpeglib.version.set(JPEGLIB_VERSION)
-    with tempfile.TemporaryDirectory() as d:
-        path = os.path.join(d, "flat.jpg")
-        with open(path, "wb") as f:
-            f.write(flat)
-        j = jpeglib.read_dct(path)
-        y = j.Y.copy()
-        # block order 0,0 / 0,1 / 1,0 / 1,1; DC differences stay within the 11-bit category
-        y[0, 0, 0, 0], y[0, 1, 0, 0], y[1, 0, 0, 0], y[1, 1, 0, 0] = 1500, 2000, 600, -1400
-        j.Y = y
-        j.write_dct(path)
-        with open(path, "rb") as f:
-            data = f.read()
+    data = out_of_range_gray_jpeg()
     gray = knobs(LIBJPEG, output="gray", jpeg_gray="y_plane")
     sat = decode_image(data, gray)
     wrap = decode_image(data, knobs(gray, range_limit="wrap"))

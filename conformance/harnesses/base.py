@@ -86,6 +86,19 @@ def package_versions(import_name: str, version: str) -> dict[str, str]:
     return out
 
 
+def centre_offset(extra: int, rule: str) -> int:
+    """``rule(extra / 2)``, the offset of a centred window (crop) or image (letterbox) on an axis
+    with ``extra`` pixels of slack: floor (integer division), round (half to even),
+    round_half_up. Shared, like :func:`crop_padding`: which window is meant is the intent."""
+    if rule == "floor":
+        return extra // 2
+    if rule == "round":
+        return int(round(extra / 2))
+    if rule == "round_half_up":
+        return (extra + 1) // 2
+    raise ValueError(f"unknown offset_rounding {rule!r}")
+
+
 def crop_padding(extra: int, pad_extra: str) -> int:
     """Padding before (top/left) of an axis ``extra`` pixels shorter than a centre crop's window
     (crop ``if_smaller="pad"``): ``after`` puts the odd pixel after (extra // 2, torchvision

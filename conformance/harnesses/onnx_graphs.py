@@ -197,8 +197,8 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
-from .base import (TENSOR_AXES, TENSOR_DTYPES, Harness, Unsupported, crop_padding, resize_target,
-                   tensor_input)
+from .base import (TENSOR_AXES, TENSOR_DTYPES, Harness, Unsupported, centre_offset, crop_padding,
+                   resize_target, tensor_input)
 
 # Resize-19 (ONNX 1.14+) has antialias, keep_aspect_ratio_policy, axes and half_pixel_symmetric;
 # Pad-19 has edge/reflect with an axes input; every other op used here is unchanged since.
@@ -356,17 +356,6 @@ def _per_channel(values: Any, channels: int, name: str) -> list[float]:
     if len(values) not in (1, channels):
         raise ValueError(f"{len(values)} {name} values for {channels} channels")
     return [float(values[c % len(values)]) for c in range(channels)]
-
-
-def _centre_offset(extra: int, rule: str) -> int:
-    """``rule(extra / 2)``: floor (integer division), round (half to even), round_half_up."""
-    if rule == "floor":
-        return extra // 2
-    if rule == "round":
-        return int(round(extra / 2))
-    if rule == "round_half_up":
-        return (extra + 1) // 2
-    raise ValueError(f"unknown offset_rounding {rule!r}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -563,7 +552,7 @@ def _crop(g: _Graph, step: dict, shape: tuple, dtype: np.dtype):
         raise ValueError(f"crop window {ch}x{cw} is larger than the image {h}x{w}")
     if step["mode"] == "center":
         rule = step["offset_rounding"]
-        top, left = _centre_offset(h - ch, rule), _centre_offset(w - cw, rule)
+        top, left = centre_offset(h - ch, rule), centre_offset(w - cw, rule)
     else:
         top, left = int(step["top"]), int(step["left"])
         if top + ch > h or left + cw > w:
@@ -634,7 +623,7 @@ def _letterbox(g: _Graph, step: dict, shape: tuple, dtype: np.dtype):
         raise ValueError(f"image {h}x{w} does not fit the letterbox {out_h}x{out_w}")
     if step["placement"] == "center":
         rule = step["offset_rounding"]
-        top, left = _centre_offset(out_h - h, rule), _centre_offset(out_w - w, rule)
+        top, left = centre_offset(out_h - h, rule), centre_offset(out_w - w, rule)
     else:
         top, left = 0, 0
     pads = (top, out_h - h - top, left, out_w - w - left)

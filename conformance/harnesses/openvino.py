@@ -55,7 +55,8 @@ from typing import Any
 
 import numpy as np
 
-from .base import Harness, Unsupported, package_versions, resize_target, tensor_hwc, tensor_input
+from .base import (Harness, Unsupported, centre_offset, package_versions, resize_target, tensor_hwc,
+                   tensor_input)
 
 import openvino as ov  # noqa: E402 - after the base imports, like the other harnesses
 import openvino.opset13 as opset  # noqa: E402
@@ -317,26 +318,13 @@ def _build(step: dict[str, Any], image: np.ndarray) -> ov.Model:
     return ppp.build()
 
 
-def _half(extra: int, rule: str) -> int:
-    """``rule``((extra)/2): floor, round_half_up, or round (half to even, Python's round)."""
-    import math
-    from fractions import Fraction
-
-    half = Fraction(extra, 2)
-    if rule == "floor":
-        return math.floor(half)
-    if rule == "round_half_up":
-        return math.floor(half + Fraction(1, 2))
-    return round(half)
-
-
 def _crop_origin(step: dict[str, Any], h: int, w: int) -> tuple[int, int]:
     """(top, left) of the crop window: box as given; centre by ``offset_rounding`` of (H − h)/2
     (intent: which window the user asked for)."""
     if step["mode"] == "box":
         return int(step["top"]), int(step["left"])
     rule = step["offset_rounding"]
-    return _half(h - int(step["height"]), rule), _half(w - int(step["width"]), rule)
+    return centre_offset(h - int(step["height"]), rule), centre_offset(w - int(step["width"]), rule)
 
 
 def _padding(step: dict[str, Any], h: int, w: int) -> tuple[tuple[int, int], tuple[int, int]]:
@@ -349,7 +337,8 @@ def _padding(step: dict[str, Any], h: int, w: int) -> tuple[tuple[int, int], tup
         raise ValueError(f"letterbox {step['height']}x{step['width']} is smaller than the {h}x{w} image")
     if step["placement"] == "top_left":
         return (0, extra_h), (0, extra_w)
-    top, left = _half(extra_h, step["offset_rounding"]), _half(extra_w, step["offset_rounding"])
+    rule = step["offset_rounding"]
+    top, left = centre_offset(extra_h, rule), centre_offset(extra_w, rule)
     return (top, extra_h - top), (left, extra_w - left)
 
 

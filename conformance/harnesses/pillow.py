@@ -379,14 +379,15 @@ def _gray(im: Image.Image, step: dict[str, Any]) -> Image.Image:
     return im.convert("RGB").convert("L", matrix=(kr, kg, kb, 0.0))
 
 
-def _draft(im: Image.Image, scale: int) -> None:
-    """``dct_scale`` > 1 on a JPEG: ``im.draft(im.mode, size)`` with the size that makes Pillow
-    pick exactly ``scale`` (module docstring); Unsupported where no size can."""
+def _draft(im: Image.Image, scale: int, data: bytes) -> None:
+    """``dct_scale`` > 1 on a JPEG (``data``, the file ``im`` was opened from):
+    ``im.draft(im.mode, size)`` with the size that makes Pillow pick exactly ``scale`` (module
+    docstring); Unsupported where no size can."""
     w, h = im.size
     if w < scale or h < scale:
         raise Unsupported(f"Image.draft picks the largest scale s in 8, 4, 2, 1 with W // w and "
                           f"H // h >= s: a {w}x{h} JPEG cannot be drafted at 1/{scale}")
-    if _lossless_jpeg(im):
+    if _lossless_jpeg(data):
         raise Unsupported("Image.draft of a lossless (SOF3) JPEG: Pillow expects the scaled size but "
                           "libjpeg-turbo does not scale lossless frames, so load() fails ('broken "
                           "data stream'); decode it at full size")
@@ -397,16 +398,9 @@ def _draft(im: Image.Image, scale: int) -> None:
         raise Unsupported(f"Image.draft chose scale 1/{got} instead of 1/{scale}")
 
 
-def _lossless_jpeg(im: Image.Image) -> bool:
-    """Whether the JPEG's frame header is SOF3 (lossless; Pillow records no such flag): the markers
-    before the first scan, walked from the start of the file Pillow opened."""
-    fp = im.fp
-    at = fp.tell()
-    try:
-        fp.seek(0)
-        data = fp.read(1 << 20)  # the frame header precedes the first scan: within the first MB
-    finally:
-        fp.seek(at)
+def _lossless_jpeg(data: bytes) -> bool:
+    """Whether the JPEG's frame header is SOF3 (lossless; Pillow records no such flag): the marker
+    segments before the first scan, walked by their lengths."""
     pos = 2
     while pos + 4 <= len(data) and data[pos] == 0xFF:
         marker = data[pos + 1]
@@ -422,10 +416,11 @@ def _lossless_jpeg(im: Image.Image) -> bool:
 
 
 def _decode(step: dict[str, Any], data: bytes | np.ndarray) -> np.ndarray:
-    im = Image.open(io.BytesIO(bytes(data)))
+    data = bytes(data)
+    im = Image.open(io.BytesIO(data))
     scale = step.get("dct_scale", 1)
     if scale != 1 and im.format == "JPEG":  # draft() does nothing to other formats
-        _draft(im, scale)
+        _draft(im, scale, data)
     im.load()  # decode now: a truncated or corrupt file raises here
     if step["orientation"] == "apply":
         im = ImageOps.exif_transpose(im)

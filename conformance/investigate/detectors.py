@@ -34,12 +34,12 @@ output, which the search drops as "no effect".
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
 
+from ..reference.geometry import centre_offset
 from ..spec import Color, Crop, Decode, Denormalize, Encode, Layout, Normalize, Quantize, Resize, Step
 from .explain_space import Candidate, with_changes
 
@@ -259,15 +259,6 @@ def alpha(ctx: StepContext) -> list[Candidate]:
     return out
 
 
-def _centre_offset(extra: int, rule: str) -> int:
-    """The crop's centring offset, as :func:`conformance.reference.geometry._offset` defines it."""
-    if rule == "floor":
-        return extra // 2
-    if rule == "round":
-        return int(round(extra / 2.0))
-    return int(math.floor(extra / 2.0 + 0.5))
-
-
 def crop_offset(ctx: StepContext) -> list[Candidate]:
     """A crop window one pixel off: (H − h) // 2 (C++ and cv2 ports) vs round((H − h) / 2)
     (torchvision's CenterCrop, half to even) differ by one when H − h is odd; also an off-by-one
@@ -277,8 +268,8 @@ def crop_offset(ctx: StepContext) -> list[Candidate]:
         return []
     h, w = ctx.value.shape[:2]
     if step.mode == "center":
-        top = _centre_offset(h - step.height, step.offset_rounding)
-        left = _centre_offset(w - step.width, step.offset_rounding)
+        top = centre_offset(h - step.height, step.offset_rounding)
+        left = centre_offset(w - step.width, step.offset_rounding)
     else:
         top, left = step.top, step.left
     out = []

@@ -10,7 +10,7 @@ from ..errors import SpecError
 from ..spec import Crop, Letterbox, Pad
 
 
-def _offset(extra: int, rule: str) -> int:
+def centre_offset(extra: int, rule: str) -> int:
     """Leading offset that centres a window: ``rule(extra / 2)``.
 
     ``floor`` = extra // 2 (C/C++ integer division); ``round`` = Python's round, half to even
@@ -53,7 +53,8 @@ def crop(image: np.ndarray, step: Crop) -> np.ndarray:
         raise SpecError(f"crop window {step.height}x{step.width} is larger than the image {h}x{w}",
                         field="height", value=(step.height, step.width))
     if step.mode == "center":
-        top, left = _offset(h - step.height, step.offset_rounding), _offset(w - step.width, step.offset_rounding)
+        rule = step.offset_rounding
+        top, left = centre_offset(h - step.height, rule), centre_offset(w - step.width, rule)
     else:
         top, left = step.top, step.left
         if top + step.height > h or left + step.width > w:
@@ -110,7 +111,8 @@ def letterbox(image: np.ndarray, step: Letterbox) -> np.ndarray:
         raise SpecError(f"image {h}x{w} does not fit the letterbox {step.height}x{step.width}; "
                         "resize with longer_side first", field="height", value=(step.height, step.width))
     if step.placement == "center":
-        top, left = _offset(step.height - h, step.offset_rounding), _offset(step.width - w, step.offset_rounding)
+        rule = step.offset_rounding
+        top, left = centre_offset(step.height - h, rule), centre_offset(step.width - w, rule)
     else:
         top, left = 0, 0
     check_output_pixels(step.height, step.width, "letterbox")

@@ -77,7 +77,6 @@ def _to_output_dtype(out: np.ndarray, dtype: np.dtype, step: Resize) -> np.ndarr
     if out.dtype == dtype:
         return out
     if np.issubdtype(dtype, np.integer):
-        from ..rounding import round_to_int
-        info = np.iinfo(dtype)
-        return np.clip(round_to_int(out, step.rounding), info.min, info.max).astype(dtype)
+        from ..rounding import round_to_int, saturate
+        return saturate(round_to_int(out, step.rounding), dtype)
     return out.astype(dtype)
